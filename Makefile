@@ -1,0 +1,34 @@
+# mcuforge: everything a fresh Debian machine with Python 3.11 needs, from scratch.
+#   make test   set up .venv/ and run the whole test suite
+#   make demo   set up .venv/ and run the main job
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages the tests need (installed with apt-get when run as root).
+DEBS   := gcc make
+
+.PHONY: test demo setup debs clean
+
+setup: $(STAMP) debs
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "note: Debian packages missing ($$missing); tests that need them will skip"; fi; \
+	fi
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/python -m mcuforge.demo build/demo
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,206 @@
+"""Operator kinds and their typed attributes.
+
+Each op kind names one attribute dataclass (frozen). Operands that TFLite passes as
+tensors (PAD paddings, MEAN axes, RESHAPE shape, TRANSPOSE perm, STRIDED_SLICE
+begin/end/strides, RESIZE size) stay tensors in the graph, so a graph maps one to
+one onto a .tflite file and back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Op(StrEnum):
+    CONV_2D = "CONV_2D"
+    DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
+    FULLY_CONNECTED = "FULLY_CONNECTED"
+    ADD = "ADD"
+    SUB = "SUB"
+    MUL = "MUL"
+    AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
+    MAX_POOL_2D = "MAX_POOL_2D"
+    MEAN = "MEAN"
+    REDUCE_MAX = "REDUCE_MAX"
+    PAD = "PAD"
+    PADV2 = "PADV2"
+    RESHAPE = "RESHAPE"
+    SQUEEZE = "SQUEEZE"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    TRANSPOSE = "TRANSPOSE"
+    CONCATENATION = "CONCATENATION"
+    SOFTMAX = "SOFTMAX"
+    LOGISTIC = "LOGISTIC"
+    TANH = "TANH"
+    RELU = "RELU"
+    RELU6 = "RELU6"
+    LEAKY_RELU = "LEAKY_RELU"
+    HARD_SWISH = "HARD_SWISH"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    QUANTIZE = "QUANTIZE"
+    DEQUANTIZE = "DEQUANTIZE"
+    STRIDED_SLICE = "STRIDED_SLICE"
+
+
+class Act(StrEnum):
+    """Fused activation (TFLite ActivationFunctionType subset)."""
+
+    NONE = "NONE"
+    RELU = "RELU"
+    RELU_N1_TO_1 = "RELU_N1_TO_1"
+    RELU6 = "RELU6"
+
+
+class Padding(StrEnum):
+    SAME = "SAME"
+    VALID = "VALID"
+
+
+@dataclass(frozen=True)
+class NoAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class ConvAttrs:
+    stride: tuple[int, int] = (1, 1)  # (h, w)
+    dilation: tuple[int, int] = (1, 1)  # (h, w)
+    padding: Padding = Padding.SAME
+    activation: Act = Act.NONE
+
+
+@dataclass(frozen=True)
+class DepthwiseAttrs:
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    padding: Padding = Padding.SAME
+    activation: Act = Act.NONE
+    depth_multiplier: int = 1
+
+
+@dataclass(frozen=True)
+class FullyConnectedAttrs:
+    activation: Act = Act.NONE
+    keep_num_dims: bool = False
+
+
+@dataclass(frozen=True)
+class PoolAttrs:
+    filter: tuple[int, int] = (2, 2)  # (h, w)
+    stride: tuple[int, int] = (2, 2)
+    padding: Padding = Padding.VALID
+    activation: Act = Act.NONE
+
+
+@dataclass(frozen=True)
+class ElementwiseAttrs:
+    """ADD, SUB, MUL."""
+
+    activation: Act = Act.NONE
+
+
+@dataclass(frozen=True)
+class ReduceAttrs:
+    """MEAN, REDUCE_MAX (axes are the second input tensor)."""
+
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
+class ConcatAttrs:
+    axis: int = -1
+    activation: Act = Act.NONE
+
+
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class LeakyReluAttrs:
+    alpha: float = 0.2
+
+
+@dataclass(frozen=True)
+class ResizeAttrs:
+    align_corners: bool = False
+    half_pixel_centers: bool = False
+
+
+@dataclass(frozen=True)
+class ReshapeAttrs:
+    new_shape: tuple[int, ...] | None = None  # the option copy; the shape input rules
+
+
+@dataclass(frozen=True)
+class SqueezeAttrs:
+    squeeze_dims: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class StridedSliceAttrs:
+    begin_mask: int = 0
+    end_mask: int = 0
+    ellipsis_mask: int = 0
+    new_axis_mask: int = 0
+    shrink_axis_mask: int = 0
+    offset: bool = False
+
+
+# The one table: op kind -> attribute class.
+ATTRS: dict[Op, type] = {
+    Op.CONV_2D: ConvAttrs,
+    Op.DEPTHWISE_CONV_2D: DepthwiseAttrs,
+    Op.FULLY_CONNECTED: FullyConnectedAttrs,
+    Op.ADD: ElementwiseAttrs,
+    Op.SUB: ElementwiseAttrs,
+    Op.MUL: ElementwiseAttrs,
+    Op.AVERAGE_POOL_2D: PoolAttrs,
+    Op.MAX_POOL_2D: PoolAttrs,
+    Op.MEAN: ReduceAttrs,
+    Op.REDUCE_MAX: ReduceAttrs,
+    Op.PAD: NoAttrs,
+    Op.PADV2: NoAttrs,
+    Op.RESHAPE: ReshapeAttrs,
+    Op.SQUEEZE: SqueezeAttrs,
+    Op.EXPAND_DIMS: NoAttrs,
+    Op.TRANSPOSE: NoAttrs,
+    Op.CONCATENATION: ConcatAttrs,
+    Op.SOFTMAX: SoftmaxAttrs,
+    Op.LOGISTIC: NoAttrs,
+    Op.TANH: NoAttrs,
+    Op.RELU: NoAttrs,
+    Op.RELU6: NoAttrs,
+    Op.LEAKY_RELU: LeakyReluAttrs,
+    Op.HARD_SWISH: NoAttrs,
+    Op.RESIZE_NEAREST_NEIGHBOR: ResizeAttrs,
+    Op.QUANTIZE: NoAttrs,
+    Op.DEQUANTIZE: NoAttrs,
+    Op.STRIDED_SLICE: StridedSliceAttrs,
+}
+
+# Number of tensor inputs each op takes: (min, max). Optional inputs are None.
+ARITY: dict[Op, tuple[int, int]] = {
+    Op.CONV_2D: (2, 3),
+    Op.DEPTHWISE_CONV_2D: (2, 3),
+    Op.FULLY_CONNECTED: (2, 3),
+    Op.ADD: (2, 2),
+    Op.SUB: (2, 2),
+    Op.MUL: (2, 2),
+    Op.MEAN: (2, 2),
+    Op.REDUCE_MAX: (2, 2),
+    Op.PAD: (2, 2),
+    Op.PADV2: (3, 3),
+    Op.RESHAPE: (1, 2),
+    Op.EXPAND_DIMS: (2, 2),
+    Op.TRANSPOSE: (2, 2),
+    Op.CONCATENATION: (1, 1 << 16),
+    Op.RESIZE_NEAREST_NEIGHBOR: (2, 2),
+    Op.STRIDED_SLICE: (4, 4),
+}
+
+
+def arity(op: Op) -> tuple[int, int]:
+    return ARITY.get(op, (1, 1))

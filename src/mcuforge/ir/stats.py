@@ -1,0 +1,49 @@
+"""Per-node figures: multiply-accumulates and constant bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Op
+
+
+def node_macs(g: Graph, node: Node) -> int:
+    """Multiply-accumulates of one node (convolutions, fully connected and MUL; others 0).
+
+    CONV_2D: each output element sums kh*kw*(filter input channels) products;
+    DEPTHWISE_CONV_2D: kh*kw; FULLY_CONNECTED: the input feature count; MUL: one per
+    output element (the squeeze-excite scaling of MCUNetV2).
+    """
+    out = g.tensors[node.outputs[0]]
+    if node.op == Op.CONV_2D:
+        _, kh, kw, cin = g.tensors[node.inputs[1]].shape
+        return out.size * kh * kw * cin
+    if node.op == Op.DEPTHWISE_CONV_2D:
+        _, kh, kw, _ = g.tensors[node.inputs[1]].shape
+        return out.size * kh * kw
+    if node.op == Op.FULLY_CONNECTED:
+        return out.size * g.tensors[node.inputs[1]].shape[-1]
+    if node.op == Op.MUL:
+        return out.size
+    return 0
+
+
+def node_weight_bytes(g: Graph, node: Node) -> int:
+    """Bytes of the constant inputs a node reads (weights, bias; not shape operands)."""
+    if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL):
+        return 0
+    return sum(g.tensors[n].nbytes for n in node.inputs if n is not None and g.tensors[n].is_const)
+
+
+def total_weight_bytes(g: Graph) -> int:
+    """Bytes of every constant the graph's compute nodes read, each counted once."""
+    seen: set[str] = set()
+    for node in g.nodes:
+        if node_weight_bytes(g, node):
+            seen.update(n for n in node.inputs if n is not None and g.tensors[n].is_const)
+    return int(sum(g.tensors[n].nbytes for n in seen))
+
+
+def total_macs(g: Graph) -> int:
+    return int(np.sum([node_macs(g, n) for n in g.nodes], dtype=np.int64)) if g.nodes else 0

@@ -1,0 +1,114 @@
+"""Fixed-point arithmetic of the TFLite int8 spec: the one source of int8 truth.
+
+Everything here follows TF-Lite Micro's reference kernels (tensorflow/lite/kernels/
+internal/common.h and quantization_util.cc, gemmlowp's fixedpoint.h), which round
+twice: a rounding doubling high multiply, then a rounding right shift. Functions
+take NumPy arrays (any shape) or scalars and compute in int64, wrapping to int32
+exactly where the C code would.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def tflite_round(x: float) -> float:
+    """std::round: halves away from zero."""
+    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier: real = m * 2^(shift - 31), m a Q31 integer in [2^30, 2^31)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = int(tflite_round(q * (1 << 31)))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return q_fixed, shift
+
+
+def quantize_multipliers(reals) -> tuple[np.ndarray, np.ndarray]:
+    """Vector form of quantize_multiplier: (int64 multipliers, int64 shifts)."""
+    pairs = [quantize_multiplier(float(r)) for r in np.asarray(reals, dtype=np.float64).reshape(-1)]
+    m = np.array([p[0] for p in pairs], dtype=np.int64)
+    s = np.array([p[1] for p in pairs], dtype=np.int64)
+    return m, s
+
+
+def wrap_int32(x):
+    """Two's complement wrap of int64 values to the int32 range (what C int arithmetic does)."""
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 values held in int64."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    v = ab + nudge
+    # C integer division truncates toward zero.
+    high = np.where(v >= 0, v >> 31, -((-v) >> 31))
+    overflow = (a == INT32_MIN) & (b == INT32_MIN)
+    return np.where(overflow, INT32_MAX, high)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding halves away from zero."""
+    x = np.asarray(x, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """MultiplyByQuantizedMultiplier (double rounding, as TF-Lite Micro's reference kernels).
+
+    `shift` > 0 shifts left before the multiply (in int32 arithmetic), < 0 right after.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    return rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(wrap_int32(x << left), multiplier), right
+    )
+
+
+def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_shift):
+    """MultiplyByQuantizedMultiplierSmallerThanOneExp (left_shift <= 0)."""
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), -np.asarray(left_shift))
+
+
+def multiply_by_quantized_multiplier_greater_than_one(x, multiplier, left_shift):
+    """MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0)."""
+    x = np.asarray(x, dtype=np.int64)
+    return saturating_rounding_doubling_high_mul(wrap_int32(x * (np.int64(1) << np.asarray(left_shift))), multiplier)
+
+
+def activation_range(act: str, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized: the clamp a fused activation implies."""
+
+    def q(v: float) -> int:
+        # TF-Lite Micro divides in float32: zero_point + round(f / scale).
+        return zero_point + int(tflite_round(float(np.float32(v) / np.float32(scale))))
+
+    if act == "RELU":
+        return max(qmin, q(0.0)), qmax
+    if act == "RELU6":
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if act == "RELU_N1_TO_1":
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    return qmin, qmax

@@ -1,0 +1,72 @@
+"""The reference executor: runs a graph node by node with the NumPy kernels.
+
+This is the oracle inside the project: every other executor must match it bit for
+bit, and it matches TF-Lite Micro's reference kernels bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from mcuforge.errors import InputError, UnsupportedError
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Op
+from mcuforge.ref import activations, conv, elementwise, fc, pool, quantize, reduce, shape_ops, softmax
+
+KernelFn = Callable[[Graph, Node, list], list]
+
+# The one dispatch table, merged explicitly from the op-family modules.
+KERNELS: dict[Op, KernelFn] = {
+    **conv.KERNELS,
+    **fc.KERNELS,
+    **pool.KERNELS,
+    **elementwise.KERNELS,
+    **activations.KERNELS,
+    **softmax.KERNELS,
+    **reduce.KERNELS,
+    **quantize.KERNELS,
+    **shape_ops.KERNELS,
+}
+
+
+def check_inputs(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Validate user inputs against the graph's inputs (count, shape, dtype)."""
+    if len(inputs) != len(g.inputs):
+        raise InputError(f"the model takes {len(g.inputs)} input(s) but {len(inputs)} were given")
+    checked = []
+    for i, (name, x) in enumerate(zip(g.inputs, inputs)):
+        t = g.tensors[name]
+        x = np.asarray(x)
+        if x.dtype != np.dtype(t.dtype):
+            raise InputError(f"input {i} ({name}) must be {t.dtype} but the array is {x.dtype}")
+        if tuple(x.shape) != t.shape:
+            if x.size == t.size and x.squeeze().shape == np.empty(t.shape).squeeze().shape:
+                x = x.reshape(t.shape)  # same data with unit dimensions dropped or added
+            else:
+                raise InputError(f"input {i} ({name}) must have shape {t.shape} but the array has shape {x.shape}")
+        checked.append(np.ascontiguousarray(x))
+    return checked
+
+
+def run_all(g: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Run the graph; return every tensor's value (activations and constants) by name."""
+    values: dict[str, np.ndarray] = {n: t.data for n, t in g.tensors.items() if t.is_const}
+    values.update(zip(g.inputs, check_inputs(g, inputs)))
+    for node in g.nodes:
+        kernel = KERNELS.get(node.op)
+        if kernel is None:
+            raise UnsupportedError(f"the reference executor has no kernel for {node.op}")
+        args = [None if n is None else values[n] for n in node.inputs]
+        outs = kernel(g, node, args)
+        for name, y in zip(node.outputs, outs):
+            t = g.tensors[name]
+            values[name] = np.asarray(y, dtype=t.dtype).reshape(t.shape)
+    return values
+
+
+def run(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Run the graph; return its outputs in order."""
+    values = run_all(g, inputs)
+    return [values[n] for n in g.outputs]

@@ -1,0 +1,130 @@
+"""Data-movement operators: PAD, PADV2, RESHAPE, SQUEEZE, EXPAND_DIMS, TRANSPOSE,
+CONCATENATION, STRIDED_SLICE, RESIZE_NEAREST_NEIGHBOR.
+
+None of them changes a value, so int8 and int32 tensors take the same path; the
+only arithmetic is index arithmetic, which follows TFLite's reference kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcuforge.errors import UnsupportedError
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Act, Op
+
+
+def _out(g: Graph, node: Node, i: int = 0):
+    return g.tensors[node.outputs[i]]
+
+
+def eval_pad(g: Graph, node: Node, inputs):
+    x, paddings = inputs[0], np.asarray(inputs[1], dtype=np.int64).reshape(-1, 2)
+    out = _out(g, node)
+    if node.op == Op.PADV2 and inputs[2] is not None:
+        value = np.asarray(inputs[2]).reshape(-1)[0]
+    elif out.quant is not None:
+        # TFLM pad.cc: without constant_values an int8 PAD fills with the output zero point.
+        value = out.quant.zp
+    else:
+        value = 0
+    return [np.pad(x, paddings, mode="constant", constant_values=value).astype(out.dtype)]
+
+
+def eval_reshape(g: Graph, node: Node, inputs):
+    """RESHAPE, SQUEEZE, EXPAND_DIMS: the output tensor's static shape says it all."""
+    return [np.ascontiguousarray(inputs[0]).reshape(_out(g, node).shape)]
+
+
+def eval_transpose(g: Graph, node: Node, inputs):
+    perm = [int(p) for p in np.asarray(inputs[1]).reshape(-1)]
+    return [np.ascontiguousarray(np.transpose(inputs[0], perm))]
+
+
+def eval_concatenation(g: Graph, node: Node, inputs):
+    out = _out(g, node)
+    if node.attrs.activation != Act.NONE:
+        raise UnsupportedError(f"CONCATENATION with a fused {node.attrs.activation} is not supported")
+    for name in node.inputs:
+        q = g.tensors[name].quant
+        if out.quant is not None and q is not None and (q.s != out.quant.s or q.zp != out.quant.zp):
+            raise UnsupportedError(
+                f"CONCATENATION node {node.name!r} mixes quantisation parameters, which TF-Lite Micro does not support"
+            )
+    axis = node.attrs.axis % len(out.shape)
+    return [np.concatenate(inputs, axis=axis).astype(out.dtype)]
+
+
+def _clamp_index(i: int, stride: int, size: int) -> int:
+    return int(np.clip(i, 0, size)) if stride > 0 else int(np.clip(i, -1, size - 1))
+
+
+def _slice_indices(begin: int, end: int, stride: int, size: int, axis: int, attrs) -> np.ndarray:
+    """Indices along one axis, as TFLite's StridedSliceStartForAxis / StridedSliceEndForAxis."""
+    if stride == 0:
+        raise UnsupportedError("STRIDED_SLICE with a zero stride is not valid")
+    bit = 1 << axis
+    start = _clamp_index(begin + size if begin < 0 else begin, stride, size)
+    if attrs.begin_mask & bit:
+        start = 0 if stride > 0 else size - 1
+    if attrs.shrink_axis_mask & bit:
+        return np.array([start] if start < size else [], dtype=np.int64)
+    stop = end + start if attrs.offset else end
+    stop = _clamp_index(stop + size if stop < 0 else stop, stride, size)
+    if attrs.end_mask & bit:
+        stop = size if stride > 0 else -1
+    return np.arange(start, stop, stride, dtype=np.int64)
+
+
+def eval_strided_slice(g: Graph, node: Node, inputs):
+    x = inputs[0]
+    attrs = node.attrs
+    if attrs.ellipsis_mask or attrs.new_axis_mask:
+        raise UnsupportedError("STRIDED_SLICE with an ellipsis or new-axis mask is not supported")
+    begin, end, strides = (np.asarray(a, dtype=np.int64).reshape(-1) for a in inputs[1:4])
+    y = x
+    for axis in range(len(begin)):
+        idx = _slice_indices(int(begin[axis]), int(end[axis]), int(strides[axis]), x.shape[axis], axis, attrs)
+        y = np.take(y, idx, axis=axis)
+    return [np.ascontiguousarray(y).reshape(_out(g, node).shape)]
+
+
+def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> np.ndarray:
+    """TFLite reference GetNearestNeighbor, computed in float32 as the C code does."""
+    f32 = np.float32
+    if align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5) if half_pixel_centers else f32(0.0)
+    pos = (np.arange(out_size, dtype=np.float32) + offset) * scale
+    if align_corners:
+        idx = np.sign(pos) * np.floor(np.abs(pos) + f32(0.5))  # TfLiteRound: halves away from zero
+    else:
+        idx = np.floor(pos)
+    idx = np.minimum(idx.astype(np.int64), in_size - 1)
+    if half_pixel_centers:
+        idx = np.maximum(idx, 0)
+    return idx
+
+
+def eval_resize_nearest(g: Graph, node: Node, inputs):
+    x = inputs[0]
+    out_h, out_w = (int(v) for v in np.asarray(inputs[1]).reshape(-1)[:2])
+    a = node.attrs
+    rows = nearest_indices(x.shape[1], out_h, a.align_corners, a.half_pixel_centers)
+    cols = nearest_indices(x.shape[2], out_w, a.align_corners, a.half_pixel_centers)
+    return [np.ascontiguousarray(x[:, rows][:, :, cols])]
+
+
+KERNELS = {
+    Op.PAD: eval_pad,
+    Op.PADV2: eval_pad,
+    Op.RESHAPE: eval_reshape,
+    Op.SQUEEZE: eval_reshape,
+    Op.EXPAND_DIMS: eval_reshape,
+    Op.TRANSPOSE: eval_transpose,
+    Op.CONCATENATION: eval_concatenation,
+    Op.STRIDED_SLICE: eval_strided_slice,
+    Op.RESIZE_NEAREST_NEIGHBOR: eval_resize_nearest,
+}
