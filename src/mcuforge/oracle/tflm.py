@@ -8,6 +8,7 @@ TF-Lite Micro's minimum arena by binary search, each try isolated.
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing as mp
 import os
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ def run_tflm_tensors(model: bytes, inputs: list[np.ndarray], tensor_indices: lis
 
 
 def _child(conn, model: bytes, inputs: list[np.ndarray], arena_size: int | None) -> None:
+    faulthandler.disable()  # an abort here is an expected outcome, reported to the parent
     try:
         conn.send(("ok", run_tflm(model, inputs, arena_size)))
     except Exception as e:  # noqa: BLE001 - anything TF-Lite Micro raises is reported to the parent

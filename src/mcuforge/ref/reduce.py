@@ -1,0 +1,142 @@
+"""MEAN and REDUCE_MAX on int8, bit-exact with TF-Lite Micro's reference kernels.
+
+The axes are the second input, a constant int32 tensor; negative axes count from
+the end and duplicates are dropped (reference_ops::ResolveAxis).
+
+MEAN (EvalMeanHelper -> EvalIntegerMean -> reference_ops::QuantizedMeanOrSum,
+reduce_common.cc) sums the raw int8 values in int32 and folds 1/count into the
+multiplier m, s of s_in / s_out: k = floor(log2(count)), capped at 32 and at 31 + s;
+m' = (m << k) / count in int64; s' = s - k. Then
+y = MultiplyByQuantizedMultiplier(sum - zp_in * count, m', s') + zp_out, clamped.
+The TF-Lite Micro we test against takes this path even when input and output share
+scale and zero point. Older releases took reference_ops::Mean there, which
+truncates sum / count toward zero; that often differs by one unit from what
+TF-Lite Micro runs now, so it is not implemented. (Their 4-D, axes {1, 2},
+keep_dims special case, reference_integer_ops::Mean, rounds as above.)
+
+REDUCE_MAX (EvalMaxHelper) requires equal input and output quantisation and takes
+the largest raw value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcuforge.errors import UnsupportedError
+from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ir.ops import Op
+from mcuforge.quant.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+
+INT8_MIN, INT8_MAX = -128, 127
+MAX_INPUT_DIMS = 5  # kMaxNumberOfAxis: the size of EvalMeanHelper's index buffer
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    """OpDataReduce for an int8 MEAN, plus the resolved axes and the element count."""
+
+    axes: tuple[int, ...]
+    num_elements: int  # elements averaged into each output
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int  # already divided by num_elements (QuantizedMeanOrSum's rescaling)
+    shift: int
+
+
+@dataclass(frozen=True)
+class ReduceMaxParams:
+    axes: tuple[int, ...]
+
+
+def _name(node: Node) -> str:
+    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
+
+
+def _io(g: Graph, node: Node) -> tuple[Tensor, Tensor]:
+    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
+    for t in (x, y):
+        if t.dtype != "int8":
+            raise UnsupportedError(f"{_name(node)} has a {t.dtype} tensor {t.name!r}; only int8 is supported.")
+        if t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
+            raise UnsupportedError(
+                f"{_name(node)}: tensor {t.name!r} needs per-tensor quantisation with a positive scale."
+            )
+    if len(x.shape) > MAX_INPUT_DIMS:
+        raise UnsupportedError(
+            f"{_name(node)} has a {len(x.shape)}-D input; at most {MAX_INPUT_DIMS} dimensions are supported."
+        )
+    return x, y
+
+
+def resolve_axes(g: Graph, node: Node, rank: int) -> tuple[int, ...]:
+    """ResolveAxis: the axes tensor's values made non-negative, duplicates dropped, in order."""
+    name = node.inputs[1] if len(node.inputs) > 1 else None
+    axes_t = g.tensor(name) if name is not None else None
+    if axes_t is None or axes_t.data is None or axes_t.dtype != "int32":
+        raise UnsupportedError(f"{_name(node)} needs its axes as a constant int32 tensor.")
+    out: list[int] = []
+    for a in np.asarray(axes_t.data).reshape(-1).tolist():
+        a = a + rank if a < 0 else a
+        if not 0 <= a < rank:
+            raise UnsupportedError(f"{_name(node)}: axis {a} is out of range for a {rank}-D input.")
+        if a not in out:
+            out.append(a)
+    return tuple(out)
+
+
+def prepare_mean(g: Graph, node: Node) -> MeanParams:
+    """PrepareMeanOrSumHelper + the count-dependent rescaling of QuantizedMeanOrSum."""
+    x, y = _io(g, node)
+    axes = resolve_axes(g, node, len(x.shape))
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    multiplier, shift = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
+    if count > 0:
+        # shift = floor(log2(count)) (63 - CountLeadingZeros on uint64), capped so the
+        # int64 product cannot overflow and the final shift stays >= -31.
+        # QuantizeMultiplier never returns a shift below -31, so s >= 0.
+        s = min(count.bit_length() - 1, 32, 31 + shift)
+        multiplier = (multiplier << s) // count
+        shift -= s
+    return MeanParams(axes, count, x.quant.zp, y.quant.zp, multiplier, shift)
+
+
+def eval_mean(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    """reference_ops::QuantizedMeanOrSum with compute_sum = false."""
+    p = prepare_mean(g, node)
+    out_shape = g.tensor(node.outputs[0]).shape
+    x = np.asarray(inputs[0]).astype(np.int64)
+    if x.size == 0 or p.num_elements == 0:
+        return [np.zeros(out_shape, dtype=np.int8)]
+    total = wrap_int32(x.sum(axis=p.axes))  # the int32 accumulator (temp_sum)
+    shifted = wrap_int32(total - p.input_zero_point * p.num_elements)
+    y = multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zero_point
+    y = np.clip(y, INT8_MIN, INT8_MAX)
+    return [y.astype(np.int8).reshape(out_shape)]
+
+
+def prepare_reduce_max(g: Graph, node: Node) -> ReduceMaxParams:
+    """PrepareMaxHelper; EvalMaxHelper then insists on equal input and output quantisation."""
+    x, y = _io(g, node)
+    if x.quant.scale[0] != y.quant.scale[0] or x.quant.zp != y.quant.zp:
+        raise UnsupportedError(
+            f"{_name(node)} changes the quantisation between input and output, which TF-Lite Micro rejects."
+        )
+    return ReduceMaxParams(resolve_axes(g, node, len(x.shape)))
+
+
+def eval_reduce_max(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    """reference_ops::ReduceGeneric with max and the initial value -128."""
+    p = prepare_reduce_max(g, node)
+    out_shape = g.tensor(node.outputs[0]).shape
+    x = np.asarray(inputs[0]).astype(np.int8)
+    if x.size == 0:
+        return [np.full(out_shape, INT8_MIN, dtype=np.int8)]
+    return [np.max(x, axis=p.axes, initial=INT8_MIN).astype(np.int8).reshape(out_shape)]
+
+
+KERNELS = {
+    Op.MEAN: eval_mean,
+    Op.REDUCE_MAX: eval_reduce_max,
+}
