@@ -1,0 +1,306 @@
+"""CONV_2D and DEPTHWISE_CONV_2D, int8, bit-exact with TF-Lite Micro's reference kernels.
+
+Follows reference_integer_ops::ConvPerChannel and DepthwiseConvPerChannel (Eval) and
+ConvPrepare / DepthwiseConvPrepare with PopulateConvolutionQuantizationParams and
+ComputePaddingHeightWidth (Prepare). The arithmetic, per output element:
+
+    acc = sum over taps inside the image of  w * (x - input_zp)     (int32)
+    acc += bias[c]                                                   (int32, optional)
+    y = MultiplyByQuantizedMultiplier(acc, m[c], shift[c]) + output_zp
+    y = clamp(y, act_min, act_max)
+
+Taps that fall outside the image are skipped, which is the same as padding the
+zero-point-shifted input with zeros; that is how the vectorised code does it. The
+filter zero point is ignored, as ConvPerChannel ignores it (int8 weights are symmetric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from mcuforge.errors import UnsupportedError
+from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ir.ops import Op, Padding
+from mcuforge.quant.fixedpoint import (
+    activation_range,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    wrap_int32,
+)
+
+
+# ----------------------------------------------------------------- geometry
+def _c_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def conv_output_size(
+    in_size: int, k: int, stride: int, dilation: int, padding: Padding | str
+) -> tuple[int, int]:
+    """(output size, padding before) along one spatial axis, as TF-Lite computes them.
+
+    ComputeOutSize: SAME gives ceil(in / stride); VALID gives
+    (in + stride - effective_k) / stride in C integer division, effective_k being
+    (k - 1) * dilation + 1. ComputePaddingWithOffset: the total padding
+    (out - 1) * stride + effective_k - in (at least 0) is split with the smaller half
+    before, so an odd total puts the extra row or column after (bottom / right).
+    """
+    if stride <= 0 or dilation <= 0 or k <= 0:
+        raise UnsupportedError(f"window size {k}, stride {stride} and dilation {dilation} must be positive.")
+    eff = (k - 1) * dilation + 1
+    if Padding(padding) == Padding.SAME:
+        out = _c_div(in_size + stride - 1, stride)
+    else:
+        out = _c_div(in_size + stride - eff, stride)
+    total = max((out - 1) * stride + eff - in_size, 0)
+    return out, total // 2
+
+
+def pad_for_grid(
+    x: np.ndarray,
+    out_hw: tuple[int, int],
+    k_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    pad: tuple[int, int],
+    fill: float | int,
+) -> np.ndarray:
+    """An NHWC array padded with `fill`: `pad` (top, left) rows and columns before, and
+    after whatever the last window of the `out_hw` output grid reaches past the image.
+
+    TF-Lite kernels loop over the output tensor's shape and skip taps outside the
+    image; padding with a neutral value and reading every tap is the same.
+    """
+    _, h, w, _ = x.shape
+    need_h = (out_hw[0] - 1) * stride[0] + (k_hw[0] - 1) * dilation[0] + 1
+    need_w = (out_hw[1] - 1) * stride[1] + (k_hw[1] - 1) * dilation[1] + 1
+    top, left = pad
+    bottom, right = max(need_h - h - top, 0), max(need_w - w - left, 0)
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
+
+
+def tap(xp: np.ndarray, fy: int, fx: int, out_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
+    """The (N, OH, OW, C) input values that filter tap (fy, fx) meets across the output grid."""
+    ys, xs = fy * dilation[0], fx * dilation[1]
+    ye, xe = ys + (out_hw[0] - 1) * stride[0] + 1, xs + (out_hw[1] - 1) * stride[1] + 1
+    return xp[:, ys : ye : stride[0], xs : xe : stride[1], :]
+
+
+def window_taps(
+    x: np.ndarray,
+    out_hw: tuple[int, int],
+    k_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    pad: tuple[int, int],
+    fill: float | int,
+) -> np.ndarray:
+    """All window taps of an NHWC array: shape (N, OH, OW, KH, KW, C) (see pad_for_grid)."""
+    xp = pad_for_grid(x, out_hw, k_hw, stride, dilation, pad, fill)
+    taps = np.empty((x.shape[0], *out_hw, *k_hw, x.shape[3]), dtype=x.dtype)
+    for fy in range(k_hw[0]):
+        for fx in range(k_hw[1]):
+            taps[:, :, :, fy, fx, :] = tap(xp, fy, fx, out_hw, stride, dilation)
+    return taps
+
+
+# ------------------------------------------------------------ quantisation
+def per_channel_multipliers(
+    input_scale: float, filter_scales: np.ndarray, output_scale: float, channels: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """PopulateConvolutionQuantizationParams: one (multiplier, shift) per output channel.
+
+    TF-Lite Micro widens each float32 scale to double and computes
+    double(input_scale) * double(filter_scale[c]) / double(output_scale) in double,
+    left to right, then QuantizeMultiplier. A per-tensor filter scale (one value) is
+    broadcast to every channel. FULLY_CONNECTED uses the same arithmetic (see ref.fc).
+    """
+    scales = np.asarray(filter_scales, dtype=np.float32).reshape(-1)
+    if scales.size not in (1, channels):
+        raise UnsupportedError(f"filter has {scales.size} scales for {channels} output channels.")
+    s_in = float(np.float32(input_scale))
+    s_out = float(np.float32(output_scale))
+    ms: list[int] = []
+    shifts: list[int] = []
+    for ch in range(channels):
+        s_f = float(scales[ch if scales.size > 1 else 0])
+        m, sh = quantize_multiplier(s_in * s_f / s_out)
+        ms.append(m)
+        shifts.append(sh)
+    return tuple(ms), tuple(shifts)
+
+
+def requantize(acc: np.ndarray, multipliers, shifts, output_zp: int, act_min: int, act_max: int) -> np.ndarray:
+    """int32 accumulators (last axis = channel) -> int8, as the reference kernels' epilogue."""
+    m = np.asarray(multipliers, dtype=np.int64)
+    s = np.asarray(shifts, dtype=np.int64)
+    y = multiply_by_quantized_multiplier(wrap_int32(acc), m, s) + output_zp
+    return np.clip(y, act_min, act_max).astype(np.int8)
+
+
+# ----------------------------------------------------------------- prepare
+@dataclass(frozen=True)
+class ConvParams:
+    """What TF-Lite Micro's ConvPrepare / DepthwiseConvPrepare derive (OpDataConv)."""
+
+    stride: tuple[int, int]  # (h, w)
+    dilation: tuple[int, int]  # (h, w)
+    padding: tuple[int, int]  # (top, left): TFLM padding_values.height / .width
+    out_hw: tuple[int, int]  # the output tensor's (h, w): the kernel's loop bounds
+    kernel_hw: tuple[int, int]
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multipliers: tuple[int, ...]  # Q31, one per output channel
+    shifts: tuple[int, ...]  # > 0 left, < 0 right (QuantizeMultiplier's exponent)
+    act_min: int
+    act_max: int
+    groups: int = 1  # CONV_2D: input channels / filter input channels
+    depth_multiplier: int = 1  # DEPTHWISE_CONV_2D: output channels / input channels
+
+
+def _name(node: Node) -> str:
+    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
+
+
+def _check_int8(g: Graph, node: Node) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])  # type: ignore[arg-type]
+    b = g.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] is not None else None
+    y = g.tensor(node.outputs[0])
+    what = _name(node)
+    if x.dtype != "int8" or y.dtype != "int8":
+        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 is supported.")
+    if w.dtype != "int8":
+        raise UnsupportedError(f"{what} has {w.dtype} weights; only int8 weights are supported.")
+    if b is not None and b.dtype != "int32":
+        raise UnsupportedError(f"{what} has a {b.dtype} bias; only int32 is supported.")
+    if x.quant is None or w.quant is None or y.quant is None:
+        raise UnsupportedError(f"{what} lacks quantisation parameters on its input, weights or output.")
+    return x, w, b, y
+
+
+def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tensor, Tensor]:
+    x, w, _, y = _check_int8(g, node)
+    a = node.attrs
+    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
+        raise UnsupportedError(f"{_name(node)} needs 4-D input, filter and output tensors.")
+    _, h_in, w_in, _ = x.shape
+    kh, kw = w.shape[1], w.shape[2]
+    oh, pad_h = conv_output_size(h_in, kh, a.stride[0], a.dilation[0], a.padding)
+    ow, pad_w = conv_output_size(w_in, kw, a.stride[1], a.dilation[1], a.padding)
+    if oh <= 0 or ow <= 0:
+        raise UnsupportedError(f"{_name(node)}: the {kh}x{kw} window does not fit the {h_in}x{w_in} input.")
+    channels = w.shape[channels_axis]
+    assert x.quant is not None and w.quant is not None and y.quant is not None
+    ms, shifts = per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, channels)
+    act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp)
+    params = ConvParams(
+        stride=tuple(a.stride),
+        dilation=tuple(a.dilation),
+        padding=(pad_h, pad_w),
+        out_hw=(y.shape[1], y.shape[2]),
+        kernel_hw=(kh, kw),
+        input_offset=-x.quant.zp,
+        output_offset=y.quant.zp,
+        multipliers=ms,
+        shifts=shifts,
+        act_min=act_min,
+        act_max=act_max,
+    )
+    return params, x, y
+
+
+def prepare_conv2d(g: Graph, node: Node) -> ConvParams:
+    """ConvPrepare for int8: padding, per-channel multipliers, clamp, groups."""
+    p, x, y = _prepare(g, node, channels_axis=0)
+    w = g.tensor(node.inputs[1])  # type: ignore[arg-type]
+    c_in, c_w, c_out = x.shape[3], w.shape[3], w.shape[0]
+    if c_w <= 0 or c_in % c_w != 0:
+        raise UnsupportedError(f"{_name(node)}: {c_in} input channels are not a multiple of the filter's {c_w}.")
+    groups = c_in // c_w
+    if c_out % groups != 0 or y.shape[3] != c_out:
+        raise UnsupportedError(f"{_name(node)}: {c_out} filters cannot be split into {groups} groups for {y.shape[3]} outputs.")
+    return replace(p, groups=groups)
+
+
+def prepare_depthwise_conv2d(g: Graph, node: Node) -> ConvParams:
+    """DepthwiseConvPrepare for int8 (filter 1 x KH x KW x C*M, quantised along axis 3)."""
+    p, x, y = _prepare(g, node, channels_axis=3)
+    w = g.tensor(node.inputs[1])  # type: ignore[arg-type]
+    c_in, c_out = x.shape[3], w.shape[3]
+    if w.shape[0] != 1 or c_in <= 0 or c_out % c_in != 0 or y.shape[3] != c_out:
+        raise UnsupportedError(
+            f"{_name(node)}: filter {w.shape} does not match {c_in} input and {y.shape[3]} output channels."
+        )
+    # DepthwiseConvPerChannel loops with params.depth_multiplier; the converter always
+    # writes output channels / input channels there, which is what we derive.
+    return replace(p, depth_multiplier=c_out // c_in)
+
+
+# -------------------------------------------------------------------- eval
+def _shifted_input(x: np.ndarray, p: ConvParams) -> np.ndarray:
+    # x - input_zp in [-255, 255]; padding with 0 afterwards = skipping outside taps.
+    return x.astype(np.int64) + p.input_offset
+
+
+def conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    """CONV_2D, reference_integer_ops::ConvPerChannel."""
+    p = prepare_conv2d(g, node)
+    x, w = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+    assert x is not None and w is not None
+    xs = _shifted_input(x, p).astype(np.float64)
+    n = x.shape[0]
+    oh, ow = p.out_hw
+    c_out, kh, kw, c_w = w.shape
+    # float64 is exact here: |w * (x - zp)| <= 128 * 255 < 2^15, so any sum of fewer
+    # than 2^38 terms stays an integer below 2^53, whatever order BLAS adds in.
+    if (kh, kw) == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0) and (oh, ow) == x.shape[1:3]:
+        taps = xs.reshape(n, oh, ow, 1, 1, -1)
+    else:
+        taps = window_taps(xs, p.out_hw, (kh, kw), p.stride, p.dilation, p.padding, 0.0)
+    wf = w.astype(np.float64)
+    per_group = c_out // p.groups
+    acc = np.empty((n * oh * ow, c_out), dtype=np.float64)
+    for grp in range(p.groups):
+        cols = taps[..., grp * c_w : (grp + 1) * c_w].reshape(n * oh * ow, kh * kw * c_w)
+        wg = wf[grp * per_group : (grp + 1) * per_group].reshape(per_group, kh * kw * c_w)
+        acc[:, grp * per_group : (grp + 1) * per_group] = cols @ wg.T
+    acc_i = np.rint(acc).astype(np.int64).reshape(n, oh, ow, c_out)
+    if bias is not None:
+        acc_i = acc_i + bias.astype(np.int64).reshape(-1)
+    y = requantize(acc_i, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
+    return [y]
+
+
+def depthwise_conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    """DEPTHWISE_CONV_2D, reference_integer_ops::DepthwiseConvPerChannel.
+
+    Output channel c * M + m reads input channel c (M = depth multiplier).
+    """
+    p = prepare_depthwise_conv2d(g, node)
+    x, w = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+    assert x is not None and w is not None
+    xs = _shifted_input(x, p)
+    if p.depth_multiplier > 1:
+        xs = np.repeat(xs, p.depth_multiplier, axis=3)
+    xp = pad_for_grid(xs, p.out_hw, p.kernel_hw, p.stride, p.dilation, p.padding, 0)
+    wi = w.astype(np.int64)
+    acc = np.zeros((x.shape[0], *p.out_hw, xs.shape[3]), dtype=np.int64)
+    for fy in range(p.kernel_hw[0]):
+        for fx in range(p.kernel_hw[1]):
+            acc += tap(xp, fy, fx, p.out_hw, p.stride, p.dilation) * wi[0, fy, fx]
+    if bias is not None:
+        acc += bias.astype(np.int64).reshape(-1)
+    y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
+    return [y]
+
+
+KERNELS = {
+    Op.CONV_2D: conv2d,
+    Op.DEPTHWISE_CONV_2D: depthwise_conv2d,
+}
