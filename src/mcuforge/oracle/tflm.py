@@ -52,7 +52,8 @@ def run_tflm_tensors(model: bytes, inputs: list[np.ndarray], tensor_indices: lis
     for i, x in enumerate(inputs):
         interp.set_input(np.ascontiguousarray(x), i)
     interp.invoke()
-    return {t: np.array(interp.GetTensor(t, 0)) for t in tensor_indices}
+    # GetTensor returns a dict: dtype, shape and tensor_data.
+    return {t: np.array(interp.GetTensor(t, 0)["tensor_data"]) for t in tensor_indices}
 
 
 def _child(conn, model: bytes, inputs: list[np.ndarray], arena_size: int | None) -> None:

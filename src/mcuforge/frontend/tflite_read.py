@@ -1,0 +1,441 @@
+""".tflite bytes -> ir.Graph, validating everything a corrupted or unsupported file could break.
+
+Decoding uses the object API of TFLite's generated schema shipped with the tflite-micro
+wheel. Only what the graph needs is unpacked (subgraph 0, the operator codes and the
+buffers its tensors use), so a damaged metadata table cannot stop a good model and the
+work stays linear in the file size. Every problem is raised as ModelFormatError (the
+file is damaged or inconsistent) or UnsupportedError (a valid model mcuforge does not
+handle) in one sentence naming the node, operator or tensor; no other exception leaves
+`read` for any byte string.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from mcuforge.errors import GraphError, ModelFormatError, UnsupportedError
+from mcuforge.frontend.fold import FOLDERS, RawModel, RawOp, fold
+from mcuforge.ir import ops as O
+from mcuforge.ir.graph import Graph, Node, Quant, Tensor
+from mcuforge.ir.ops import Op
+from mcuforge.ir.shapes import infer_shapes
+from mcuforge.ir.verify import verify
+
+# What the flatbuffers runtime raises on damaged bytes: struct.error (a read past the
+# end), ValueError (np.frombuffer past the end, UnicodeDecodeError), TypeError
+# ("bad number ... for type uint32" from its offset checks), IndexError and
+# OverflowError (out-of-range vector and slice arithmetic).
+DECODE_ERRORS = (struct.error, ValueError, TypeError, IndexError, OverflowError)
+
+MAX_ACTIVATION_BYTES = 64 << 20  # one activation tensor; a corrupted shape cannot ask for more
+MAX_RANK = 8
+SUPPORTED_OPS = ", ".join(sorted(op.value for op in Op))
+BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if isinstance(v, int) and not k.startswith("_")}
+TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if isinstance(v, int) and not k.startswith("_")}
+OPTION_NAMES = {v: k for k, v in vars(fb.BuiltinOptions).items() if isinstance(v, int) and not k.startswith("_")}
+DTYPES = {
+    fb.TensorType.FLOAT32: "float32",
+    fb.TensorType.INT8: "int8",
+    fb.TensorType.UINT8: "uint8",
+    fb.TensorType.INT16: "int16",
+    fb.TensorType.INT32: "int32",
+    fb.TensorType.INT64: "int64",
+    fb.TensorType.BOOL: "bool",
+}
+# Ops the reader accepts before folding: the IR's, plus those fold.py removes.
+TRANSIENT = set(FOLDERS) | {"SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}
+
+
+def load(path: str | Path) -> Graph:
+    """Read a .tflite file; the graph is named after the file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ModelFormatError(f"model file {str(p)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"model path {str(p)!r} is a directory, not a .tflite file") from None
+    except OSError as e:
+        raise ModelFormatError(f"cannot read model file {str(p)!r}: {e.strerror or e}") from None
+    return read(data, name=p.stem)
+
+
+def read(data: bytes, name: str | None = None) -> Graph:
+    """Decode and validate a .tflite model; see the module docstring for the error contract.
+
+    The graph is called `name`, else by its subgraph's name (which tflite_write stores),
+    else "model".
+    """
+    data = bytes(data)
+    label = name or "model"
+    if len(data) < 8:
+        raise ModelFormatError(f"model {label!r} is not a TFLite file: it holds only {len(data)} bytes")
+    if data[4:8] != b"TFL3":
+        raise ModelFormatError(f"model {label!r} is not a TFLite file: its file identifier is {data[4:8]!r}, expected b'TFL3'")
+    reader = _Reader(data, label)
+    raw = reader.raw_model()
+    fold(raw)
+    return _build(raw, name or reader.subgraph_name or "model")
+
+
+def _decoded(what: str, fn: Callable[[], Any]) -> Any:
+    """Run one decoding step; damaged bytes become ModelFormatError."""
+    try:
+        return fn()
+    except DECODE_ERRORS as e:
+        raise ModelFormatError(f"the flatbuffer is truncated or corrupted: {what} cannot be decoded ({type(e).__name__})") from None
+
+
+class _Reader:
+    """Unpacks subgraph 0 into a RawModel, checking indices, types, shapes and buffers."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data, self.name = data, name
+        self.root = _decoded("the model table", lambda: fb.Model.GetRootAs(data, 0))
+        n_sub = _decoded("the subgraph list", self.root.SubgraphsLength)
+        if n_sub < 1:
+            raise ModelFormatError(f"model {name!r} has no subgraph")
+        self.sub = _decoded("subgraph 0", lambda: fb.SubGraphT.InitFromObj(self.root.Subgraphs(0)))
+        self.n_codes = _decoded("the operator codes", self.root.OperatorCodesLength)
+        self.n_buffers = _decoded("the buffer list", self.root.BuffersLength)
+        self.ts = self.sub.tensors or []
+        self.names = _unique_names(self.ts)
+        self.subgraph_name = _text(self.sub.name)
+
+    # ------------------------------------------------------------ operators
+    def _index(self, i: int, where: str, optional: bool) -> str | None:
+        i = int(i)
+        if i == -1 and optional:
+            return None
+        if not 0 <= i < len(self.ts):
+            raise ModelFormatError(f"{where} refers to tensor {i}, but the subgraph has {len(self.ts)} tensors")
+        return self.names[i]
+
+    def _kind(self, op: Any, index: int) -> str:
+        if not 0 <= op.opcodeIndex < self.n_codes:
+            raise ModelFormatError(f"node {index} has operator code index {op.opcodeIndex}, but the model has {self.n_codes} codes")
+        code = _decoded(f"operator code {op.opcodeIndex}", lambda: fb.OperatorCodeT.InitFromObj(self.root.OperatorCodes(op.opcodeIndex)))
+        builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
+        if builtin == fb.BuiltinOperator.CUSTOM:
+            custom = _text(code.customCode)
+            raise UnsupportedError(
+                f"node {index} is the custom operator {custom!r}, which mcuforge does not support (custom operators need the runtime "
+                f"they were made for); supported operators: {SUPPORTED_OPS}"
+            )
+        kind = BUILTIN_NAMES.get(builtin)
+        if kind is None:
+            raise UnsupportedError(f"node {index} uses builtin operator code {builtin}, which is not a TFLite operator mcuforge knows")
+        if kind not in Op.__members__ and kind not in TRANSIENT:
+            raise UnsupportedError(f"node {index} uses {kind}, which mcuforge does not support; supported operators: {SUPPORTED_OPS}")
+        return kind
+
+    def raw_model(self) -> RawModel:
+        operators = self.sub.operators or []
+        kinds = []
+        for i, op in enumerate(operators):  # first, in node order: an unsupported operator or int16 data
+            kinds.append(self._kind(op, i))
+            for x in _ints(op.inputs) + _ints(op.outputs):
+                if 0 <= x < len(self.ts) and self.ts[x].type == fb.TensorType.INT16:
+                    raise UnsupportedError(f"node {i} ({kinds[-1]}) has the int16 tensor {self.names[x]!r}; {_INT16}")
+        ops: list[RawOp] = []
+        for i, (op, kind) in enumerate(zip(operators, kinds)):
+            where = f"node {i} ({kind})"
+            inputs = [self._index(x, where, True) for x in _ints(op.inputs)]
+            outputs = [self._index(x, where, False) for x in _ints(op.outputs)]
+            attrs = _attrs(kind, op, where) if kind in Op.__members__ else None
+            ops.append(RawOp(i, kind, inputs, outputs, op.builtinOptions, attrs))
+        g_in = [self._index(x, "the subgraph's input list", False) for x in _ints(self.sub.inputs)]
+        g_out = [self._index(x, "the subgraph's output list", False) for x in _ints(self.sub.outputs)]
+        if len(set(g_in)) != len(g_in):
+            raise ModelFormatError(f"the subgraph's input list names a tensor twice: {g_in}")
+        used = set(g_in) | set(g_out) | {x for op in ops for x in op.inputs + op.outputs if x is not None}
+        index = {n: i for i, n in enumerate(self.names)}
+        tensors = {n: self._tensor(index[n]) for n in self.names if n in used}
+        written = set(g_in) | {o for op in ops for o in op.outputs}
+        for n, t in tensors.items():  # a zero-size operand stored without a buffer is an empty constant
+            if t.data is None and t.size == 0 and n not in written:
+                tensors[n] = Tensor(n, t.shape, t.dtype, t.quant, np.zeros(t.shape, dtype=t.dtype))
+        return RawModel(tensors, ops, g_in, g_out)
+
+    # ------------------------------------------------------------ tensors
+    def _tensor(self, i: int) -> Tensor:
+        t, name = self.ts[i], self.names[i]
+        where = f"tensor {name!r} (index {i})"
+        dtype = DTYPES.get(t.type)
+        if dtype is None:
+            kind = TYPE_NAMES.get(t.type, f"code {t.type}")
+            raise UnsupportedError(f"{where} has type {kind}, which mcuforge does not support; supported types: int8, int32 and float32")
+        if t.sparsity is not None:
+            raise UnsupportedError(f"{where} is stored sparse, which mcuforge does not support")
+        if t.isVariable:
+            raise UnsupportedError(f"{where} is a variable (stateful) tensor, which mcuforge does not support")
+        shape = _shape(t.shape, where)
+        data = self._data(t.buffer, shape, dtype, where)
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        if data is None and nbytes > MAX_ACTIVATION_BYTES:
+            raise ModelFormatError(f"{where} has shape {shape} ({nbytes} bytes), more than the {MAX_ACTIVATION_BYTES >> 20} MiB mcuforge accepts")
+        return Tensor(name, shape, dtype, _quant(t.quantization, shape, dtype, where), data)
+
+    def _data(self, b: int, shape: tuple[int, ...], dtype: str, where: str) -> np.ndarray | None:
+        if not 0 <= b < self.n_buffers:
+            raise ModelFormatError(f"{where} refers to buffer {b}, but the model has {self.n_buffers} buffers")
+        buf = _decoded(f"buffer {b}", lambda: fb.BufferT.InitFromObj(self.root.Buffers(b)))
+        if buf.offset > 1:  # large-model layout: the bytes follow the flatbuffer, at an offset from the file start
+            if buf.offset + buf.size > len(self.data):
+                raise ModelFormatError(f"buffer {b} of {where} lies past the end of the file")
+            raw = self.data[buf.offset : buf.offset + buf.size]
+        elif buf.data is not None and len(buf.data) > 0:
+            raw = buf.data.tobytes()
+        else:
+            return None
+        need = math.prod(shape) * np.dtype(dtype).itemsize
+        if len(raw) != need:
+            raise ModelFormatError(f"{where} has shape {shape} of {dtype}, which needs {need} bytes, but buffer {b} holds {len(raw)}")
+        return np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _ints(v: Any) -> list[int]:
+    return [] if v is None else [int(x) for x in v]
+
+
+def _text(v: Any) -> str:
+    """A flatbuffer string (bytes from the object API) as text; undecodable bytes are replaced."""
+    return v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v or "")
+
+
+def _unique_names(ts: list[Any]) -> list[str]:
+    """Tensor names, made unique in index order: an empty name becomes tensor_<index>, a repeat gets _1, _2, ..."""
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+    names = []
+    for i, t in enumerate(ts):
+        base = _text(t.name) or f"tensor_{i}"
+        name = base
+        while name in used:
+            counters[base] = counters.get(base, 0) + 1
+            name = f"{base}_{counters[base]}"
+        used.add(name)
+        names.append(name)
+    return names
+
+
+def _shape(raw: Any, where: str) -> tuple[int, ...]:
+    dims = _ints(raw)
+    if len(dims) > MAX_RANK:
+        raise ModelFormatError(f"{where} has rank {len(dims)}, more than the {MAX_RANK} TFLite allows")
+    if dims and dims[0] == -1:  # an open batch size stored as -1 runs with batch 1
+        dims[0] = 1
+    if any(d < 0 for d in dims):
+        raise ModelFormatError(f"{where} has a negative dimension in shape {tuple(dims)}")
+    return tuple(dims)
+
+
+def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | None:
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    if q.details is not None or q.detailsType:
+        raise UnsupportedError(f"{where} uses custom quantisation details, which mcuforge does not support")
+    scale = np.asarray(q.scale, dtype=np.float32).reshape(-1)
+    zp = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], dtype=np.int64).reshape(-1)
+    if zp.size != scale.size:
+        raise ModelFormatError(f"{where} has {scale.size} quantisation scale(s) but {zp.size} zero point(s)")
+    if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise ModelFormatError(f"{where} has a non-positive or non-finite quantisation scale")
+    if dtype == "int8" and (zp.min() < -128 or zp.max() > 127):
+        raise ModelFormatError(f"{where} has an int8 zero point outside [-128, 127]")
+    axis = int(q.quantizedDimension)
+    if scale.size > 1 and not (0 <= axis < len(shape) and shape[axis] == scale.size):
+        # TF-Lite Micro ignores quantized_dimension of rank-1 (bias) tensors; person_detect stores 3 there.
+        if len(shape) == 1 and shape[0] == scale.size:
+            axis = 0
+        else:
+            raise ModelFormatError(f"{where} has {scale.size} per-channel scales, which do not match axis {axis} of shape {shape}")
+    if scale.size == 1 and not 0 <= axis < max(len(shape), 1):
+        axis = 0
+    return Quant(scale, zp, axis)
+
+
+# ------------------------------------------------------------ builtin options -> attrs
+_ACT = {0: O.Act.NONE, 1: O.Act.RELU, 2: O.Act.RELU_N1_TO_1, 3: O.Act.RELU6}
+_ACT_NAMES = {v: k for k, v in vars(fb.ActivationFunctionType).items() if isinstance(v, int) and not k.startswith("_")}
+_PADDING = {fb.Padding.SAME: O.Padding.SAME, fb.Padding.VALID: O.Padding.VALID}
+
+
+def _act(v: int, where: str) -> O.Act:
+    if v not in _ACT:
+        raise UnsupportedError(f"{where} uses the fused activation {_ACT_NAMES.get(v, v)}, which mcuforge does not support; supported: NONE, RELU, RELU6, RELU_N1_TO_1")
+    return _ACT[v]
+
+
+def _pad(v: int, where: str) -> O.Padding:
+    if v not in _PADDING:
+        raise ModelFormatError(f"{where} has padding code {v}, which is neither SAME nor VALID")
+    return _PADDING[v]
+
+
+def _conv(o, w):
+    return O.ConvAttrs((o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor), _pad(o.padding, w), _act(o.fusedActivationFunction, w))
+
+
+def _depthwise(o, w):
+    stride, dilation = (o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor)
+    return O.DepthwiseAttrs(stride, dilation, _pad(o.padding, w), _act(o.fusedActivationFunction, w), o.depthMultiplier)
+
+
+def _fc(o, w):
+    if o.weightsFormat != fb.FullyConnectedOptionsWeightsFormat.DEFAULT:
+        raise UnsupportedError(f"{w} stores its weights shuffled, which mcuforge does not support")
+    return O.FullyConnectedAttrs(_act(o.fusedActivationFunction, w), bool(o.keepNumDims))
+
+
+def _pool(o, w):
+    return O.PoolAttrs((o.filterHeight, o.filterWidth), (o.strideH, o.strideW), _pad(o.padding, w), _act(o.fusedActivationFunction, w))
+
+
+def _strided_slice(o, _w):
+    masks = (o.beginMask, o.endMask, o.ellipsisMask, o.newAxisMask, o.shrinkAxisMask)
+    return O.StridedSliceAttrs(*(int(m) for m in masks), offset=bool(o.offset))
+
+
+def _opt_list(v: Any) -> tuple[int, ...] | None:
+    return None if v is None else tuple(int(x) for x in v)
+
+
+# Op -> (the options table it carries, function(options, where) -> attrs)
+_OPTIONS: dict[Op, tuple[int | None, Callable[[Any, str], Any]]] = {
+    Op.CONV_2D: (fb.BuiltinOptions.Conv2DOptions, _conv),
+    Op.DEPTHWISE_CONV_2D: (fb.BuiltinOptions.DepthwiseConv2DOptions, _depthwise),
+    Op.FULLY_CONNECTED: (fb.BuiltinOptions.FullyConnectedOptions, _fc),
+    Op.ADD: (fb.BuiltinOptions.AddOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
+    Op.SUB: (fb.BuiltinOptions.SubOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
+    Op.MUL: (fb.BuiltinOptions.MulOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
+    Op.AVERAGE_POOL_2D: (fb.BuiltinOptions.Pool2DOptions, _pool),
+    Op.MAX_POOL_2D: (fb.BuiltinOptions.Pool2DOptions, _pool),
+    Op.MEAN: (fb.BuiltinOptions.ReducerOptions, lambda o, _w: O.ReduceAttrs(bool(o.keepDims))),
+    Op.REDUCE_MAX: (fb.BuiltinOptions.ReducerOptions, lambda o, _w: O.ReduceAttrs(bool(o.keepDims))),
+    Op.RESHAPE: (fb.BuiltinOptions.ReshapeOptions, lambda o, _w: O.ReshapeAttrs(_opt_list(o.newShape))),
+    Op.SQUEEZE: (fb.BuiltinOptions.SqueezeOptions, lambda o, _w: O.SqueezeAttrs(_opt_list(o.squeezeDims) or ())),
+    Op.CONCATENATION: (fb.BuiltinOptions.ConcatenationOptions, lambda o, w: O.ConcatAttrs(int(o.axis), _act(o.fusedActivationFunction, w))),
+    Op.SOFTMAX: (fb.BuiltinOptions.SoftmaxOptions, lambda o, _w: O.SoftmaxAttrs(float(o.beta))),
+    Op.LEAKY_RELU: (fb.BuiltinOptions.LeakyReluOptions, lambda o, _w: O.LeakyReluAttrs(float(o.alpha))),
+    Op.RESIZE_NEAREST_NEIGHBOR: (
+        fb.BuiltinOptions.ResizeNearestNeighborOptions,
+        lambda o, _w: O.ResizeAttrs(bool(o.alignCorners), bool(o.halfPixelCenters)),
+    ),
+    Op.STRIDED_SLICE: (fb.BuiltinOptions.StridedSliceOptions, _strided_slice),
+}
+_OPTION_CLASSES = {t: getattr(fb, f"{OPTION_NAMES[t]}T") for t, _ in _OPTIONS.values() if t is not None}
+
+
+def _attrs(kind: str, op: Any, where: str) -> Any:
+    """Typed attributes from an operator's builtin options (the schema's defaults when it has none)."""
+    entry = _OPTIONS.get(Op(kind))
+    if entry is None:
+        return O.NoAttrs()
+    expected, make = entry
+    options = op.builtinOptions
+    if op.builtinOptionsType != fb.BuiltinOptions.NONE and op.builtinOptionsType != expected:
+        got = OPTION_NAMES.get(op.builtinOptionsType, f"options type {op.builtinOptionsType}")
+        raise ModelFormatError(f"{where} carries {got} instead of {OPTION_NAMES[expected]}")
+    if options is None:
+        options = _OPTION_CLASSES[expected]()
+    return make(options, where)
+
+
+# ------------------------------------------------------------ RawModel -> Graph
+def _build(raw: RawModel, name: str) -> Graph:
+    leftover = next((op for op in raw.ops if op.kind not in Op.__members__), None)
+    if leftover is not None:
+        where = "around a dilated convolution" if leftover.kind.endswith("_ND") else "on constant int32 shape data"
+        raise UnsupportedError(
+            f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here (it removes {leftover.kind} "
+            f"only {where}); supported operators: {SUPPORTED_OPS}"
+        )
+    g = Graph(tensors=raw.tensors, inputs=list(raw.inputs), outputs=list(raw.outputs), name=name)
+    for op in raw.ops:
+        node = Node(Op(op.kind), list(op.inputs), list(op.outputs), op.attrs, name=op.outputs[0] if op.outputs else "")
+        g.add_node(node)
+        _check_types(g, node, op.where)
+        for out, shape in zip(node.outputs, infer_shapes(g, node, op.where)):
+            stored = g.tensors[out].shape
+            if stored != shape:
+                raise ModelFormatError(f"{op.where}: output {out!r} has shape {stored} in the file, but its inputs give {shape}")
+    g.remove_unused()
+    for t in g.activations():  # again, for the tensors fold.py made
+        if t.nbytes > MAX_ACTIVATION_BYTES:
+            raise ModelFormatError(f"tensor {t.name!r} has shape {t.shape} ({t.nbytes} bytes), more than the {MAX_ACTIVATION_BYTES >> 20} MiB mcuforge accepts")
+    try:
+        verify(g)
+    except GraphError as e:
+        raise ModelFormatError(str(e)) from None
+    return g
+
+
+# Inputs that are int32 operands (shapes, axes, paddings, ...) rather than int8 data.
+_OPERANDS: dict[Op, tuple[int, ...]] = {
+    Op.PAD: (1,),
+    Op.PADV2: (1,),
+    Op.MEAN: (1,),
+    Op.REDUCE_MAX: (1,),
+    Op.RESHAPE: (1,),
+    Op.EXPAND_DIMS: (1,),
+    Op.TRANSPOSE: (1,),
+    Op.RESIZE_NEAREST_NEIGHBOR: (1,),
+    Op.STRIDED_SLICE: (1, 2, 3),
+}
+_WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
+_INT16 = "mcuforge supports int8 activations only (16x8 quantisation is not supported)"
+_FLOAT_ADVICE = "convert the model with full-integer (int8) quantisation"
+
+
+def _check_types(g: Graph, node: Node, where: str) -> None:
+    """int8 data with quantisation, int8 constant weights, int32 bias and operands; float32 only at the boundary."""
+    for slot, name in enumerate(node.inputs):
+        if name is None:
+            continue
+        t = g.tensors[name]
+        if slot in _OPERANDS.get(node.op, ()):
+            if t.dtype not in ("int32", "int64"):
+                raise ModelFormatError(f"{where}: operand {name!r} has dtype {t.dtype}, expected int32")
+        elif node.op in _WEIGHTED and slot == 2:
+            if t.dtype != "int32":
+                raise UnsupportedError(f"{where}: bias {name!r} has dtype {t.dtype}; mcuforge supports int32 bias with int8 data only")
+        elif node.op in _WEIGHTED and slot == 1:
+            _data_type(t, where, node.op, float_ok=False)
+            if not t.is_const:
+                raise UnsupportedError(f"{where}: weights {name!r} are not constant, which mcuforge requires")
+        else:
+            _data_type(t, where, node.op, float_ok=node.op == Op.QUANTIZE and slot == 0)
+            if node.op not in _WEIGHTED and t.quant is not None and t.quant.per_channel:
+                raise UnsupportedError(f"{where}: tensor {name!r} is quantised per channel, which mcuforge supports only for weights")
+    for name in node.outputs:
+        t = g.tensors[name]
+        _data_type(t, where, node.op, float_ok=node.op == Op.DEQUANTIZE)
+        if t.quant is not None and t.quant.per_channel:
+            raise UnsupportedError(f"{where}: output {name!r} is quantised per channel, which mcuforge supports only for weights")
+
+
+def _data_type(t: Tensor, where: str, op: Op, float_ok: bool) -> None:
+    if t.dtype == "int8":
+        if t.quant is None:
+            raise ModelFormatError(f"{where}: int8 tensor {t.name!r} has no quantisation parameters")
+        return
+    if t.dtype == "float32" and float_ok:
+        return
+    if t.dtype == "int16":
+        raise UnsupportedError(f"{where} has the int16 tensor {t.name!r}; {_INT16}")
+    if t.dtype == "float32" and op in _WEIGHTED:
+        raise UnsupportedError(f"{where} is a float32 {op}, which mcuforge does not support: {_FLOAT_ADVICE}")
+    if t.dtype == "float32":
+        raise UnsupportedError(
+            f"{where} has the float32 tensor {t.name!r}; mcuforge allows float32 only as the input of QUANTIZE or the output of DEQUANTIZE: {_FLOAT_ADVICE}"
+        )
+    if t.dtype == "uint8":
+        raise UnsupportedError(f"{where} has the uint8 tensor {t.name!r}; mcuforge supports int8 quantisation only, not TFLite's legacy uint8 scheme")
+    raise UnsupportedError(f"{where} has the {t.dtype} tensor {t.name!r} where int8 data is expected; mcuforge supports int8 activations only")
