@@ -18,8 +18,9 @@ so that ops outside the Op enum can be represented until they are gone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -269,7 +270,9 @@ def fold_constants(m: RawModel) -> None:
         for t, r in zip(outs, results):
             r = np.asarray(r)
             if r.size > MAX_FOLD_ELEMENTS:
-                raise ModelFormatError(f"{op.where}: the constant it computes holds more than {MAX_FOLD_ELEMENTS} elements")
+                raise ModelFormatError(
+                    f"{op.where}: the constant it computes holds more than {MAX_FOLD_ELEMENTS} elements"
+                )
             m.tensors[t.name] = Tensor(t.name, r.shape, t.dtype, None, r.astype(t.dtype))
     m.ops = kept
 
@@ -301,7 +304,10 @@ def fuse_dilated_convs(m: RawModel) -> None:
     convolution and of a PAD node does. The accumulator, bias and requantisation are
     the same per output pixel, so the int8 result is identical. The padding becomes
     SAME when it equals SAME's split ((k-1)*b total, the odd pixel after), VALID when
-    zero, and an explicit PAD node before a VALID convolution otherwise.
+    zero, and an explicit PAD node (which pads with the zero point) before a VALID
+    convolution otherwise. TF-Lite Micro runs the unfused chain wrongly whenever STB
+    pads: its SpaceToBatchND never sets params.output_offset and pads with whatever the
+    arena holds; LiteRT's reference kernels agree with the fused convolution.
     """
     consumers: dict[str, list[RawOp]] = {}
     for op in m.ops:
@@ -349,7 +355,12 @@ def _match(m: RawModel, stb: RawOp, consumers: dict[str, list[RawOp]]) -> tuple[
     if mid in m.outputs or conv.outputs[0] in m.outputs or mid in m.inputs:
         return None
     t_mid, t_conv, t_out = m.tensors[mid], m.tensors[conv.outputs[0]], m.tensors[bts.outputs[0]]
-    if x.quant != t_mid.quant or t_conv.quant != t_out.quant or len({x.dtype, t_mid.dtype}) != 1 or t_conv.dtype != t_out.dtype:
+    if (
+        x.quant != t_mid.quant
+        or t_conv.quant != t_out.quant
+        or len({x.dtype, t_mid.dtype}) != 1
+        or t_conv.dtype != t_out.dtype
+    ):
         return None
     pad = [pads[0] - crops[0], pads[1] - crops[1], pads[2] - crops[2], pads[3] - crops[3]]
     if min(pad) < 0 or min(pads + crops) < 0 or max(pads + crops + block) > MAX_DILATION_PAD:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
@@ -77,7 +78,9 @@ def read(data: bytes, name: str | None = None) -> Graph:
     if len(data) < 8:
         raise ModelFormatError(f"model {label!r} is not a TFLite file: it holds only {len(data)} bytes")
     if data[4:8] != b"TFL3":
-        raise ModelFormatError(f"model {label!r} is not a TFLite file: its file identifier is {data[4:8]!r}, expected b'TFL3'")
+        raise ModelFormatError(
+            f"model {label!r} is not a TFLite file: its file identifier is {data[4:8]!r}, expected b'TFL3'"
+        )
     reader = _Reader(data, label)
     raw = reader.raw_model()
     fold(raw)
@@ -89,7 +92,9 @@ def _decoded(what: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except DECODE_ERRORS as e:
-        raise ModelFormatError(f"the flatbuffer is truncated or corrupted: {what} cannot be decoded ({type(e).__name__})") from None
+        raise ModelFormatError(
+            f"the flatbuffer is truncated or corrupted: {what} cannot be decoded ({type(e).__name__})"
+        ) from None
 
 
 class _Reader:
@@ -119,20 +124,30 @@ class _Reader:
 
     def _kind(self, op: Any, index: int) -> str:
         if not 0 <= op.opcodeIndex < self.n_codes:
-            raise ModelFormatError(f"node {index} has operator code index {op.opcodeIndex}, but the model has {self.n_codes} codes")
-        code = _decoded(f"operator code {op.opcodeIndex}", lambda: fb.OperatorCodeT.InitFromObj(self.root.OperatorCodes(op.opcodeIndex)))
+            raise ModelFormatError(
+                f"node {index} has operator code index {op.opcodeIndex}, but the model has {self.n_codes} codes"
+            )
+        code = _decoded(
+            f"operator code {op.opcodeIndex}",
+            lambda: fb.OperatorCodeT.InitFromObj(self.root.OperatorCodes(op.opcodeIndex)),
+        )
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         if builtin == fb.BuiltinOperator.CUSTOM:
             custom = _text(code.customCode)
             raise UnsupportedError(
-                f"node {index} is the custom operator {custom!r}, which mcuforge does not support (custom operators need the runtime "
+                f"node {index} is the custom operator {custom!r}, which mcuforge does not support "
+                "(custom operators need the runtime "
                 f"they were made for); supported operators: {SUPPORTED_OPS}"
             )
         kind = BUILTIN_NAMES.get(builtin)
         if kind is None:
-            raise UnsupportedError(f"node {index} uses builtin operator code {builtin}, which is not a TFLite operator mcuforge knows")
+            raise UnsupportedError(
+                f"node {index} uses builtin operator code {builtin}, which is not a TFLite operator mcuforge knows"
+            )
         if kind not in Op.__members__ and kind not in TRANSIENT:
-            raise UnsupportedError(f"node {index} uses {kind}, which mcuforge does not support; supported operators: {SUPPORTED_OPS}")
+            raise UnsupportedError(
+                f"node {index} uses {kind}, which mcuforge does not support; supported operators: {SUPPORTED_OPS}"
+            )
         return kind
 
     def raw_model(self) -> RawModel:
@@ -170,7 +185,9 @@ class _Reader:
         dtype = DTYPES.get(t.type)
         if dtype is None:
             kind = TYPE_NAMES.get(t.type, f"code {t.type}")
-            raise UnsupportedError(f"{where} has type {kind}, which mcuforge does not support; supported types: int8, int32 and float32")
+            raise UnsupportedError(
+                f"{where} has type {kind}, which mcuforge does not support; supported types: int8, int32 and float32"
+            )
         if t.sparsity is not None:
             raise UnsupportedError(f"{where} is stored sparse, which mcuforge does not support")
         if t.isVariable:
@@ -179,7 +196,7 @@ class _Reader:
         data = self._data(t.buffer, shape, dtype, where)
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         if data is None and nbytes > MAX_ACTIVATION_BYTES:
-            raise ModelFormatError(f"{where} has shape {shape} ({nbytes} bytes), more than the {MAX_ACTIVATION_BYTES >> 20} MiB mcuforge accepts")
+            raise _too_big(where, shape, nbytes)
         return Tensor(name, shape, dtype, _quant(t.quantization, shape, dtype, where), data)
 
     def _data(self, b: int, shape: tuple[int, ...], dtype: str, where: str) -> np.ndarray | None:
@@ -196,8 +213,15 @@ class _Reader:
             return None
         need = math.prod(shape) * np.dtype(dtype).itemsize
         if len(raw) != need:
-            raise ModelFormatError(f"{where} has shape {shape} of {dtype}, which needs {need} bytes, but buffer {b} holds {len(raw)}")
+            raise ModelFormatError(
+                f"{where} has shape {shape} of {dtype}, which needs {need} bytes, but buffer {b} holds {len(raw)}"
+            )
         return np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _too_big(where: str, shape: tuple[int, ...], nbytes: int) -> ModelFormatError:
+    limit = MAX_ACTIVATION_BYTES >> 20
+    return ModelFormatError(f"{where} has shape {shape} ({nbytes} bytes), more than the {limit} MiB mcuforge accepts")
 
 
 def _ints(v: Any) -> list[int]:
@@ -255,7 +279,9 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
         if len(shape) == 1 and shape[0] == scale.size:
             axis = 0
         else:
-            raise ModelFormatError(f"{where} has {scale.size} per-channel scales, which do not match axis {axis} of shape {shape}")
+            raise ModelFormatError(
+                f"{where} has {scale.size} per-channel scales, which do not match axis {axis} of shape {shape}"
+            )
     if scale.size == 1 and not 0 <= axis < max(len(shape), 1):
         axis = 0
     return Quant(scale, zp, axis)
@@ -269,7 +295,10 @@ _PADDING = {fb.Padding.SAME: O.Padding.SAME, fb.Padding.VALID: O.Padding.VALID}
 
 def _act(v: int, where: str) -> O.Act:
     if v not in _ACT:
-        raise UnsupportedError(f"{where} uses the fused activation {_ACT_NAMES.get(v, v)}, which mcuforge does not support; supported: NONE, RELU, RELU6, RELU_N1_TO_1")
+        raise UnsupportedError(
+            f"{where} uses the fused activation {_ACT_NAMES.get(v, v)}, which mcuforge does not support; "
+            "supported: NONE, RELU, RELU6, RELU_N1_TO_1"
+        )
     return _ACT[v]
 
 
@@ -280,7 +309,12 @@ def _pad(v: int, where: str) -> O.Padding:
 
 
 def _conv(o, w):
-    return O.ConvAttrs((o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor), _pad(o.padding, w), _act(o.fusedActivationFunction, w))
+    return O.ConvAttrs(
+        (o.strideH, o.strideW),
+        (o.dilationHFactor, o.dilationWFactor),
+        _pad(o.padding, w),
+        _act(o.fusedActivationFunction, w),
+    )
 
 
 def _depthwise(o, w):
@@ -295,7 +329,9 @@ def _fc(o, w):
 
 
 def _pool(o, w):
-    return O.PoolAttrs((o.filterHeight, o.filterWidth), (o.strideH, o.strideW), _pad(o.padding, w), _act(o.fusedActivationFunction, w))
+    return O.PoolAttrs(
+        (o.filterHeight, o.filterWidth), (o.strideH, o.strideW), _pad(o.padding, w), _act(o.fusedActivationFunction, w)
+    )
 
 
 def _strided_slice(o, _w):
@@ -321,7 +357,10 @@ _OPTIONS: dict[Op, tuple[int | None, Callable[[Any, str], Any]]] = {
     Op.REDUCE_MAX: (fb.BuiltinOptions.ReducerOptions, lambda o, _w: O.ReduceAttrs(bool(o.keepDims))),
     Op.RESHAPE: (fb.BuiltinOptions.ReshapeOptions, lambda o, _w: O.ReshapeAttrs(_opt_list(o.newShape))),
     Op.SQUEEZE: (fb.BuiltinOptions.SqueezeOptions, lambda o, _w: O.SqueezeAttrs(_opt_list(o.squeezeDims) or ())),
-    Op.CONCATENATION: (fb.BuiltinOptions.ConcatenationOptions, lambda o, w: O.ConcatAttrs(int(o.axis), _act(o.fusedActivationFunction, w))),
+    Op.CONCATENATION: (
+        fb.BuiltinOptions.ConcatenationOptions,
+        lambda o, w: O.ConcatAttrs(int(o.axis), _act(o.fusedActivationFunction, w)),
+    ),
     Op.SOFTMAX: (fb.BuiltinOptions.SoftmaxOptions, lambda o, _w: O.SoftmaxAttrs(float(o.beta))),
     Op.LEAKY_RELU: (fb.BuiltinOptions.LeakyReluOptions, lambda o, _w: O.LeakyReluAttrs(float(o.alpha))),
     Op.RESIZE_NEAREST_NEIGHBOR: (
@@ -354,7 +393,8 @@ def _build(raw: RawModel, name: str) -> Graph:
     if leftover is not None:
         where = "around a dilated convolution" if leftover.kind.endswith("_ND") else "on constant int32 shape data"
         raise UnsupportedError(
-            f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here (it removes {leftover.kind} "
+            f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here "
+            f"(it removes {leftover.kind} "
             f"only {where}); supported operators: {SUPPORTED_OPS}"
         )
     g = Graph(tensors=raw.tensors, inputs=list(raw.inputs), outputs=list(raw.outputs), name=name)
@@ -365,11 +405,13 @@ def _build(raw: RawModel, name: str) -> Graph:
         for out, shape in zip(node.outputs, infer_shapes(g, node, op.where)):
             stored = g.tensors[out].shape
             if stored != shape:
-                raise ModelFormatError(f"{op.where}: output {out!r} has shape {stored} in the file, but its inputs give {shape}")
+                raise ModelFormatError(
+                    f"{op.where}: output {out!r} has shape {stored} in the file, but its inputs give {shape}"
+                )
     g.remove_unused()
     for t in g.activations():  # again, for the tensors fold.py made
         if t.nbytes > MAX_ACTIVATION_BYTES:
-            raise ModelFormatError(f"tensor {t.name!r} has shape {t.shape} ({t.nbytes} bytes), more than the {MAX_ACTIVATION_BYTES >> 20} MiB mcuforge accepts")
+            raise _too_big(f"tensor {t.name!r}", t.shape, t.nbytes)
     try:
         verify(g)
     except GraphError as e:
@@ -405,7 +447,9 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
                 raise ModelFormatError(f"{where}: operand {name!r} has dtype {t.dtype}, expected int32")
         elif node.op in _WEIGHTED and slot == 2:
             if t.dtype != "int32":
-                raise UnsupportedError(f"{where}: bias {name!r} has dtype {t.dtype}; mcuforge supports int32 bias with int8 data only")
+                raise UnsupportedError(
+                    f"{where}: bias {name!r} has dtype {t.dtype}; mcuforge supports int32 bias with int8 data only"
+                )
         elif node.op in _WEIGHTED and slot == 1:
             _data_type(t, where, node.op, float_ok=False)
             if not t.is_const:
@@ -413,12 +457,16 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
         else:
             _data_type(t, where, node.op, float_ok=node.op == Op.QUANTIZE and slot == 0)
             if node.op not in _WEIGHTED and t.quant is not None and t.quant.per_channel:
-                raise UnsupportedError(f"{where}: tensor {name!r} is quantised per channel, which mcuforge supports only for weights")
+                raise UnsupportedError(
+                    f"{where}: tensor {name!r} is quantised per channel, which mcuforge supports only for weights"
+                )
     for name in node.outputs:
         t = g.tensors[name]
         _data_type(t, where, node.op, float_ok=node.op == Op.DEQUANTIZE)
         if t.quant is not None and t.quant.per_channel:
-            raise UnsupportedError(f"{where}: output {name!r} is quantised per channel, which mcuforge supports only for weights")
+            raise UnsupportedError(
+                f"{where}: output {name!r} is quantised per channel, which mcuforge supports only for weights"
+            )
 
 
 def _data_type(t: Tensor, where: str, op: Op, float_ok: bool) -> None:
@@ -434,8 +482,15 @@ def _data_type(t: Tensor, where: str, op: Op, float_ok: bool) -> None:
         raise UnsupportedError(f"{where} is a float32 {op}, which mcuforge does not support: {_FLOAT_ADVICE}")
     if t.dtype == "float32":
         raise UnsupportedError(
-            f"{where} has the float32 tensor {t.name!r}; mcuforge allows float32 only as the input of QUANTIZE or the output of DEQUANTIZE: {_FLOAT_ADVICE}"
+            f"{where} has the float32 tensor {t.name!r}; mcuforge allows float32 only as the input of QUANTIZE "
+            f"or the output of DEQUANTIZE: {_FLOAT_ADVICE}"
         )
     if t.dtype == "uint8":
-        raise UnsupportedError(f"{where} has the uint8 tensor {t.name!r}; mcuforge supports int8 quantisation only, not TFLite's legacy uint8 scheme")
-    raise UnsupportedError(f"{where} has the {t.dtype} tensor {t.name!r} where int8 data is expected; mcuforge supports int8 activations only")
+        raise UnsupportedError(
+            f"{where} has the uint8 tensor {t.name!r}; mcuforge supports int8 quantisation only, "
+            "not TFLite's legacy uint8 scheme"
+        )
+    raise UnsupportedError(
+        f"{where} has the {t.dtype} tensor {t.name!r} where int8 data is expected; "
+        "mcuforge supports int8 activations only"
+    )

@@ -90,6 +90,8 @@ class Node:
     outputs: list[str]
     attrs: Any
     name: str = ""
+    # Set by passes/inplace_depthwise: the output overwrites the input (same start address).
+    inplace: bool = False
 
 
 @dataclass
@@ -124,7 +126,7 @@ class Graph:
         g = Graph(name=self.name, inputs=list(self.inputs), outputs=list(self.outputs))
         for name, t in self.tensors.items():
             g.tensors[name] = Tensor(t.name, t.shape, t.dtype, copy.deepcopy(t.quant), t.data)
-        g.nodes = [Node(n.op, list(n.inputs), list(n.outputs), n.attrs, n.name) for n in self.nodes]
+        g.nodes = [Node(n.op, list(n.inputs), list(n.outputs), n.attrs, n.name, n.inplace) for n in self.nodes]
         return g
 
     # ------------------------------------------------------------ queries

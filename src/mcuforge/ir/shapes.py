@@ -12,7 +12,7 @@ the reference executor and the import-time folding use it too.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -56,7 +56,9 @@ class _Ctx:
         """The values of a constant integer operand, flattened to int64."""
         t = self.tensor(i, what)
         if t.data is None:
-            raise UnsupportedError(f"{self.where}: the {what} tensor {t.name!r} is not constant, which mcuforge requires")
+            raise UnsupportedError(
+                f"{self.where}: the {what} tensor {t.name!r} is not constant, which mcuforge requires"
+            )
         if not np.issubdtype(t.data.dtype, np.integer):
             raise self.bad(f"the {what} tensor {t.name!r} has dtype {t.dtype}, expected int32")
         return t.data.astype(np.int64).reshape(-1)
@@ -106,7 +108,10 @@ def _spatial(ctx: _Ctx, hw: Shape, k: Shape, stride, dilation, padding) -> Shape
     out = tuple(window_out(hw[i], k[i], stride[i], dilation[i], padding) for i in range(2))
     if min(out) < 1:
         eff = tuple((k[i] - 1) * dilation[i] + 1 for i in range(2))
-        raise ctx.bad(f"the {eff[0]}x{eff[1]} window (with dilation) does not fit the {hw[0]}x{hw[1]} input with {padding} padding")
+        raise ctx.bad(
+            f"the {eff[0]}x{eff[1]} window (with dilation) does not fit "
+            f"the {hw[0]}x{hw[1]} input with {padding} padding"
+        )
     return out
 
 
@@ -136,7 +141,9 @@ def _depthwise(ctx: _Ctx, a: O.DepthwiseAttrs) -> Shape:
     if one != 1:
         raise ctx.bad(f"depthwise filter has shape {(one, kh, kw, o)}, expected 1 in dimension 0")
     if a.depth_multiplier < 1 or c * a.depth_multiplier != o:
-        raise ctx.bad(f"input has {c} channels and depth multiplier {a.depth_multiplier} but the filter has {o} output channels")
+        raise ctx.bad(
+            f"input has {c} channels and depth multiplier {a.depth_multiplier} but the filter has {o} output channels"
+        )
     _bias(ctx, o)
     return (n, *_spatial(ctx, (h, w), (kh, kw), a.stride, a.dilation, a.padding), o)
 
@@ -150,7 +157,9 @@ def _fully_connected(ctx: _Ctx, a: O.FullyConnectedAttrs) -> Shape:
     _bias(ctx, units)
     if a.keep_num_dims:
         if x[-1] != depth:
-            raise ctx.bad(f"with keep_num_dims the input's last dimension {x[-1]} must equal the weights' {depth} inputs")
+            raise ctx.bad(
+                f"with keep_num_dims the input's last dimension {x[-1]} must equal the weights' {depth} inputs"
+            )
         return (*x[:-1], units)
     return (size // depth, units)
 
@@ -181,7 +190,9 @@ def _pad(ctx: _Ctx, _a) -> Shape:
     x = ctx.shape(0)
     p = ctx.ints(1, "paddings")
     if ctx.tensor(1).shape != (len(x), 2):
-        raise ctx.bad(f"paddings have shape {ctx.tensor(1).shape}, expected {(len(x), 2)} for an input of rank {len(x)}")
+        raise ctx.bad(
+            f"paddings have shape {ctx.tensor(1).shape}, expected {(len(x), 2)} for an input of rank {len(x)}"
+        )
     if np.any(p < 0):
         raise ctx.bad(f"paddings {p.reshape(-1, 2).tolist()} contain a negative amount")
     if ctx.node.op == Op.PADV2 and ctx.tensor(2, "constant value").size != 1:
@@ -279,7 +290,9 @@ def _resize(ctx: _Ctx, _a: O.ResizeAttrs) -> Shape:
     return (n, int(size[0]), int(size[1]), c)
 
 
-def strided_slice_ranges(in_shape: Shape, begin, end, strides, a: O.StridedSliceAttrs, where: str = "STRIDED_SLICE") -> tuple[list[range], Shape]:
+def strided_slice_ranges(
+    in_shape: Shape, begin, end, strides, a: O.StridedSliceAttrs, where: str = "STRIDED_SLICE"
+) -> tuple[list[range], Shape]:
     """Per input axis, the indices STRIDED_SLICE takes; and the output shape.
 
     Follows tf.strided_slice: the spec entries are matched to input axes, an ellipsis
@@ -297,6 +310,7 @@ def strided_slice_ranges(in_shape: Shape, begin, end, strides, a: O.StridedSlice
     n, rank = begin.size, len(in_shape)
     if not end.size == strides.size == n:
         raise ModelFormatError(f"{where}: begin, end and strides hold {n}, {end.size} and {strides.size} values")
+
     def bit(mask: int, i: int) -> bool:
         return bool(mask >> i & 1)
 

@@ -1,0 +1,565 @@
+"""The TFLite reader: real models, every option, and every way a file can be broken."""
+
+from __future__ import annotations
+
+import copy
+import random
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+from tfl_models import TflBuilder, options, quantized_weights
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from mcuforge.errors import MCUForgeError, ModelFormatError, UnsupportedError
+from mcuforge.frontend.tflite_read import load, read
+from mcuforge.ir import ops as O
+from mcuforge.ir.ops import Op
+from mcuforge.ir.verify import verify
+
+MODELS = Path(__file__).parents[2].parent / "shared" / "models"
+SUPPORTED = [
+    "mlperf_ad_autoencoder_int8",
+    "mlperf_ad_toycar_quant_fullint_micro",
+    "mlperf_ic_resnet8_int8",
+    "mlperf_ic_resnet_large_int8",
+    "mlperf_kws_dscnn_int8",
+    "mlperf_sww_ref_model",
+    "mlperf_vww_mbv1_96_int8",
+    "tflm_hello_world_int8",
+    "tflm_micro_speech_int8",
+    "tflm_person_detect_int8",
+    "tflm_xtensa_mobilenet_v2_q_224",
+    "tinyengine_mcunet_vww1",
+    "tinyengine_mcunetv2_large_224",
+    "tinyengine_person_detection_yolo",
+]
+# model -> what the message must name
+UNSUPPORTED = {
+    "tflm_mnist_lstm_int8": "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "tflm_dtln_noise_suppression": "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "tflm_xtensa_micro_speech_lstm": "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "tflm_keyword_scrambled": "int16",
+    "tflm_keyword_scrambled_8bit": "int16",
+    "tflm_audio_preprocessor_int8": "custom operator 'SignalWindow'",
+    "tflm_person_detect_vela": "custom operator 'ethos-u'",
+}
+
+
+def model_path(name: str) -> Path:
+    if not MODELS.is_dir():
+        pytest.skip(f"real models not available: {MODELS} is absent")
+    return MODELS / f"{name}.tflite"
+
+
+def one_sentence(e: BaseException) -> str:
+    msg = str(e)
+    assert msg and "\n" not in msg and "Traceback" not in msg
+    return msg
+
+
+# ------------------------------------------------------------ real models
+@pytest.mark.parametrize("name", SUPPORTED)
+def test_real_model_loads(name):
+    g = verify(load(model_path(name)))
+    assert g.name == name and g.nodes and g.inputs and g.outputs
+    assert len(set(g.tensors)) == len(g.tensors)
+    for node in g.nodes:  # int8 everywhere except the float boundary of QUANTIZE / DEQUANTIZE
+        for t in [g.tensors[n] for n in node.outputs]:
+            assert t.dtype == ("float32" if node.op == Op.DEQUANTIZE else "int8")
+
+
+@pytest.mark.parametrize("name", list(UNSUPPORTED))
+def test_unsupported_real_model(name):
+    with pytest.raises(UnsupportedError) as info:
+        load(model_path(name))
+    msg = one_sentence(info.value)
+    assert UNSUPPORTED[name] in msg and "node 0" in msg
+
+
+def test_lstm_message_lists_alternatives():
+    with pytest.raises(
+        UnsupportedError,
+        match=r"node 0 uses UNIDIRECTIONAL_SEQUENCE_LSTM, which mcuforge does not support; supported operators: ADD, ",
+    ):
+        load(model_path("tflm_mnist_lstm_int8"))
+
+
+def test_person_detect_rank1_bias_axis_is_fixed():
+    """Its per-channel bias tensors say quantized_dimension=3; TF-Lite Micro ignores it and so do we."""
+    g = load(model_path("tflm_person_detect_int8"))
+    conv = next(n for n in g.nodes if n.op == Op.CONV_2D)
+    bias = g.tensors[conv.inputs[2]]
+    assert len(bias.shape) == 1 and bias.quant.per_channel and bias.quant.axis == 0
+
+
+def test_micro_speech_options():
+    g = load(model_path("tflm_micro_speech_int8"))
+    assert [n.op for n in g.nodes] == [Op.RESHAPE, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.SOFTMAX]
+    assert g.nodes[0].attrs == O.ReshapeAttrs((-1, 49, 40, 1))
+    dw = g.nodes[1].attrs
+    assert (
+        dw.depth_multiplier == 8
+        and dw.stride == (2, 2)
+        and dw.padding == O.Padding.SAME
+        and dw.activation == O.Act.RELU
+    )
+
+
+# ------------------------------------------------------------ every option and shape rule
+def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
+    """One model through every op kind with distinctive options; returns it and the expected (op, attrs)."""
+    rng = np.random.default_rng(0)
+    b = TflBuilder()
+    q = dict(scale=0.05, zero_point=3)
+    expect: list[tuple[Op, object]] = []
+
+    def act(shape, **kw):
+        return b.tensor(shape, **(kw or q))
+
+    def step(kind, inputs, out, opts=None, attrs=None):
+        b.op(kind, inputs, [out], opts)
+        expect.append((Op(kind), O.NoAttrs() if attrs is None else attrs))
+        return out
+
+    xf = b.tensor((1, 8, 8, 4), "float32")
+    x = step("QUANTIZE", [xf], act((1, 8, 8, 4)))
+    w, ws = quantized_weights(rng, (8, 3, 3, 4), 0)
+    conv = options(
+        "Conv2DOptions",
+        padding=fb.Padding.VALID,
+        strideH=2,
+        strideW=1,
+        dilationHFactor=1,
+        dilationWFactor=2,
+        fusedActivationFunction=3,
+    )
+    bias = b.const(np.arange(8), "int32", scale=[0.05 * s for s in ws], zero_point=[0] * 8)
+    y = step(
+        "CONV_2D",
+        [x, b.const(w, scale=ws, zero_point=[0] * 8), bias],
+        act((1, 3, 4, 8)),
+        conv,
+        O.ConvAttrs((2, 1), (1, 2), O.Padding.VALID, O.Act.RELU6),
+    )
+    w, ws = quantized_weights(rng, (1, 3, 3, 16), 3)
+    dw = options(
+        "DepthwiseConv2DOptions",
+        padding=fb.Padding.SAME,
+        strideH=1,
+        strideW=1,
+        depthMultiplier=2,
+        fusedActivationFunction=2,
+    )
+    bias = b.const(np.arange(16), "int32", scale=[0.05 * s for s in ws], zero_point=[0] * 16)
+    y = step(
+        "DEPTHWISE_CONV_2D",
+        [y, b.const(w, scale=ws, zero_point=[0] * 16, axis=3), bias],
+        act((1, 3, 4, 16)),
+        dw,
+        O.DepthwiseAttrs(padding=O.Padding.SAME, activation=O.Act.RELU_N1_TO_1, depth_multiplier=2),
+    )
+    pool = options("Pool2DOptions", padding=fb.Padding.SAME, strideH=2, strideW=2, filterHeight=3, filterWidth=2)
+    y = step("MAX_POOL_2D", [y], act((1, 2, 2, 16)), pool, O.PoolAttrs((3, 2), (2, 2), O.Padding.SAME))
+    pool = options(
+        "Pool2DOptions",
+        padding=fb.Padding.VALID,
+        strideH=1,
+        strideW=1,
+        filterHeight=1,
+        filterWidth=2,
+        fusedActivationFunction=1,
+    )
+    y = step("AVERAGE_POOL_2D", [y], act((1, 2, 1, 16)), pool, O.PoolAttrs((1, 2), (1, 1), O.Padding.VALID, O.Act.RELU))
+    y = step(
+        "MEAN",
+        [y, b.const([1, -2], "int32")],
+        act((1, 1, 1, 16)),
+        options("ReducerOptions", keepDims=True),
+        O.ReduceAttrs(True),
+    )
+    rs = options("ResizeNearestNeighborOptions", alignCorners=True, halfPixelCenters=False)
+    y = step(
+        "RESIZE_NEAREST_NEIGHBOR", [y, b.const([2, 3], "int32")], act((1, 2, 3, 16)), rs, O.ResizeAttrs(True, False)
+    )
+    y = step("CONCATENATION", [y, y], act((1, 2, 3, 32)), options("ConcatenationOptions", axis=-1), O.ConcatAttrs(-1))
+    # TF-Lite Micro ignores `offset` (strided_slice_common.cc); it is tested in tests/ir/test_shapes.py.
+    ss = options("StridedSliceOptions", beginMask=2, endMask=0, shrinkAxisMask=1)
+    ends = b.const([1, 2, 3, 32], "int32")
+    y = step(
+        "STRIDED_SLICE",
+        [y, b.const([0, 1, 1, 0], "int32"), ends, b.const([1, 1, 1, 2], "int32")],
+        act((2, 2, 16)),
+        ss,
+        O.StridedSliceAttrs(2, 0, 0, 0, 1),
+    )
+    y = step(
+        "RESHAPE",
+        [y],
+        act((1, 2, 2, 16)),
+        options("ReshapeOptions", newShape=[1, 2, -1, 16]),
+        O.ReshapeAttrs((1, 2, -1, 16)),
+    )
+    y = step("SQUEEZE", [y], act((2, 2, 16)), options("SqueezeOptions", squeezeDims=[0]), O.SqueezeAttrs((0,)))
+    y = step("EXPAND_DIMS", [y, b.const([-1], "int32")], act((2, 2, 16, 1)))
+    y = step("TRANSPOSE", [y, b.const([3, 0, 1, 2], "int32")], act((1, 2, 2, 16)))
+    y = step("PAD", [y, b.const([[0, 0], [1, 1], [0, 0], [0, 0]], "int32")], act((1, 4, 2, 16)))
+    pad_value = b.const([5], "int8", **q)
+    y = step("PADV2", [y, b.const([[0, 0], [0, 0], [1, 0], [0, 0]], "int32"), pad_value], act((1, 4, 3, 16)))
+    w, ws = quantized_weights(rng, (5, 16), 0)
+    fc = options("FullyConnectedOptions", keepNumDims=True, fusedActivationFunction=1)
+    y = step(
+        "FULLY_CONNECTED",
+        [y, b.const(w, scale=ws[0]), -1],
+        act((1, 4, 3, 5)),
+        fc,
+        O.FullyConnectedAttrs(O.Act.RELU, True),
+    )
+    for kind, cls in (("ADD", "AddOptions"), ("SUB", "SubOptions"), ("MUL", "MulOptions")):
+        y = step(
+            kind, [y, y], act((1, 4, 3, 5)), options(cls, fusedActivationFunction=3), O.ElementwiseAttrs(O.Act.RELU6)
+        )
+    y = step("LEAKY_RELU", [y], act((1, 4, 3, 5)), options("LeakyReluOptions", alpha=0.25), O.LeakyReluAttrs(0.25))
+    y = step("HARD_SWISH", [y], act((1, 4, 3, 5)))
+    y = step("RELU", [y], act((1, 4, 3, 5)))
+    y = step("RELU6", [y], act((1, 4, 3, 5)))
+    y = step("TANH", [y], act((1, 4, 3, 5), scale=1 / 128, zero_point=0))
+    y = step("LOGISTIC", [y], act((1, 4, 3, 5), scale=1 / 256, zero_point=-128))
+    y = step(
+        "REDUCE_MAX",
+        [y, b.const(2, "int32")],
+        act((1, 4, 5), scale=1 / 256, zero_point=-128),
+        options("ReducerOptions", keepDims=False),
+        O.ReduceAttrs(False),
+    )
+    y = step(
+        "SOFTMAX",
+        [y],
+        act((1, 4, 5), scale=1 / 256, zero_point=-128),
+        options("SoftmaxOptions", beta=0.5),
+        O.SoftmaxAttrs(0.5),
+    )
+    y = step("DEQUANTIZE", [y], b.tensor((1, 4, 5), "float32"))
+    return b.build([xf], [y]), expect
+
+
+def test_every_op_and_option():
+    data, expect = kitchen_sink()
+    g = verify(read(data, "sink"))
+    assert {op for op, _ in expect} == set(Op)
+    assert [(n.op, n.attrs) for n in g.nodes] == expect
+    dw = g.nodes[2]
+    assert g.tensors[dw.inputs[1]].quant.axis == 3 and g.tensors[dw.inputs[1]].quant.per_channel
+    fc = next(n for n in g.nodes if n.op == Op.FULLY_CONNECTED)
+    assert fc.inputs[2] is None  # an absent optional bias stays an absent input
+
+
+def test_every_op_runs_in_tflm_after_round_trip():
+    """The shapes the reader checks are the ones TF-Lite Micro accepts, and write(read(m)) computes what m does."""
+    from mcuforge.frontend.tflite_write import write
+    from mcuforge.oracle.tflm import run_tflm_isolated
+
+    data, _ = kitchen_sink()
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 8, 4)).astype(np.float32)
+    original, rewritten = run_tflm_isolated(data, [x]), run_tflm_isolated(write(read(data)), [x])
+    assert original.ok and rewritten.ok, (original.message, rewritten.message)
+    assert original.outputs[0].tobytes() == rewritten.outputs[0].tobytes()
+
+
+def test_concatenation_fused_activation():
+    b = TflBuilder()
+    x = b.tensor((1, 2), scale=0.1)
+    y = b.tensor((1, 4), scale=0.1)
+    b.op("CONCATENATION", [x, x], [y], options("ConcatenationOptions", axis=1, fusedActivationFunction=3))
+    assert read(b.build([x], [y])).nodes[0].attrs == O.ConcatAttrs(1, O.Act.RELU6)
+
+
+def test_names_are_made_unique_deterministically():
+    b = TflBuilder()
+    x = b.tensor((1, 4), scale=0.1, name="")
+    y = b.tensor((1, 4), scale=0.1, name="a")
+    z = b.tensor((1, 4), scale=0.1, name="a")
+    u = b.tensor((1, 4), scale=0.1, name="a_1")
+    b.op("RELU", [x], [y])
+    b.op("RELU", [y], [z])
+    b.op("RELU", [z], [u])
+    g = read(b.build([x], [u]))
+    assert list(g.tensors) == ["tensor_0", "a", "a_1", "a_1_1"]
+    assert [n.outputs for n in g.nodes] == [["a"], ["a_1"], ["a_1_1"]]
+
+
+def test_large_model_buffer_offset_layout():
+    """Buffers may live after the flatbuffer, found by offset and size from the file start."""
+    b = TflBuilder()
+    x = b.tensor((1, 2, 3), scale=0.1)
+    axes = b.const([1], "int32")
+    y = b.tensor((1, 3), scale=0.1)
+    b.op("MEAN", [x, axes], [y], options("ReducerOptions"))
+    payload = np.array([1], dtype="<i4").tobytes()
+    buf = b.model.buffers[b.sub.tensors[axes].buffer]
+    buf.data = None
+    buf.offset, buf.size = 1 << 40, len(payload)  # placeholder of the final width, patched below
+
+    def build() -> bytes:
+        return b.build([x], [y])
+
+    head = build()
+    buf.offset = len(head) + (-len(head)) % 16
+    data = build()
+    assert len(data) == len(head)
+    data = data + bytes(buf.offset - len(data)) + payload
+    g = read(data)
+    assert g.tensors[g.nodes[0].inputs[1]].data.tolist() == [1] and g.tensors[g.outputs[0]].shape == (1, 3)
+    with pytest.raises(ModelFormatError, match="past the end of the file"):
+        read(data[:-1])
+
+
+# ------------------------------------------------------------ broken and unsupported files
+def small_model(**change) -> bytes:
+    """A valid conv -> relu model; keyword changes break one thing."""
+    rng = np.random.default_rng(1)
+    b = TflBuilder()
+    x = b.tensor((1, 4, 4, change.get("channels", 2)), change.get("dtype", "int8"), scale=0.1, zero_point=-1)
+    w, ws = quantized_weights(rng, (3, 3, 3, 2), 0)
+    wt = b.const(w.astype(change.get("wdtype", "int8")), scale=ws, zero_point=[0] * 3, axis=change.get("waxis", 0))
+    bias = b.const(
+        np.zeros(3),
+        change.get("bdtype", "int32"),
+        scale=[0.1 * s for s in ws],
+        zero_point=[0] * 3,
+        axis=change.get("baxis", 0),
+    )
+    y = b.tensor(change.get("yshape", (1, 4, 4, 3)), change.get("dtype", "int8"), scale=0.2, zero_point=2)
+    b.op(
+        "CONV_2D",
+        [x, wt, bias],
+        [y],
+        options("Conv2DOptions", strideH=1, strideW=1, fusedActivationFunction=change.get("act", 0)),
+    )
+    z = b.tensor((1, 4, 4, 3), change.get("dtype", "int8"), scale=0.2, zero_point=2)
+    b.op(change.get("kind", "RELU"), [y], [z], custom=change.get("custom"))
+    return b.build([x], [z])
+
+
+def test_small_model_is_valid():
+    g = verify(read(small_model()))
+    assert [n.op for n in g.nodes] == [Op.CONV_2D, Op.RELU]
+
+
+@pytest.mark.parametrize(
+    "data,pattern",
+    [
+        (b"", "holds only 0 bytes"),
+        (b"TFL3", "holds only 4 bytes"),
+        (bytes(range(256)) * 8, "file identifier"),
+        (np.random.default_rng(3).integers(0, 256, 5000, dtype=np.uint8).tobytes(), "not a TFLite file"),
+        (b"\x10\x00\x00\x00TFL3" + bytes(6), "truncated or corrupted"),
+        (b"\xff\xff\xff\x7fTFL3" + bytes(100), "truncated or corrupted"),
+    ],
+    ids=["empty", "identifier-only", "bytes", "random", "tiny", "root-out-of-range"],
+)
+def test_garbage_is_a_format_error(data, pattern):
+    with pytest.raises(ModelFormatError, match=pattern) as info:
+        read(data)
+    one_sentence(info.value)
+
+
+def test_wrong_identifier():
+    data = bytearray(small_model())
+    data[4:8] = b"TFL2"
+    with pytest.raises(ModelFormatError, match=r"identifier is b'TFL2', expected b'TFL3'"):
+        read(bytes(data))
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9, 0.99])
+def test_truncated_model(cut):
+    data = small_model()
+    with pytest.raises(ModelFormatError):
+        read(data[: int(len(data) * cut)])
+
+
+def test_truncated_real_model():
+    data = model_path("mlperf_kws_dscnn_int8").read_bytes()
+    for n in (len(data) // 3, len(data) - 1000, len(data) - 1):
+        with pytest.raises(ModelFormatError) as info:
+            read(data[:n])
+        one_sentence(info.value)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ModelFormatError, match="does not exist"):
+        load(tmp_path / "nope.tflite")
+    with pytest.raises(ModelFormatError, match="is a directory"):
+        load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change,error,pattern",
+    [
+        (dict(custom="MyOp", kind="CUSTOM"), UnsupportedError, r"node 1 is the custom operator 'MyOp'"),
+        (
+            dict(kind="ELU"),
+            UnsupportedError,
+            r"node 1 uses ELU, which mcuforge does not support; supported operators: ADD",
+        ),
+        (dict(dtype="int16"), UnsupportedError, r"node 0 \(CONV_2D\) has the int16 tensor 't0'"),
+        (dict(dtype="float32"), UnsupportedError, r"node 0 \(CONV_2D\) is a float32 CONV_2D"),
+        (dict(dtype="uint8"), UnsupportedError, r"legacy uint8"),
+        (dict(bdtype="int64"), UnsupportedError, r"bias 't2' has dtype int64"),
+        (dict(act=4), UnsupportedError, r"fused activation TANH"),
+        (dict(channels=3), ModelFormatError, r"node 0 \(CONV_2D\): input has 3 channels but the filter expects 2"),
+        (dict(channels=4), UnsupportedError, r"grouped convolution \(2 groups\)"),
+        (
+            dict(yshape=(1, 4, 4, 4)),
+            ModelFormatError,
+            r"output 't3' has shape \(1, 4, 4, 4\) in the file, but its inputs give \(1, 4, 4, 3\)",
+        ),
+        (dict(waxis=3), ModelFormatError, r"3 per-channel scales, which do not match axis 3"),
+        (dict(baxis=3), None, None),  # rank-1 per-channel with quantized_dimension 3 (person_detect): accepted
+    ],
+)
+def test_unsupported_or_inconsistent(change, error, pattern):
+    data = small_model(**change)
+    if error is None:
+        assert read(data).tensors["t2"].quant.axis == 0
+        return
+    with pytest.raises(error, match=pattern) as info:
+        read(data)
+    one_sentence(info.value)
+
+
+def mutate_model(data: bytes, edit) -> bytes:
+    m = fb.ModelT.InitFromPackedBuf(data, 0)
+    edit(m, m.subgraphs[0])
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _set(obj, **kw):
+    for k, v in kw.items():
+        setattr(obj, k, v)
+
+
+@pytest.mark.parametrize(
+    "edit,error,pattern",
+    [
+        (
+            lambda m, s: _set(s.operators[0], inputs=np.array([0, 1, 99], np.int32)),
+            ModelFormatError,
+            r"node 0 \(CONV_2D\) refers to tensor 99, but the subgraph has 5 tensors",
+        ),
+        (lambda m, s: _set(s.operators[1], outputs=np.array([-1], np.int32)), ModelFormatError, r"refers to tensor -1"),
+        (lambda m, s: _set(s, outputs=np.array([7], np.int32)), ModelFormatError, r"output list refers to tensor 7"),
+        (
+            lambda m, s: _set(s.operators[0], opcodeIndex=5),
+            ModelFormatError,
+            r"operator code index 5, but the model has 2 codes",
+        ),
+        (lambda m, s: _set(s.tensors[1], buffer=40), ModelFormatError, r"refers to buffer 40"),
+        (
+            lambda m, s: _set(s.tensors[1], shape=np.array([3, 3, 3, 3], np.int32)),
+            ModelFormatError,
+            r"needs 81 bytes, but buffer 1 holds 54",
+        ),
+        (
+            lambda m, s: _set(s.tensors[3], shape=np.array([1, 1 << 20, 1 << 10, 3], np.int32)),
+            ModelFormatError,
+            r"more than the 64 MiB",
+        ),
+        (
+            lambda m, s: _set(s.tensors[3], shape=np.array([1, 4, -4, 3], np.int32)),
+            ModelFormatError,
+            r"negative dimension",
+        ),
+        (lambda m, s: _set(s.tensors[3], shape=np.arange(1, 11, dtype=np.int32)), ModelFormatError, r"rank 10"),
+        (lambda m, s: _set(s.tensors[3], type=fb.TensorType.FLOAT16), UnsupportedError, r"has type FLOAT16"),
+        (lambda m, s: _set(s.tensors[3], isVariable=True), UnsupportedError, r"variable \(stateful\) tensor"),
+        (lambda m, s: _set(s.tensors[3].quantization, zeroPoint=[300]), ModelFormatError, r"zero point outside"),
+        (lambda m, s: _set(s.tensors[3].quantization, scale=[0.0]), ModelFormatError, r"non-positive or non-finite"),
+        (
+            lambda m, s: _set(s.tensors[3].quantization, zeroPoint=[0, 0]),
+            ModelFormatError,
+            r"1 quantisation scale\(s\) but 2 zero point\(s\)",
+        ),
+        (
+            lambda m, s: _set(s.tensors[3], quantization=None),
+            ModelFormatError,
+            r"int8 tensor 't3' has no quantisation parameters",
+        ),
+        (
+            lambda m, s: _set(
+                s.operators[0], builtinOptionsType=fb.BuiltinOptions.AddOptions, builtinOptions=fb.AddOptionsT()
+            ),
+            ModelFormatError,
+            r"carries AddOptions instead of Conv2DOptions",
+        ),
+        (
+            lambda m, s: _set(s.operators[0], builtinOptionsType=0, builtinOptions=None),
+            ModelFormatError,
+            r"stride \(0, 0\) must be at least 1",
+        ),
+        (lambda m, s: _set(s.operators[0].builtinOptions, padding=5), ModelFormatError, r"padding code 5"),
+        (
+            lambda m, s: _set(s.operators[1], inputs=np.array([4], np.int32), outputs=np.array([3], np.int32)),
+            ModelFormatError,
+            r"reads 't4' before it is written",
+        ),
+        (lambda m, s: _set(s, inputs=np.array([1], np.int32)), ModelFormatError, r"graph input 't1' is a constant"),
+        (lambda m, s: _set(m, subgraphs=[]), ModelFormatError, r"has no subgraph"),
+        (lambda m, s: _set(s.tensors[0], sparsity=fb.SparsityParametersT()), UnsupportedError, r"stored sparse"),
+    ],
+)
+def test_corrupted_structure(edit, error, pattern):
+    with pytest.raises(error, match=pattern) as info:
+        read(mutate_model(small_model(), edit))
+    one_sentence(info.value)
+
+
+def test_structured_mutations_never_escape():
+    """Random semantic edits (shapes, indices, options, types, quantisation) give a graph or an MCUForgeError."""
+    rng = random.Random(0)
+    base = fb.ModelT.InitFromPackedBuf(kitchen_sink()[0], 0)
+    values = [-(2**31), -5, -1, 0, 1, 2, 3, 7, 255, 2**31 - 1]
+    outcomes = {"ok": 0, "rejected": 0}
+    for _ in range(300):
+        m = copy.deepcopy(base)
+        s = m.subgraphs[0]
+        for _ in range(rng.randint(1, 3)):
+            t, op = rng.choice(s.tensors), rng.choice(s.operators)
+            r = rng.randrange(6)
+            if r == 0:
+                t.shape = np.array([rng.choice(values + [4, 16]) for _ in range(rng.randint(0, 5))], dtype=np.int32)
+            elif r == 1 and len(op.inputs):
+                op.inputs = op.inputs.copy()
+                op.inputs[rng.randrange(len(op.inputs))] = rng.choice(
+                    [-1, -2, len(s.tensors), rng.randrange(len(s.tensors))]
+                )
+            elif r == 2 and op.builtinOptions is not None and vars(op.builtinOptions):
+                key = rng.choice(sorted(vars(op.builtinOptions)))
+                old = getattr(op.builtinOptions, key)
+                if isinstance(old, (int, np.integer)) and not isinstance(old, bool):
+                    setattr(
+                        op.builtinOptions,
+                        key,
+                        rng.randrange(8) if key in ("padding", "fusedActivationFunction") else rng.choice(values),
+                    )
+            elif r == 3:
+                t.type = rng.randrange(23)
+            elif r == 4 and t.quantization is not None:
+                t.quantization.quantizedDimension = rng.randrange(6)
+            else:
+                op.opcodeIndex = rng.randrange(len(m.operatorCodes) + 1)
+        try:
+            b = flatbuffers.Builder(1024)
+            b.Finish(m.Pack(b), file_identifier=b"TFL3")
+        except TypeError:  # a value the schema's builder itself rejects
+            continue
+        try:
+            read(bytes(b.Output()))
+            outcomes["ok"] += 1
+        except MCUForgeError as e:
+            one_sentence(e)
+            outcomes["rejected"] += 1
+    assert outcomes["rejected"] > 100
