@@ -57,6 +57,18 @@ class Padding(StrEnum):
     VALID = "VALID"
 
 
+# Explicit padding (top, bottom, left, right): what passes/fold_pad writes into a
+# convolution's `padding` when it absorbs a PAD node. TFLite files only hold SAME/VALID.
+Pads = tuple[int, int, int, int]
+
+
+def axis_padding(padding: "Padding | Pads", axis: int) -> "Padding | tuple[int, int]":
+    """The padding along spatial axis 0 (height) or 1 (width): SAME/VALID or (before, after)."""
+    if isinstance(padding, tuple):
+        return (padding[2 * axis], padding[2 * axis + 1])
+    return Padding(padding)
+
+
 @dataclass(frozen=True)
 class NoAttrs:
     pass
@@ -66,7 +78,7 @@ class NoAttrs:
 class ConvAttrs:
     stride: tuple[int, int] = (1, 1)  # (h, w)
     dilation: tuple[int, int] = (1, 1)  # (h, w)
-    padding: Padding = Padding.SAME
+    padding: Padding | Pads = Padding.SAME
     activation: Act = Act.NONE
 
 
@@ -74,7 +86,7 @@ class ConvAttrs:
 class DepthwiseAttrs:
     stride: tuple[int, int] = (1, 1)
     dilation: tuple[int, int] = (1, 1)
-    padding: Padding = Padding.SAME
+    padding: Padding | Pads = Padding.SAME
     activation: Act = Act.NONE
     depth_multiplier: int = 1
 

@@ -83,12 +83,36 @@ def infer_shapes(g: Graph, node: Node, where: str | None = None) -> list[Shape]:
 
 
 # ------------------------------------------------------------------ windows
-def window_out(size: int, k: int, stride: int, dilation: int, padding: O.Padding) -> int:
-    """Output length of a sliding window, as TFLite's ComputeOutSize (kernels/padding.h)."""
+def window(size: int, k: int, stride: int, dilation: int, padding) -> tuple[int, int]:
+    """(output length, padding before) of a sliding window along one axis.
+
+    `padding` is SAME, VALID or an explicit (before, after) pair. ComputeOutSize
+    (TFLite kernels/padding.h): SAME gives ceil(size / stride), VALID
+    (size + stride - effective_k) / stride in C integer division. ComputePaddingWithOffset:
+    the total padding (out - 1) * stride + effective_k - size (at least 0) is split with
+    the smaller half before, so an odd total puts the extra row or column after.
+    """
     eff = (k - 1) * dilation + 1
-    if padding == O.Padding.SAME:
-        return (size + stride - 1) // stride
-    return (size - eff + stride) // stride
+    if isinstance(padding, tuple):
+        before, after = padding
+        return _c_div(size + before + after - eff + stride, stride), before
+    if O.Padding(padding) == O.Padding.SAME:
+        out = (size + stride - 1) // stride
+    else:
+        out = _c_div(size - eff + stride, stride)
+    total = max((out - 1) * stride + eff - size, 0)
+    return out, total // 2
+
+
+def _c_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def window_out(size: int, k: int, stride: int, dilation: int, padding) -> int:
+    """Output length of a sliding window (see `window`)."""
+    return window(size, k, stride, dilation, padding)[0]
 
 
 def same_padding(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -105,7 +129,7 @@ def _check_window(ctx: _Ctx, stride, dilation=(1, 1), kernel=(1, 1)) -> None:
 
 
 def _spatial(ctx: _Ctx, hw: Shape, k: Shape, stride, dilation, padding) -> Shape:
-    out = tuple(window_out(hw[i], k[i], stride[i], dilation[i], padding) for i in range(2))
+    out = tuple(window_out(hw[i], k[i], stride[i], dilation[i], O.axis_padding(padding, i)) for i in range(2))
     if min(out) < 1:
         eff = tuple((k[i] - 1) * dilation[i] + 1 for i in range(2))
         raise ctx.bad(

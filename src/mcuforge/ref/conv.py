@@ -22,7 +22,8 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node, Tensor
-from mcuforge.ir.ops import Op, Padding
+from mcuforge.ir.ops import Op, axis_padding
+from mcuforge.ir.shapes import window
 from mcuforge.quant.fixedpoint import (
     activation_range,
     multiply_by_quantized_multiplier,
@@ -32,32 +33,13 @@ from mcuforge.quant.fixedpoint import (
 
 
 # ----------------------------------------------------------------- geometry
-def _c_div(a: int, b: int) -> int:
-    """C integer division (truncates toward zero)."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
-def conv_output_size(
-    in_size: int, k: int, stride: int, dilation: int, padding: Padding | str
-) -> tuple[int, int]:
-    """(output size, padding before) along one spatial axis, as TF-Lite computes them.
-
-    ComputeOutSize: SAME gives ceil(in / stride); VALID gives
-    (in + stride - effective_k) / stride in C integer division, effective_k being
-    (k - 1) * dilation + 1. ComputePaddingWithOffset: the total padding
-    (out - 1) * stride + effective_k - in (at least 0) is split with the smaller half
-    before, so an odd total puts the extra row or column after (bottom / right).
-    """
+def conv_output_size(in_size: int, k: int, stride: int, dilation: int, padding) -> tuple[int, int]:
+    """(output size, padding before) along one spatial axis, as TF-Lite computes them
+    (ir.shapes.window: ComputeOutSize and ComputePaddingWithOffset). `padding` is SAME,
+    VALID or an explicit (before, after) pair."""
     if stride <= 0 or dilation <= 0 or k <= 0:
         raise UnsupportedError(f"window size {k}, stride {stride} and dilation {dilation} must be positive.")
-    eff = (k - 1) * dilation + 1
-    if Padding(padding) == Padding.SAME:
-        out = _c_div(in_size + stride - 1, stride)
-    else:
-        out = _c_div(in_size + stride - eff, stride)
-    total = max((out - 1) * stride + eff - in_size, 0)
-    return out, total // 2
+    return window(in_size, k, stride, dilation, padding)
 
 
 def pad_for_grid(
@@ -189,8 +171,8 @@ def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tens
         raise UnsupportedError(f"{_name(node)} needs 4-D input, filter and output tensors.")
     _, h_in, w_in, _ = x.shape
     kh, kw = w.shape[1], w.shape[2]
-    oh, pad_h = conv_output_size(h_in, kh, a.stride[0], a.dilation[0], a.padding)
-    ow, pad_w = conv_output_size(w_in, kw, a.stride[1], a.dilation[1], a.padding)
+    oh, pad_h = conv_output_size(h_in, kh, a.stride[0], a.dilation[0], axis_padding(a.padding, 0))
+    ow, pad_w = conv_output_size(w_in, kw, a.stride[1], a.dilation[1], axis_padding(a.padding, 1))
     if oh <= 0 or ow <= 0:
         raise UnsupportedError(f"{_name(node)}: the {kh}x{kw} window does not fit the {h_in}x{w_in} input.")
     channels = w.shape[channels_axis]
