@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mcuforge.ref.interpreter import random_inputs
+
 # model -> list of input files in ../shared/models/inputs (None: a seeded random input)
 SUPPORTED: dict[str, list[str | None]] = {
     "mlperf_vww_mbv1_96_int8": ["mlperf_vww_input0", "mlperf_vww_input1", "derived_vww_person", "derived_vww_no_person"],
@@ -40,16 +42,7 @@ def make_input(models: Path, g, name: str | None, seed: int = 0) -> list[np.ndar
     """The named input file, or seeded random data of the graph's input shape and dtype."""
     if name is not None:
         return [np.load(models / "inputs" / f"{name}.npy")]
-    rng = np.random.default_rng(seed)
-    xs = []
-    for n in g.inputs:
-        t = g.tensors[n]
-        if t.dtype == "float32":
-            xs.append(rng.uniform(-1.0, 1.0, t.shape).astype(np.float32))
-        else:
-            info = np.iinfo(t.dtype)
-            xs.append(rng.integers(info.min, info.max + 1, t.shape).astype(t.dtype))
-    return xs
+    return random_inputs(g, seed)
 
 
 def reference_output(models: Path, model: str, name: str | None) -> np.ndarray | None:

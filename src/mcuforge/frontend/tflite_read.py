@@ -22,7 +22,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from mcuforge.errors import GraphError, ModelFormatError, UnsupportedError
 from mcuforge.frontend.fold import FOLDERS, RawModel, RawOp, fold
-from mcuforge.ir import ops as O
+from mcuforge.frontend.tflite_options import attrs_from_options
 from mcuforge.ir.graph import Graph, Node, Quant, Tensor
 from mcuforge.ir.ops import Op
 from mcuforge.ir.shapes import infer_shapes
@@ -39,7 +39,6 @@ MAX_RANK = 8
 SUPPORTED_OPS = ", ".join(sorted(op.value for op in Op))
 BUILTIN_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if isinstance(v, int) and not k.startswith("_")}
 TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if isinstance(v, int) and not k.startswith("_")}
-OPTION_NAMES = {v: k for k, v in vars(fb.BuiltinOptions).items() if isinstance(v, int) and not k.startswith("_")}
 DTYPES = {
     fb.TensorType.FLOAT32: "float32",
     fb.TensorType.INT8: "int8",
@@ -163,7 +162,9 @@ class _Reader:
             where = f"node {i} ({kind})"
             inputs = [self._index(x, where, True) for x in _ints(op.inputs)]
             outputs = [self._index(x, where, False) for x in _ints(op.outputs)]
-            attrs = _attrs(kind, op, where) if kind in Op.__members__ else None
+            attrs = None
+            if kind in Op.__members__:
+                attrs = attrs_from_options(Op(kind), op.builtinOptionsType, op.builtinOptions, where)
             ops.append(RawOp(i, kind, inputs, outputs, op.builtinOptions, attrs))
         g_in = [self._index(x, "the subgraph's input list", False) for x in _ints(self.sub.inputs)]
         g_out = [self._index(x, "the subgraph's output list", False) for x in _ints(self.sub.outputs)]
@@ -285,106 +286,6 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
     if scale.size == 1 and not 0 <= axis < max(len(shape), 1):
         axis = 0
     return Quant(scale, zp, axis)
-
-
-# ------------------------------------------------------------ builtin options -> attrs
-_ACT = {0: O.Act.NONE, 1: O.Act.RELU, 2: O.Act.RELU_N1_TO_1, 3: O.Act.RELU6}
-_ACT_NAMES = {v: k for k, v in vars(fb.ActivationFunctionType).items() if isinstance(v, int) and not k.startswith("_")}
-_PADDING = {fb.Padding.SAME: O.Padding.SAME, fb.Padding.VALID: O.Padding.VALID}
-
-
-def _act(v: int, where: str) -> O.Act:
-    if v not in _ACT:
-        raise UnsupportedError(
-            f"{where} uses the fused activation {_ACT_NAMES.get(v, v)}, which mcuforge does not support; "
-            "supported: NONE, RELU, RELU6, RELU_N1_TO_1"
-        )
-    return _ACT[v]
-
-
-def _pad(v: int, where: str) -> O.Padding:
-    if v not in _PADDING:
-        raise ModelFormatError(f"{where} has padding code {v}, which is neither SAME nor VALID")
-    return _PADDING[v]
-
-
-def _conv(o, w):
-    return O.ConvAttrs(
-        (o.strideH, o.strideW),
-        (o.dilationHFactor, o.dilationWFactor),
-        _pad(o.padding, w),
-        _act(o.fusedActivationFunction, w),
-    )
-
-
-def _depthwise(o, w):
-    stride, dilation = (o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor)
-    return O.DepthwiseAttrs(stride, dilation, _pad(o.padding, w), _act(o.fusedActivationFunction, w), o.depthMultiplier)
-
-
-def _fc(o, w):
-    if o.weightsFormat != fb.FullyConnectedOptionsWeightsFormat.DEFAULT:
-        raise UnsupportedError(f"{w} stores its weights shuffled, which mcuforge does not support")
-    return O.FullyConnectedAttrs(_act(o.fusedActivationFunction, w), bool(o.keepNumDims))
-
-
-def _pool(o, w):
-    return O.PoolAttrs(
-        (o.filterHeight, o.filterWidth), (o.strideH, o.strideW), _pad(o.padding, w), _act(o.fusedActivationFunction, w)
-    )
-
-
-def _strided_slice(o, _w):
-    masks = (o.beginMask, o.endMask, o.ellipsisMask, o.newAxisMask, o.shrinkAxisMask)
-    return O.StridedSliceAttrs(*(int(m) for m in masks), offset=bool(o.offset))
-
-
-def _opt_list(v: Any) -> tuple[int, ...] | None:
-    return None if v is None else tuple(int(x) for x in v)
-
-
-# Op -> (the options table it carries, function(options, where) -> attrs)
-_OPTIONS: dict[Op, tuple[int | None, Callable[[Any, str], Any]]] = {
-    Op.CONV_2D: (fb.BuiltinOptions.Conv2DOptions, _conv),
-    Op.DEPTHWISE_CONV_2D: (fb.BuiltinOptions.DepthwiseConv2DOptions, _depthwise),
-    Op.FULLY_CONNECTED: (fb.BuiltinOptions.FullyConnectedOptions, _fc),
-    Op.ADD: (fb.BuiltinOptions.AddOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
-    Op.SUB: (fb.BuiltinOptions.SubOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
-    Op.MUL: (fb.BuiltinOptions.MulOptions, lambda o, w: O.ElementwiseAttrs(_act(o.fusedActivationFunction, w))),
-    Op.AVERAGE_POOL_2D: (fb.BuiltinOptions.Pool2DOptions, _pool),
-    Op.MAX_POOL_2D: (fb.BuiltinOptions.Pool2DOptions, _pool),
-    Op.MEAN: (fb.BuiltinOptions.ReducerOptions, lambda o, _w: O.ReduceAttrs(bool(o.keepDims))),
-    Op.REDUCE_MAX: (fb.BuiltinOptions.ReducerOptions, lambda o, _w: O.ReduceAttrs(bool(o.keepDims))),
-    Op.RESHAPE: (fb.BuiltinOptions.ReshapeOptions, lambda o, _w: O.ReshapeAttrs(_opt_list(o.newShape))),
-    Op.SQUEEZE: (fb.BuiltinOptions.SqueezeOptions, lambda o, _w: O.SqueezeAttrs(_opt_list(o.squeezeDims) or ())),
-    Op.CONCATENATION: (
-        fb.BuiltinOptions.ConcatenationOptions,
-        lambda o, w: O.ConcatAttrs(int(o.axis), _act(o.fusedActivationFunction, w)),
-    ),
-    Op.SOFTMAX: (fb.BuiltinOptions.SoftmaxOptions, lambda o, _w: O.SoftmaxAttrs(float(o.beta))),
-    Op.LEAKY_RELU: (fb.BuiltinOptions.LeakyReluOptions, lambda o, _w: O.LeakyReluAttrs(float(o.alpha))),
-    Op.RESIZE_NEAREST_NEIGHBOR: (
-        fb.BuiltinOptions.ResizeNearestNeighborOptions,
-        lambda o, _w: O.ResizeAttrs(bool(o.alignCorners), bool(o.halfPixelCenters)),
-    ),
-    Op.STRIDED_SLICE: (fb.BuiltinOptions.StridedSliceOptions, _strided_slice),
-}
-_OPTION_CLASSES = {t: getattr(fb, f"{OPTION_NAMES[t]}T") for t, _ in _OPTIONS.values() if t is not None}
-
-
-def _attrs(kind: str, op: Any, where: str) -> Any:
-    """Typed attributes from an operator's builtin options (the schema's defaults when it has none)."""
-    entry = _OPTIONS.get(Op(kind))
-    if entry is None:
-        return O.NoAttrs()
-    expected, make = entry
-    options = op.builtinOptions
-    if op.builtinOptionsType != fb.BuiltinOptions.NONE and op.builtinOptionsType != expected:
-        got = OPTION_NAMES.get(op.builtinOptionsType, f"options type {op.builtinOptionsType}")
-        raise ModelFormatError(f"{where} carries {got} instead of {OPTION_NAMES[expected]}")
-    if options is None:
-        options = _OPTION_CLASSES[expected]()
-    return make(options, where)
 
 
 # ------------------------------------------------------------ RawModel -> Graph

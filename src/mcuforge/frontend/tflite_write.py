@@ -13,7 +13,7 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
-from mcuforge.ir import ops as O
+from mcuforge.frontend.tflite_options import options_from_attrs
 from mcuforge.ir.graph import Graph, Tensor
 from mcuforge.ir.ops import Op
 
@@ -25,147 +25,6 @@ TENSOR_TYPES: dict[str, int] = {
     "int32": fb.TensorType.INT32,
     "int64": fb.TensorType.INT64,
     "bool": fb.TensorType.BOOL,
-}
-
-PADDING = {O.Padding.SAME: fb.Padding.SAME, O.Padding.VALID: fb.Padding.VALID}
-ACTIVATION = {
-    O.Act.NONE: fb.ActivationFunctionType.NONE,
-    O.Act.RELU: fb.ActivationFunctionType.RELU,
-    O.Act.RELU_N1_TO_1: fb.ActivationFunctionType.RELU_N1_TO_1,
-    O.Act.RELU6: fb.ActivationFunctionType.RELU6,
-}
-
-
-def _conv(a: O.ConvAttrs):
-    o = fb.Conv2DOptionsT()
-    o.padding, o.fusedActivationFunction = PADDING[a.padding], ACTIVATION[a.activation]
-    o.strideH, o.strideW = a.stride
-    o.dilationHFactor, o.dilationWFactor = a.dilation
-    return fb.BuiltinOptions.Conv2DOptions, o
-
-
-def _depthwise(a: O.DepthwiseAttrs):
-    o = fb.DepthwiseConv2DOptionsT()
-    o.padding, o.fusedActivationFunction = PADDING[a.padding], ACTIVATION[a.activation]
-    o.strideH, o.strideW = a.stride
-    o.dilationHFactor, o.dilationWFactor = a.dilation
-    o.depthMultiplier = a.depth_multiplier
-    return fb.BuiltinOptions.DepthwiseConv2DOptions, o
-
-
-def _fc(a: O.FullyConnectedAttrs):
-    o = fb.FullyConnectedOptionsT()
-    o.fusedActivationFunction, o.keepNumDims = ACTIVATION[a.activation], a.keep_num_dims
-    return fb.BuiltinOptions.FullyConnectedOptions, o
-
-
-def _pool(a: O.PoolAttrs):
-    o = fb.Pool2DOptionsT()
-    o.padding, o.fusedActivationFunction = PADDING[a.padding], ACTIVATION[a.activation]
-    o.filterHeight, o.filterWidth = a.filter
-    o.strideH, o.strideW = a.stride
-    return fb.BuiltinOptions.Pool2DOptions, o
-
-
-def _elementwise(kind: str):
-    def make(a: O.ElementwiseAttrs):
-        o = getattr(fb, f"{kind}OptionsT")()
-        o.fusedActivationFunction = ACTIVATION[a.activation]
-        return getattr(fb.BuiltinOptions, f"{kind}Options"), o
-
-    return make
-
-
-def _reducer(a: O.ReduceAttrs):
-    o = fb.ReducerOptionsT()
-    o.keepDims = a.keep_dims
-    return fb.BuiltinOptions.ReducerOptions, o
-
-
-def _concat(a: O.ConcatAttrs):
-    o = fb.ConcatenationOptionsT()
-    o.axis, o.fusedActivationFunction = a.axis, ACTIVATION[a.activation]
-    return fb.BuiltinOptions.ConcatenationOptions, o
-
-
-def _softmax(a: O.SoftmaxAttrs):
-    o = fb.SoftmaxOptionsT()
-    o.beta = a.beta
-    return fb.BuiltinOptions.SoftmaxOptions, o
-
-
-def _leaky(a: O.LeakyReluAttrs):
-    o = fb.LeakyReluOptionsT()
-    o.alpha = a.alpha
-    return fb.BuiltinOptions.LeakyReluOptions, o
-
-
-def _resize(a: O.ResizeAttrs):
-    o = fb.ResizeNearestNeighborOptionsT()
-    o.alignCorners, o.halfPixelCenters = a.align_corners, a.half_pixel_centers
-    return fb.BuiltinOptions.ResizeNearestNeighborOptions, o
-
-
-def _reshape(a: O.ReshapeAttrs):
-    o = fb.ReshapeOptionsT()
-    o.newShape = None if a.new_shape is None else list(a.new_shape)
-    return fb.BuiltinOptions.ReshapeOptions, o
-
-
-def _squeeze(a: O.SqueezeAttrs):
-    o = fb.SqueezeOptionsT()
-    o.squeezeDims = list(a.squeeze_dims)
-    return fb.BuiltinOptions.SqueezeOptions, o
-
-
-def _strided_slice(a: O.StridedSliceAttrs):
-    o = fb.StridedSliceOptionsT()
-    o.beginMask, o.endMask, o.ellipsisMask = a.begin_mask, a.end_mask, a.ellipsis_mask
-    o.newAxisMask, o.shrinkAxisMask, o.offset = a.new_axis_mask, a.shrink_axis_mask, a.offset
-    return fb.BuiltinOptions.StridedSliceOptions, o
-
-
-def _empty(kind: str):
-    def make(_a):
-        return getattr(fb.BuiltinOptions, f"{kind}Options"), getattr(fb, f"{kind}OptionsT")()
-
-    return make
-
-
-def _none(_a):
-    return fb.BuiltinOptions.NONE, None
-
-
-# Op -> function(attrs) -> (BuiltinOptions type, options object)
-OPTIONS = {
-    Op.CONV_2D: _conv,
-    Op.DEPTHWISE_CONV_2D: _depthwise,
-    Op.FULLY_CONNECTED: _fc,
-    Op.ADD: _elementwise("Add"),
-    Op.SUB: _elementwise("Sub"),
-    Op.MUL: _elementwise("Mul"),
-    Op.AVERAGE_POOL_2D: _pool,
-    Op.MAX_POOL_2D: _pool,
-    Op.MEAN: _reducer,
-    Op.REDUCE_MAX: _reducer,
-    Op.PAD: _empty("Pad"),
-    Op.PADV2: _empty("PadV2"),
-    Op.RESHAPE: _reshape,
-    Op.SQUEEZE: _squeeze,
-    Op.EXPAND_DIMS: _empty("ExpandDims"),
-    Op.TRANSPOSE: _empty("Transpose"),
-    Op.CONCATENATION: _concat,
-    Op.SOFTMAX: _softmax,
-    Op.LOGISTIC: _none,
-    Op.TANH: _none,
-    Op.RELU: _none,
-    Op.RELU6: _none,
-    Op.LEAKY_RELU: _leaky,
-    Op.HARD_SWISH: _empty("HardSwish"),
-    Op.RESIZE_NEAREST_NEIGHBOR: _resize,
-    Op.QUANTIZE: _empty("Quantize"),
-    Op.DEQUANTIZE: _empty("Dequantize"),
-    Op.STRIDED_SLICE: _strided_slice,
 }
 
 
@@ -224,7 +83,7 @@ def to_model(g: Graph) -> fb.ModelT:
         op.opcodeIndex = codes[node.op]
         op.inputs = [-1 if n is None else index[n] for n in node.inputs]
         op.outputs = [index[n] for n in node.outputs]
-        op.builtinOptionsType, op.builtinOptions = OPTIONS[node.op](node.attrs)
+        op.builtinOptionsType, op.builtinOptions = options_from_attrs(node.op, node.attrs)
         sub.operators.append(op)
     model.subgraphs = [sub]
     return model

@@ -50,6 +50,20 @@ def check_inputs(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return checked
 
 
+def random_inputs(g: Graph, seed: int = 0) -> list[np.ndarray]:
+    """Seeded random inputs of the graph's shapes and dtypes (floats uniform in [-1, 1])."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    for name in g.inputs:
+        t = g.tensors[name]
+        if t.dtype == "float32":
+            xs.append(rng.uniform(-1.0, 1.0, t.shape).astype(np.float32))
+        else:
+            info = np.iinfo(t.dtype)
+            xs.append(rng.integers(info.min, info.max + 1, t.shape).astype(t.dtype))
+    return xs
+
+
 def run_all(g: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Run the graph; return every tensor's value (activations and constants) by name."""
     values: dict[str, np.ndarray] = {n: t.data for n, t in g.tensors.items() if t.is_const}

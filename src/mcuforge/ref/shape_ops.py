@@ -12,6 +12,7 @@ import numpy as np
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Act, Op
+from mcuforge.ir.shapes import strided_slice_ranges
 
 
 def _out(g: Graph, node: Node, i: int = 0):
@@ -55,37 +56,16 @@ def eval_concatenation(g: Graph, node: Node, inputs):
     return [np.concatenate(inputs, axis=axis).astype(out.dtype)]
 
 
-def _clamp_index(i: int, stride: int, size: int) -> int:
-    return int(np.clip(i, 0, size)) if stride > 0 else int(np.clip(i, -1, size - 1))
-
-
-def _slice_indices(begin: int, end: int, stride: int, size: int, axis: int, attrs) -> np.ndarray:
-    """Indices along one axis, as TFLite's StridedSliceStartForAxis / StridedSliceEndForAxis."""
-    if stride == 0:
-        raise UnsupportedError("STRIDED_SLICE with a zero stride is not valid")
-    bit = 1 << axis
-    start = _clamp_index(begin + size if begin < 0 else begin, stride, size)
-    if attrs.begin_mask & bit:
-        start = 0 if stride > 0 else size - 1
-    if attrs.shrink_axis_mask & bit:
-        return np.array([start] if start < size else [], dtype=np.int64)
-    stop = end + start if attrs.offset else end
-    stop = _clamp_index(stop + size if stop < 0 else stop, stride, size)
-    if attrs.end_mask & bit:
-        stop = size if stride > 0 else -1
-    return np.arange(start, stop, stride, dtype=np.int64)
-
-
 def eval_strided_slice(g: Graph, node: Node, inputs):
-    x = inputs[0]
+    """Index arithmetic from ir.shapes.strided_slice_ranges, the one STRIDED_SLICE implementation."""
+    x = np.asarray(inputs[0])
     attrs = node.attrs
     if attrs.ellipsis_mask or attrs.new_axis_mask:
+        # TF-Lite Micro zeroes these masks (strided_slice.cc), so no TFLM result exists to match.
         raise UnsupportedError("STRIDED_SLICE with an ellipsis or new-axis mask is not supported")
-    begin, end, strides = (np.asarray(a, dtype=np.int64).reshape(-1) for a in inputs[1:4])
-    y = x
-    for axis in range(len(begin)):
-        idx = _slice_indices(int(begin[axis]), int(end[axis]), int(strides[axis]), x.shape[axis], axis, attrs)
-        y = np.take(y, idx, axis=axis)
+    where = f"STRIDED_SLICE node {node.name!r}"
+    ranges, _ = strided_slice_ranges(x.shape, *inputs[1:4], attrs, where)
+    y = x[np.ix_(*ranges)] if ranges else x
     return [np.ascontiguousarray(y).reshape(_out(g, node).shape)]
 
 

@@ -1,0 +1,218 @@
+"""TFLite builtin options <-> typed attributes (ir/ops.py): one table for reader and writer.
+
+Each op has one OptionsSpec row: the options table it carries (e.g. "Conv2D" names
+BuiltinOptions.Conv2DOptions and the class Conv2DOptionsT of TFLite's generated schema)
+and, per attribute field, the options field(s) holding it with the conversion between
+the two. `attrs_from_options` (tflite_read) and `options_from_attrs` (tflite_write) are
+both derived from that row, so adding an op touches one row here and one ATTRS entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from mcuforge.errors import ModelFormatError, UnsupportedError
+from mcuforge.ir import ops as O
+from mcuforge.ir.ops import Op
+
+
+def _names(enum: type) -> dict[int, str]:
+    """Code -> name of one of the schema's enum classes."""
+    return {v: k for k, v in vars(enum).items() if isinstance(v, int) and not k.startswith("_")}
+
+
+OPTION_NAMES = _names(fb.BuiltinOptions)
+_ACT_NAMES = _names(fb.ActivationFunctionType)
+
+# The enum conversions, both directions from one dict each.
+PADDING = {O.Padding.SAME: fb.Padding.SAME, O.Padding.VALID: fb.Padding.VALID}
+ACTIVATION = {
+    O.Act.NONE: fb.ActivationFunctionType.NONE,
+    O.Act.RELU: fb.ActivationFunctionType.RELU,
+    O.Act.RELU_N1_TO_1: fb.ActivationFunctionType.RELU_N1_TO_1,
+    O.Act.RELU6: fb.ActivationFunctionType.RELU6,
+}
+_PADDING_IN = {v: k for k, v in PADDING.items()}
+_ACTIVATION_IN = {v: k for k, v in ACTIVATION.items()}
+
+
+def _act(v: int, where: str) -> O.Act:
+    if v not in _ACTIVATION_IN:
+        raise UnsupportedError(
+            f"{where} uses the fused activation {_ACT_NAMES.get(v, v)}, which mcuforge does not support; "
+            "supported: NONE, RELU, RELU6, RELU_N1_TO_1"
+        )
+    return _ACTIVATION_IN[v]
+
+
+def _pad(v: int, where: str) -> O.Padding:
+    if v not in _PADDING_IN:
+        raise ModelFormatError(f"{where} has padding code {v}, which is neither SAME nor VALID")
+    return _PADDING_IN[v]
+
+
+def _opt_list(v: Any) -> tuple[int, ...] | None:
+    return None if v is None else tuple(int(x) for x in v)
+
+
+def _pair(v: Any) -> tuple[Any, Any]:
+    h, w = v
+    return h, w
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How one attribute value and its options value(s) convert into each other.
+
+    `read(value, where)` gets the options field's value, or a tuple of them when the
+    attribute spans several fields (stride: strideH, strideW); `write(attr)` returns
+    the same shape. The writer stores attribute values as they are unless an enum maps.
+    """
+
+    read: Callable[[Any, str], Any]
+    write: Callable[[Any], Any]
+
+
+RAW = Codec(lambda v, _w: v, lambda a: a)
+INT = Codec(lambda v, _w: int(v), lambda a: a)
+BOOL = Codec(lambda v, _w: bool(v), lambda a: a)
+FLOAT = Codec(lambda v, _w: float(v), lambda a: a)
+PAIR = Codec(lambda v, _w: v, _pair)  # (h, w) from two options fields
+ACT = Codec(_act, lambda a: ACTIVATION[a])
+PAD = Codec(_pad, lambda a: PADDING[a])
+SHAPE = Codec(lambda v, _w: _opt_list(v), lambda a: None if a is None else list(a))  # None: no copy stored
+DIMS = Codec(lambda v, _w: _opt_list(v) or (), lambda a: list(a))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute field and the options field(s) that hold it."""
+
+    attr: str
+    options: tuple[str, ...]
+    codec: Codec = RAW
+
+    def get(self, o: Any, where: str) -> Any:
+        values = tuple(getattr(o, n) for n in self.options)
+        return self.codec.read(values[0] if len(values) == 1 else values, where)
+
+    def put(self, o: Any, value: Any) -> None:
+        v = self.codec.write(value)
+        for n, x in zip(self.options, (v,) if len(self.options) == 1 else v):
+            setattr(o, n, x)
+
+
+def _f(attr: str, options: str, codec: Codec = RAW) -> Field:
+    return Field(attr, tuple(options.split()), codec)
+
+
+def _fc_check(o: Any, where: str) -> None:
+    if o.weightsFormat != fb.FullyConnectedOptionsWeightsFormat.DEFAULT:
+        raise UnsupportedError(f"{where} stores its weights shuffled, which mcuforge does not support")
+
+
+@dataclass(frozen=True)
+class OptionsSpec:
+    """The options one op carries.
+
+    table: the options table's stem ("Conv2D" -> BuiltinOptions.Conv2DOptions,
+    Conv2DOptionsT), or None when the op carries no options (BuiltinOptions.NONE).
+    fields: in the order the reader checks them (so the first bad field is named).
+    check: reader-only validation of options no attribute holds (run before the fields).
+    A spec without fields is written as an empty table and ignored when read.
+    """
+
+    table: str | None
+    fields: tuple[Field, ...] = ()
+    check: Callable[[Any, str], None] | None = None
+
+    @property
+    def type(self) -> int:
+        return fb.BuiltinOptions.NONE if self.table is None else getattr(fb.BuiltinOptions, f"{self.table}Options")
+
+    def new(self) -> Any:
+        return None if self.table is None else getattr(fb, f"{self.table}OptionsT")()
+
+
+_STRIDE = _f("stride", "strideH strideW", PAIR)
+_DILATION = _f("dilation", "dilationHFactor dilationWFactor", PAIR)
+_PADDING = _f("padding", "padding", PAD)
+_ACTIVATION = _f("activation", "fusedActivationFunction", ACT)
+_WINDOW = (_STRIDE, _DILATION, _PADDING, _ACTIVATION)
+_POOL = (_f("filter", "filterHeight filterWidth", PAIR), _STRIDE, _PADDING, _ACTIVATION)
+_MASKS = (
+    _f("begin_mask", "beginMask", INT),
+    _f("end_mask", "endMask", INT),
+    _f("ellipsis_mask", "ellipsisMask", INT),
+    _f("new_axis_mask", "newAxisMask", INT),
+    _f("shrink_axis_mask", "shrinkAxisMask", INT),
+)
+
+# The one table: op kind -> options. Every op in ir.ops.Op has a row.
+SPECS: dict[Op, OptionsSpec] = {
+    Op.CONV_2D: OptionsSpec("Conv2D", _WINDOW),
+    Op.DEPTHWISE_CONV_2D: OptionsSpec("DepthwiseConv2D", (*_WINDOW, _f("depth_multiplier", "depthMultiplier"))),
+    Op.FULLY_CONNECTED: OptionsSpec(
+        "FullyConnected", (_ACTIVATION, _f("keep_num_dims", "keepNumDims", BOOL)), check=_fc_check
+    ),
+    Op.ADD: OptionsSpec("Add", (_ACTIVATION,)),
+    Op.SUB: OptionsSpec("Sub", (_ACTIVATION,)),
+    Op.MUL: OptionsSpec("Mul", (_ACTIVATION,)),
+    Op.AVERAGE_POOL_2D: OptionsSpec("Pool2D", _POOL),
+    Op.MAX_POOL_2D: OptionsSpec("Pool2D", _POOL),
+    Op.MEAN: OptionsSpec("Reducer", (_f("keep_dims", "keepDims", BOOL),)),
+    Op.REDUCE_MAX: OptionsSpec("Reducer", (_f("keep_dims", "keepDims", BOOL),)),
+    Op.PAD: OptionsSpec("Pad"),
+    Op.PADV2: OptionsSpec("PadV2"),
+    Op.RESHAPE: OptionsSpec("Reshape", (_f("new_shape", "newShape", SHAPE),)),
+    Op.SQUEEZE: OptionsSpec("Squeeze", (_f("squeeze_dims", "squeezeDims", DIMS),)),
+    Op.EXPAND_DIMS: OptionsSpec("ExpandDims"),
+    Op.TRANSPOSE: OptionsSpec("Transpose"),
+    Op.CONCATENATION: OptionsSpec("Concatenation", (_f("axis", "axis", INT), _ACTIVATION)),
+    Op.SOFTMAX: OptionsSpec("Softmax", (_f("beta", "beta", FLOAT),)),
+    Op.LOGISTIC: OptionsSpec(None),
+    Op.TANH: OptionsSpec(None),
+    Op.RELU: OptionsSpec(None),
+    Op.RELU6: OptionsSpec(None),
+    Op.LEAKY_RELU: OptionsSpec("LeakyRelu", (_f("alpha", "alpha", FLOAT),)),
+    Op.HARD_SWISH: OptionsSpec("HardSwish"),
+    Op.RESIZE_NEAREST_NEIGHBOR: OptionsSpec(
+        "ResizeNearestNeighbor",
+        (_f("align_corners", "alignCorners", BOOL), _f("half_pixel_centers", "halfPixelCenters", BOOL)),
+    ),
+    Op.QUANTIZE: OptionsSpec("Quantize"),
+    Op.DEQUANTIZE: OptionsSpec("Dequantize"),
+    Op.STRIDED_SLICE: OptionsSpec("StridedSlice", (*_MASKS, _f("offset", "offset", BOOL))),
+}
+
+
+def attrs_from_options(op: Op, options_type: int, options: Any, where: str) -> Any:
+    """Typed attributes from an operator's builtin options (the schema's defaults when it has none).
+
+    Options of an op whose spec has no fields are not looked at (TF-Lite Micro reads none).
+    """
+    spec = SPECS[op]
+    if not spec.fields:
+        return O.ATTRS[op]()
+    if options_type != fb.BuiltinOptions.NONE and options_type != spec.type:
+        got = OPTION_NAMES.get(options_type, f"options type {options_type}")
+        raise ModelFormatError(f"{where} carries {got} instead of {OPTION_NAMES[spec.type]}")
+    if options is None:
+        options = spec.new()
+    if spec.check is not None:
+        spec.check(options, where)
+    return O.ATTRS[op](**{f.attr: f.get(options, where) for f in spec.fields})
+
+
+def options_from_attrs(op: Op, attrs: Any) -> tuple[int, Any]:
+    """(BuiltinOptions type, options object or None) to write for a node's attributes."""
+    spec = SPECS[op]
+    o = spec.new()
+    for f in spec.fields:
+        f.put(o, getattr(attrs, f.attr))
+    return spec.type, o
+
