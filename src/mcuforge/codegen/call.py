@@ -1,0 +1,94 @@
+"""What an operator emitter returns (Call) and what it may ask for (EmitContext)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from mcuforge.ir.graph import Graph, Node
+
+CTYPES: dict[str, str] = {
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "float32": "float",
+    "bool": "uint8_t",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One kernel call: `kernel(&params, *args)` with `params` a static const struct."""
+
+    kernel: str
+    params_type: str | None
+    params: tuple[tuple[str, str], ...]
+    args: tuple[str, ...]
+    sources: tuple[str, ...]
+    scratch_bytes: int = 0
+
+
+@dataclass
+class ConstArray:
+    name: str
+    ctype: str
+    data: np.ndarray
+
+
+@dataclass
+class EmitContext:
+    """Where tensors live, for the emitters. Built by the code generator once the plan exists.
+
+    `offsets` maps each arena tensor to its byte offset; `scratch_offsets` maps node
+    index to its scratch offset. During the sizing pass both are empty and every
+    pointer is a placeholder (the emitted text is discarded).
+    """
+
+    graph: Graph
+    offsets: dict[str, int] = field(default_factory=dict)
+    scratch_offsets: dict[int, int] = field(default_factory=dict)
+    inplace_nodes: set[int] = field(default_factory=set)
+    node_index: int = 0
+    arrays: list[ConstArray] = field(default_factory=list)
+    _const_symbols: dict[str, str] = field(default_factory=dict)
+    _array_names: set[str] = field(default_factory=set)
+
+    def ptr(self, tensor: str) -> str:
+        """C expression for a tensor's data: a const array symbol or an arena address."""
+        t = self.graph.tensors[tensor]
+        if t.is_const:
+            if tensor not in self._const_symbols:
+                self._const_symbols[tensor] = self.const_array(_c_ident(tensor), t.data)
+            return self._const_symbols[tensor]
+        return f"({CTYPES[t.dtype]} *)(mf_arena + {self.offsets.get(tensor, 0)})"
+
+    def const_array(self, base: str, data: np.ndarray) -> str:
+        """Add a const array to weights.c and return its symbol."""
+        data = np.asarray(data)
+        name = base = f"k_{_c_ident(base)}"
+        i = 1
+        while name in self._array_names:
+            i += 1
+            name = f"{base}_{i}"
+        self._array_names.add(name)
+        self.arrays.append(ConstArray(name, CTYPES[str(data.dtype)], data.reshape(-1)))
+        return name
+
+    @property
+    def scratch(self) -> str:
+        return f"(void *)(mf_arena + {self.scratch_offsets.get(self.node_index, 0)})"
+
+    def inplace(self, node: Node) -> bool:
+        return self.node_index in self.inplace_nodes
+
+
+EmitFn = Callable[[Graph, Node, EmitContext], Call]
+
+
+def _c_ident(text: str) -> str:
+    out = "".join(c if c.isalnum() else "_" for c in text)
+    return out if out and not out[0].isdigit() else f"t_{out}"

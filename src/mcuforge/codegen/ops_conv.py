@@ -1,0 +1,245 @@
+"""Emitters for the convolution family and pooling: CONV_2D, DEPTHWISE_CONV_2D,
+FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D (kernels in kernels/*/mf_conv.c,
+mf_depthwise.c, mf_fc.c, mf_pool.c).
+
+Every quantisation parameter comes from the reference executor's prepare_* functions
+(ref/conv.py, ref/fc.py, ref/pool.py), so the C kernels compute what the reference
+computes. Input-independent parts of the accumulator are folded into one int32 per
+output channel here, at compile time (see `conv_acc_init` and `fc_acc_init`); the
+fold is exact because both the reference and the kernels sum modulo 2^32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.errors import UnsupportedError
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Op
+from mcuforge.quant.fixedpoint import wrap_int32
+from mcuforge.ref.conv import ConvParams, prepare_conv2d, prepare_depthwise_conv2d
+from mcuforge.ref.fc import prepare_fully_connected
+from mcuforge.ref.pool import PoolParams, prepare_pool
+
+NULL = "NULL"
+
+
+# ---------------------------------------------------------------- helpers
+def _bias(g: Graph, node: Node, channels: int) -> np.ndarray:
+    """The node's int32 bias as int64 (zeros when absent)."""
+    name = node.inputs[2] if len(node.inputs) > 2 else None
+    if name is None:
+        return np.zeros(channels, np.int64)
+    t = g.tensors[name]
+    if t.data is None:
+        raise UnsupportedError(
+            f"{node.op} node {node.name!r} has a bias computed at run time; only constant biases are supported."
+        )
+    return np.asarray(t.data, np.int64).reshape(-1)
+
+
+def _weights(g: Graph, node: Node) -> np.ndarray:
+    t = g.tensors[node.inputs[1]]  # type: ignore[index]
+    if t.data is None:
+        raise UnsupportedError(
+            f"{node.op} node {node.name!r} has weights computed at run time; only constant weights are supported."
+        )
+    return np.asarray(t.data)
+
+
+def _int32_array(ctx: EmitContext, base: str, values) -> str:
+    return ctx.const_array(base, np.asarray(values, np.int64).astype(np.int32))
+
+
+def _acc_init_array(ctx: EmitContext, node: Node, acc: np.ndarray) -> str:
+    """A const array of folded accumulator starts, or NULL when all are zero."""
+    acc32 = wrap_int32(acc).astype(np.int32)
+    return NULL if not acc32.any() else ctx.const_array(f"{node.name}_acc_init", acc32)
+
+
+def _quant_fields(ctx: EmitContext, node: Node, multipliers, shifts) -> list[tuple[str, str]]:
+    return [
+        ("multipliers", _int32_array(ctx, f"{node.name}_mult", multipliers)),
+        ("shifts", _int32_array(ctx, f"{node.name}_shift", shifts)),
+    ]
+
+
+def _window_fields(p: ConvParams) -> list[tuple[str, str]]:
+    (kh, kw), (sh, sw), (dh, dw) = p.kernel_hw, p.stride, p.dilation
+    return [
+        ("k_h", str(kh)), ("k_w", str(kw)),
+        ("stride_h", str(sh)), ("stride_w", str(sw)),
+        ("dil_h", str(dh)), ("dil_w", str(dw)),
+        # ConvParams.padding is (top, left) whatever the attrs say (SAME, VALID or
+        # explicit pads after fold_pad); the padding after is implied by out_h/out_w.
+        ("pad_top", str(p.padding[0])), ("pad_left", str(p.padding[1])),
+    ]
+
+
+def _shape_fields(g: Graph, node: Node) -> list[tuple[str, str]]:
+    n, h, w, c = g.tensors[node.inputs[0]].shape  # type: ignore[index]
+    _, oh, ow, oc = g.tensors[node.outputs[0]].shape
+    return [
+        ("batches", str(n)), ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(oc)),
+    ]
+
+
+def _out_fields(zp: int, act_min: int, act_max: int) -> list[tuple[str, str]]:
+    return [("output_zp", str(zp)), ("act_min", str(act_min)), ("act_max", str(act_max))]
+
+
+# ---------------------------------------------------------------- CONV_2D
+def conv_acc_init(w: np.ndarray, bias: np.ndarray, input_zp: int) -> np.ndarray:
+    """bias[c] - input_zp * sum(w[c]) (int64; the caller wraps to int32).
+
+    sum over taps of w * (x - zp) = sum w * x - zp * sum w: the kernel adds the first
+    term on raw inputs (padding reads zp, which the fold cancels to 0)."""
+    return bias - np.int64(input_zp) * w.reshape(w.shape[0], -1).astype(np.int64).sum(axis=1)
+
+
+def is_pointwise(g: Graph, node: Node, p: ConvParams) -> bool:
+    """1x1 kernel, stride 1, no padding, output grid = input grid: mf_conv2d_1x1_s8."""
+    x = g.tensors[node.inputs[0]]  # type: ignore[index]
+    return p.kernel_hw == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0) and p.out_hw == tuple(x.shape[1:3])
+
+
+def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_conv2d(g, node)
+    w = _weights(g, node)
+    c_in = g.tensors[node.inputs[0]].shape[3]  # type: ignore[index]
+    params = [
+        *_shape_fields(g, node),
+        *_window_fields(p),
+        ("groups", str(p.groups)),
+        ("input_zp", str(-p.input_offset)),
+        *_out_fields(p.output_offset, p.act_min, p.act_max),
+        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        ("acc_init", _acc_init_array(ctx, node, conv_acc_init(w, _bias(g, node, w.shape[0]), -p.input_offset))),
+        *_quant_fields(ctx, node, p.multipliers, p.shifts),
+    ]
+    if is_pointwise(g, node, p):
+        kernel, scratch = "mf_conv2d_1x1_s8", c_in  # one input pixel
+    else:
+        kernel, scratch = "mf_conv2d_s8", p.kernel_hw[0] * p.kernel_hw[1] * (c_in // p.groups)  # one im2col patch
+    return Call(
+        kernel=kernel,
+        params_type="mf_conv_params",
+        params=tuple(params),
+        args=(ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]), ctx.scratch),  # type: ignore[arg-type]
+        sources=("mf_conv",),
+        scratch_bytes=scratch,
+    )
+
+
+# ------------------------------------------------------ DEPTHWISE_CONV_2D
+def depthwise_plane_bytes(p: ConvParams) -> int:
+    """The padded channel plane of mf_depthwise_plane_s8 (MF_DW_PLANE_H * MF_DW_PLANE_W):
+    exactly the rows and columns the output grid's windows reach."""
+    (oh, ow), (kh, kw), (sh, sw), (dh, dw) = p.out_hw, p.kernel_hw, p.stride, p.dilation
+    return ((oh - 1) * sh + (kh - 1) * dh + 1) * ((ow - 1) * sw + (kw - 1) * dw + 1)
+
+
+def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_depthwise_conv2d(g, node)
+    c_out = g.tensors[node.outputs[0]].shape[3]
+    bias_name = node.inputs[2] if len(node.inputs) > 2 else None
+    params = [
+        *_shape_fields(g, node),
+        ("depth_multiplier", str(p.depth_multiplier)),
+        *_window_fields(p),
+        ("input_zp", str(-p.input_offset)),
+        *_out_fields(p.output_offset, p.act_min, p.act_max),
+        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        ("bias", NULL if bias_name is None else _int32_array(ctx, f"{node.name}_bias", _bias(g, node, c_out))),
+        *_quant_fields(ctx, node, p.multipliers, p.shifts),
+    ]
+    # The pass's flag, not only ctx.inplace(): the kernel choice (and so the scratch
+    # size) must be the same in the sizing pass, which has no plan yet.
+    inplace = bool(getattr(node, "inplace", False)) or ctx.inplace(node)
+    if inplace and p.depth_multiplier != 1:
+        raise UnsupportedError(
+            f"{node.op} node {node.name!r} has depth multiplier {p.depth_multiplier}; only 1 runs in place."
+        )
+    x, y = ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0])  # type: ignore[arg-type]
+    if inplace:
+        kernel, args, scratch = "mf_depthwise_plane_s8", (x, y, ctx.scratch), depthwise_plane_bytes(p)
+    else:
+        kernel, args, scratch = "mf_depthwise_s8", (x, y), 0
+    return Call(kernel, "mf_depthwise_params", tuple(params), args, ("mf_depthwise",), scratch)
+
+
+# -------------------------------------------------------- FULLY_CONNECTED
+def fc_acc_init(w: np.ndarray, bias: np.ndarray, input_offset: int, filter_offset: int) -> np.ndarray:
+    """bias + input_offset * sum_d w + depth * filter_offset * input_offset (int64).
+
+    sum_d (w + fo)(x + io) = sum w x + io sum w + fo sum x + D fo io; the kernel adds
+    sum w x and fo * sum x (the only input-dependent terms)."""
+    wi = w.astype(np.int64)
+    depth = wi.shape[1]
+    return bias + np.int64(input_offset) * wi.sum(axis=1) + np.int64(depth * filter_offset * input_offset)
+
+
+def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_fully_connected(g, node)
+    w = _weights(g, node)
+    acc = fc_acc_init(w, _bias(g, node, p.output_depth), p.input_offset, p.filter_offset)
+    params = [
+        ("batches", str(p.batches)),
+        ("accum_depth", str(p.accum_depth)),
+        ("output_depth", str(p.output_depth)),
+        ("filter_offset", str(p.filter_offset)),
+        *_out_fields(p.output_offset, p.act_min, p.act_max),
+        ("per_channel", "1" if p.per_channel else "0"),
+        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        ("acc_init", _acc_init_array(ctx, node, acc)),
+        *_quant_fields(ctx, node, p.multipliers, p.shifts),
+    ]
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call("mf_fc_s8", "mf_fc_params", tuple(params), args, ("mf_fc",))
+
+
+# ------------------------------------------------------------------ pools
+def _pool_fields(g: Graph, node: Node, p: PoolParams) -> list[tuple[str, str]]:
+    n, h, w, c = g.tensors[node.inputs[0]].shape  # type: ignore[index]
+    (fh, fw), (sh, sw) = p.filter_hw, p.stride
+    return [
+        ("batches", str(n)), ("in_h", str(h)), ("in_w", str(w)), ("channels", str(c)),
+        ("out_h", str(p.out_hw[0])), ("out_w", str(p.out_hw[1])),
+        ("filter_h", str(fh)), ("filter_w", str(fw)),
+        ("stride_h", str(sh)), ("stride_w", str(sw)),
+        ("pad_top", str(p.padding[0])), ("pad_left", str(p.padding[1])),
+        ("act_min", str(p.act_min)), ("act_max", str(p.act_max)),
+    ]
+
+
+def _windows_reach_image(size: int, out: int, k: int, stride: int, pad: int) -> bool:
+    """Every window along one axis holds at least one in-image position."""
+    return all(o * stride - pad < size and o * stride - pad + k > 0 for o in range(out))
+
+
+def _emit_pool(kernel: str):
+    def emit(g: Graph, node: Node, ctx: EmitContext) -> Call:
+        p = prepare_pool(g, node)
+        _, h, w, _ = g.tensors[node.inputs[0]].shape  # type: ignore[index]
+        if kernel == "mf_avgpool_s8" and not (
+            _windows_reach_image(h, p.out_hw[0], p.filter_hw[0], p.stride[0], p.padding[0])
+            and _windows_reach_image(w, p.out_hw[1], p.filter_hw[1], p.stride[1], p.padding[1])
+        ):
+            raise UnsupportedError(
+                f"{node.op} node {node.name!r} has a window entirely outside the input, which TF-Lite Micro rejects."
+            )
+        args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+        return Call(kernel, "mf_pool_params", tuple(_pool_fields(g, node, p)), args, ("mf_pool",))
+
+    return emit
+
+
+EMITTERS: dict[Op, EmitFn] = {
+    Op.CONV_2D: emit_conv2d,
+    Op.DEPTHWISE_CONV_2D: emit_depthwise_conv2d,
+    Op.FULLY_CONNECTED: emit_fully_connected,
+    Op.AVERAGE_POOL_2D: _emit_pool("mf_avgpool_s8"),
+    Op.MAX_POOL_2D: _emit_pool("mf_maxpool_s8"),
+}

@@ -1,0 +1,50 @@
+/* mcuforge kernels: shared fixed-point helpers (TFLite int8 arithmetic).
+ *
+ * These follow TF-Lite Micro's reference kernels, which round twice: a saturating
+ * rounding doubling high multiply (gemmlowp), then a rounding right shift. The
+ * Python twin of every function is in mcuforge/quant/fixedpoint.py; the two must
+ * stay bit-identical. */
+#ifndef MF_COMMON_H
+#define MF_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: (a * b * 2) >> 32 with rounding;
+ * the one overflow case (INT32_MIN * INT32_MIN) saturates. */
+static inline int32_t mf_sat_rdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
+    /* C division truncates toward zero, as gemmlowp relies on. */
+    return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent, halves rounded away from zero. */
+static inline int32_t mf_rdbp(int32_t x, int exponent) {
+    const int32_t mask = (int32_t)((1LL << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier: shift > 0 shifts left before the multiply
+ * (in 32-bit arithmetic, wrapping as the reference does), shift < 0 right after. */
+static inline int32_t mf_requant(int32_t acc, int32_t mult, int32_t shift) {
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)acc << left);
+    return mf_rdbp(mf_sat_rdhm(shifted, mult), right);
+}
+
+static inline int32_t mf_clamp(int32_t v, int32_t lo, int32_t hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+static inline int8_t mf_clamp_s8(int32_t v, int32_t lo, int32_t hi) {
+    return (int8_t)mf_clamp(v, lo, hi);
+}
+
+#endif /* MF_COMMON_H */

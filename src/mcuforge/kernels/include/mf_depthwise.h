@@ -1,0 +1,60 @@
+/* mcuforge kernels: DEPTHWISE_CONV_2D, int8 activations, int8 per-channel weights.
+ *
+ * Bit-exact with mcuforge/ref/conv.py (TF-Lite Micro reference_integer_ops::
+ * DepthwiseConvPerChannel). Output channel oc = ic * depth_multiplier + m reads
+ * input channel ic:
+ *
+ *   acc = sum over taps inside the image of w[ky][kx][oc] * (x - input_zp) + bias[oc]
+ *   y   = clamp(MultiplyByQuantizedMultiplier(acc, m[oc], shift[oc]) + output_zp,
+ *               act_min, act_max)
+ *
+ * with the int32 accumulator wrapping modulo 2^32 as the reference's does.
+ */
+#ifndef MF_DEPTHWISE_H
+#define MF_DEPTHWISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mf_common.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;  /* out_c = in_c * depth_multiplier */
+    int32_t depth_multiplier;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;    /* padding before; after is implied by out_h/out_w */
+    int32_t input_zp;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    const int8_t *weights;        /* [k_h][k_w][out_c] */
+    const int32_t *bias;          /* [out_c]; NULL means no bias */
+    const int32_t *multipliers;   /* [out_c], Q31 */
+    const int32_t *shifts;        /* [out_c], > 0 left, < 0 right */
+} mf_depthwise_params;
+
+/* Rows and columns of the zero-point-padded plane that mf_depthwise_plane_s8
+ * keeps in scratch: exactly what the output grid's windows reach, i.e.
+ * (out - 1) * stride + (k - 1) * dilation + 1, starting pad_top / pad_left
+ * before the image. scratch = plane_h * plane_w bytes. */
+#define MF_DW_PLANE_H(p) (((p)->out_h - 1) * (p)->stride_h + ((p)->k_h - 1) * (p)->dil_h + 1)
+#define MF_DW_PLANE_W(p) (((p)->out_w - 1) * (p)->stride_w + ((p)->k_w - 1) * (p)->dil_w + 1)
+
+/* Direct depthwise: no scratch; the output must not overlap the input. */
+void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out);
+
+/* Channel-by-channel depthwise (TinyEngine's in-place scheme), any depth
+ * multiplier. For each batch and input channel ic: gather channel ic (a strided
+ * HWC read) into scratch as a plane padded with input_zp, then compute output
+ * channels ic * M .. ic * M + M - 1 from the plane and write them (strided).
+ * Memory contract: with depth_multiplier 1 the output may start at the same
+ * address as the input (stride 1: same size; stride > 1: smaller): the only
+ * bytes written while channel ic is processed are channel-ic bytes of the
+ * current or an earlier batch, which are already in scratch or consumed.
+ * scratch: MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p) bytes. */
+void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
+
+#endif /* MF_DEPTHWISE_H */
