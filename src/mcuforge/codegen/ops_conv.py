@@ -155,9 +155,9 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("bias", NULL if bias_name is None else _int32_array(ctx, f"{node.name}_bias", _bias(g, node, c_out))),
         *_quant_fields(ctx, node, p.multipliers, p.shifts),
     ]
-    # The pass's flag, not only ctx.inplace(): the kernel choice (and so the scratch
-    # size) must be the same in the sizing pass, which has no plan yet.
-    inplace = bool(getattr(node, "inplace", False)) or ctx.inplace(node)
+    # The in-place allowance (passes/inplace_depthwise) picks the plane kernel, which
+    # is correct whether or not the planner puts the output on the input.
+    inplace = ctx.inplace(node)
     if inplace and p.depth_multiplier != 1:
         raise UnsupportedError(
             f"{node.op} node {node.name!r} has depth multiplier {p.depth_multiplier}; only 1 runs in place."

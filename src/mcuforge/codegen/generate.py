@@ -1,0 +1,83 @@
+"""Graph -> C project: order, plan, emit, write.
+
+Emission runs twice: a sizing pass (every emitter reports its scratch need, with
+placeholder addresses) and, once the plan exists, the real pass with fixed offsets.
+Emitters are pure functions of the graph, so both passes agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from mcuforge.codegen import cwriter
+from mcuforge.codegen.call import Call, EmitContext
+from mcuforge.codegen.table import ALIAS_OPS, emitter
+from mcuforge.ir.graph import Graph
+from mcuforge.plan.memory import MemoryPlan, plan_graph
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated C project: file name -> text, plus the figures the report needs."""
+
+    files: dict[str, str]
+    graph: Graph
+    memory: MemoryPlan
+    calls: dict[int, Call | None]
+    flash_bytes: int
+
+
+def _emit_all(g: Graph, order: list[int], ctx: EmitContext) -> dict[int, Call]:
+    calls = {}
+    for i in order:
+        ctx.node_index = i
+        calls[i] = emitter(g.nodes[i].op)(g, g.nodes[i], ctx)
+    return calls
+
+
+def _inplace_nodes(g: Graph) -> set[int]:
+    """Nodes allowed to overwrite their input (passes/inplace_depthwise); their kernels
+    must be correct whether or not the planner uses the allowance."""
+    return {i for i, n in enumerate(g.nodes) if n.inplace}
+
+
+def scratch_sizes(g: Graph) -> dict[int, int]:
+    """Scratch bytes each node's kernel needs (the sizing pass)."""
+    calls = _emit_all(g, list(range(len(g.nodes))), EmitContext(g, inplace_nodes=_inplace_nodes(g)))
+    return {i: c.scratch_bytes for i, c in calls.items()}
+
+
+def kernel_file(name: str) -> str:
+    return resources.files("mcuforge.kernels").joinpath(name).read_text()
+
+
+def generate(g: Graph) -> Project:
+    scratch = scratch_sizes(g)
+    memory = plan_graph(g, scratch)
+    ctx = EmitContext(
+        g,
+        offsets=dict(memory.tensor_offsets),
+        scratch_offsets=dict(memory.scratch_offsets),
+        inplace_nodes=_inplace_nodes(g),
+    )
+    calls: dict[int, Call | None] = dict(_emit_all(g, memory.order, ctx))
+    for i in memory.order:
+        node = g.nodes[i]
+        if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):
+            calls[i] = None  # the planner gave output and input one buffer: nothing to copy
+    families = sorted({s for c in calls.values() if c is not None for s in c.sources})
+    files = {
+        "model.h": cwriter.model_h(g, memory.arena_bytes, ctx.offsets, {"scratch_bytes": memory.scratch_bytes}),
+        "model.c": cwriter.model_c(g, memory.order, calls, families, memory.arena_bytes, ctx.offsets),
+        "weights.h": cwriter.weights_h(ctx.arrays),
+        "weights.c": cwriter.weights_c(ctx.arrays),
+        "main_host.c": cwriter.MAIN_HOST,
+        "mf_common.h": kernel_file("include/mf_common.h"),
+    }
+    for fam in families:
+        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
+        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
+    files["Makefile"] = cwriter.makefile([f"{fam}.c" for fam in families])
+    flash = sum(a.data.size * a.data.itemsize for a in ctx.arrays)
+    return Project(files, g, memory, calls, flash)

@@ -1,0 +1,29 @@
+"""Emitter for SOFTMAX (kernel in kernels/*/mf_softmax.c, which uses the gemmlowp
+helpers of mf_activation.h, so both families ship). Parameters from
+ref/softmax.py's prepare_softmax; rows of the last axis."""
+
+from __future__ import annotations
+
+from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Op
+from mcuforge.ref.softmax import prepare_softmax
+
+
+def emit_softmax(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_softmax(g, node)
+    x = g.tensors[node.inputs[0]]  # type: ignore[index]
+    depth = x.shape[-1] if x.shape else 1
+    rows = x.size // depth if depth else 0
+    params = (
+        ("rows", str(rows)),
+        ("depth", str(depth)),
+        ("input_multiplier", str(p.input_multiplier)),
+        ("input_left_shift", str(p.input_left_shift)),
+        ("diff_min", str(p.diff_min)),
+    )
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call("mf_softmax_s8", "mf_softmax_params", params, args, ("mf_softmax", "mf_activation"))
+
+
+EMITTERS: dict[Op, EmitFn] = {Op.SOFTMAX: emit_softmax}
