@@ -61,13 +61,33 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _board(args: argparse.Namespace):
+    from mcuforge.hw.boards import get_board
+
+    return get_board(args.board, args.sram, args.flash)
+
+
+def _run_backend(g, inputs: list[np.ndarray], backend: str) -> list[np.ndarray]:
+    if backend == "ref":
+        from mcuforge.ref.interpreter import run
+
+        return run(g, inputs)
+    from mcuforge.engine import compile_graph
+    from mcuforge.ref.boundary import from_model_outputs, to_model_inputs
+    from mcuforge.targets.host import run_c
+
+    compiled = compile_graph(g)
+    model_inputs = to_model_inputs(compiled.io, inputs)
+    return from_model_outputs(compiled.io, run_c(compiled.graph, model_inputs, project=compiled.project))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from mcuforge.ref.interpreter import check_inputs, run
+    from mcuforge.ref.interpreter import check_inputs
 
     g = _load_model(args.model)
     inputs = check_inputs(g, [_load_input(p) for p in args.input])
     out_path = _check_output_path(args.output, len(g.outputs), args.force)
-    outputs = run(g, inputs)
+    outputs = _run_backend(g, inputs, args.backend)
     _save_outputs(out_path, outputs)
     for i, y in enumerate(outputs):
         flat = y.reshape(-1)
@@ -80,6 +100,68 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = compare_with_tflm(Path(args.model).read_bytes(), g, inputs, outputs)
         print(f"compare with TF-Lite Micro: {result.message}")
         return 0 if result.identical else 1
+    return 0
+
+
+def _prepare_outdir(path: str, force: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{path} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise InputError(f"folder {path} is not empty; pass --force to overwrite the files mcuforge writes there")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from mcuforge.engine import compile_graph
+    from mcuforge.report.report import build_report, misfit_message, write_report
+    from mcuforge.targets.host import write_project
+
+    board = _board(args)
+    g = _load_model(args.model)
+    out = _prepare_outdir(args.output, args.force)
+    compiled = compile_graph(g, float_io=args.float_io)
+    write_project(compiled.project, out)
+    report = build_report(compiled, board)
+    write_report(report, out)
+    print(f"wrote C project and report to {out}/")
+    print(
+        f"peak SRAM {report['peak_sram_bytes']:,} B, Flash {report['flash_bytes']:,} B, "
+        f"{report['macs']:,} MACs on {board.name} ({board.sram:,} B SRAM, {board.flash:,} B Flash)"
+    )
+    problem = misfit_message(report)
+    if problem:
+        print(f"mcuforge: does not fit: {problem}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mcuforge.bench import bench_model
+
+    result = bench_model(args.model, _load_model(args.model))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"{result['model']}: mcuforge peak SRAM {result['peak_sram_bytes']:,} B, "
+            f"TF-Lite Micro minimum arena {result['tflm_arena_bytes']:,} B, ratio {result['ratio']:.3f}"
+        )
+    return 0
+
+
+def _board_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", default="STM32F746", help="target board (default STM32F746); see `mcuforge boards`")
+    p.add_argument("--sram", type=int, help="override the board's SRAM in bytes")
+    p.add_argument("--flash", type=int, help="override the board's Flash in bytes")
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from mcuforge.hw.boards import BOARDS
+
+    for b in BOARDS.values():
+        print(f"{b.name:14} {b.core:13} {b.sram // 1024:4} KB SRAM {b.flash // 1024:5} KB Flash {b.mhz:4} MHz")
     return 0
 
 
@@ -97,10 +179,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("--input", action="append", required=True, metavar="X.npy", help="one per model input, in order")
     p.add_argument("--output", required=True, metavar="Y.npy|Y.npz", help="outputs (.npz with out0, out1, ... when several)")
-    p.add_argument("--backend", choices=["ref"], default="ref", help="executor (default: ref, the NumPy reference)")
+    p.add_argument("--backend", choices=["ref", "c"], default="ref", help="ref: the NumPy reference executor (default); c: the generated C, built with gcc on this machine")
     p.add_argument("--compare", choices=["tflm"], help="also run TF-Lite Micro and check every output is identical")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compile", help="compile a model into a self-contained C project with a static memory plan")
+    p.add_argument("model", help="an int8 .tflite model")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the C project and report")
+    _board_args(p)
+    p.add_argument("--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("bench", help="our peak SRAM next to TF-Lite Micro's minimum arena for the same model")
+    p.add_argument("model", help="an int8 .tflite model")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("boards", help="list the boards mcuforge knows")
+    p.set_defaults(func=cmd_boards)
     return parser
 
 

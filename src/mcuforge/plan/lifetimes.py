@@ -1,0 +1,183 @@
+"""Graph + execution order -> buffer requests and overlap allowances.
+
+Step s is the s-th node of the order. Every non-constant tensor gets a buffer: graph
+inputs are live from step 0 (the user writes them before invoking), graph outputs until
+the last step (the user reads them after), any other tensor from the step that writes it
+to the last step that reads it. RESHAPE, SQUEEZE and EXPAND_DIMS do not copy: their
+output is the same buffer as their input, one request covering both lifetimes. A node
+with working memory gets one scratch request live at its step only.
+
+Allowances follow the memory contracts of the C kernels (kernels/include/mf_*.h), and
+only where the input buffer is not read after this node and is not a graph output:
+  in place (node.inplace, depthwise): Overlap(out, in, 0, 0), same start address;
+  element-wise ops, per input of the output's size: Overlap(out, in, 0, None);
+  pointwise CONV_2D (1x1, stride 1, no padding, one group) over P pixels:
+  Overlap(out, in, max(0, P * (Cout - Cin)), None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ir.ops import Op
+from mcuforge.plan.requests import BufferRequest, Overlap
+
+ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})
+# Read element i of every input before writing element i, in increasing i.
+ELEMENTWISE_OPS = frozenset(
+    {Op.ADD, Op.SUB, Op.MUL, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH, Op.LOGISTIC, Op.TANH, Op.QUANTIZE}
+)
+
+
+@dataclass(frozen=True)
+class Buffers:
+    requests: tuple[BufferRequest, ...]
+    overlaps: tuple[Overlap, ...]
+    buffer_of: Mapping[str, str]  # every non-constant tensor -> the request that holds it
+    scratch_of: Mapping[int, str]  # node index -> its scratch request (nodes with scratch only)
+    order: tuple[int, ...]  # the execution order: step -> node index
+
+
+def no_scratch(_node_index: int) -> int:
+    return 0
+
+
+def buffer_requests(
+    g: Graph, order: Sequence[int], scratch_bytes: Callable[[int], int] = no_scratch, align: int = 8
+) -> Buffers:
+    """Requests and allowances for running g's nodes in `order` (node indices)."""
+    step = _steps(g, order)
+    last_step = max(len(order) - 1, 0)
+    buffer_of: dict[str, str] = {}
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    size: dict[str, int] = {}
+
+    def touch(tensor: str, s: int) -> None:
+        b = buffer_of[tensor]
+        first[b] = min(first.get(b, s), s)
+        last[b] = max(last.get(b, s), s)
+        size[b] = max(size.get(b, 0), g.tensors[tensor].nbytes)
+
+    for name in g.inputs:
+        buffer_of.setdefault(name, name)
+        touch(name, 0)
+    scratch_of: dict[int, str] = {}
+    taken = set(g.tensors)
+    entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
+    for s, i in enumerate(order):
+        node = g.nodes[i]
+        for x in _activation_inputs(g, node):
+            touch(x, s)
+        for k, out in enumerate(node.outputs):
+            src = node.inputs[0] if node.inputs else None
+            if k == 0 and _aliases(g, node, src):
+                buffer_of[out] = buffer_of[src]
+            else:
+                buffer_of[out] = out
+                entries.append(out)
+            touch(out, s)
+        need = scratch_bytes(i)
+        if need > 0:
+            name = _fresh(f"scratch:{i}", taken)
+            scratch_of[i] = name
+            entries.append(BufferRequest(name, need, s, s, align))
+    for name in g.outputs:
+        if name in buffer_of:  # a constant output needs no buffer
+            touch(name, last_step)
+    requests = tuple(
+        e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
+    )
+    overlaps = _allowances(g, order, buffer_of, last, {buffer_of[o] for o in g.outputs if o in buffer_of})
+    return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), tuple(order))
+
+
+def _steps(g: Graph, order: Sequence[int]) -> dict[int, int]:
+    """Node index -> step; ValueError unless order is a permutation that writes before reading."""
+    if sorted(order) != list(range(len(g.nodes))):
+        raise ValueError(f"execution order {list(order)} is not a permutation of the {len(g.nodes)} nodes")
+    ready = set(g.inputs) | {n for n, t in g.tensors.items() if t.is_const}
+    for i in order:
+        node = g.nodes[i]
+        unready = [x for x in node.inputs if x is not None and x not in ready]
+        if unready:
+            raise ValueError(f"execution order runs node {i} ({node.op}) before {unready[0]!r} is written")
+        ready.update(node.outputs)
+    return {i: s for s, i in enumerate(order)}
+
+
+def _activation_inputs(g: Graph, node: Node) -> list[str]:
+    return [x for x in node.inputs if x is not None and not g.tensors[x].is_const]
+
+
+def _aliases(g: Graph, node: Node, src: str | None) -> bool:
+    """A reshape-like node whose output can be its (non-constant) input's bytes."""
+    if node.op not in ALIAS_OPS or src is None or g.tensors[src].is_const:
+        return False
+    return g.tensors[src].nbytes == g.tensors[node.outputs[0]].nbytes
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name, k = base, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def _allowances(
+    g: Graph, order: Sequence[int], buffer_of: Mapping[str, str], last: Mapping[str, int], protected: set[str]
+) -> tuple[Overlap, ...]:
+    found: dict[tuple[str, str], Overlap] = {}
+    for s, i in enumerate(order):
+        node = g.nodes[i]
+        if not node.outputs or node.op in ALIAS_OPS:
+            continue
+        out = buffer_of[node.outputs[0]]
+        for x, dist in _node_allowances(g, node):
+            b = buffer_of[x]
+            if b != out and last[b] == s and b not in protected:
+                found.setdefault((out, b), Overlap(out, b, dist[0], dist[1]))
+    return tuple(found.values())
+
+
+def _node_allowances(g: Graph, node: Node) -> list[tuple[str, tuple[int, int | None]]]:
+    """(input tensor, (min, max) distance) pairs the node's kernel contract permits."""
+    y = g.tensors[node.outputs[0]]
+    inputs = _activation_inputs(g, node)
+    out: list[tuple[str, tuple[int, int | None]]] = []
+    if getattr(node, "inplace", False) and inputs and node.inputs[0] == inputs[0]:
+        out.append((inputs[0], (0, 0)))
+    if node.op in ELEMENTWISE_OPS:
+        for x in inputs:
+            t = g.tensors[x]
+            if t.size == y.size and t.nbytes == y.nbytes:
+                out.append((x, (0, None)))
+    if node.op == Op.CONV_2D and _pointwise(g, node):
+        x = g.tensors[node.inputs[0]]
+        pixels, cin, cout = x.size // x.shape[-1], x.shape[-1], y.shape[-1]
+        out.append((x.name, (max(0, pixels * (cout - cin)), None)))
+    return out
+
+
+def _pointwise(g: Graph, node: Node) -> bool:
+    """1x1 kernel, stride 1, no padding, one group, int8 in and out: pixels map one to one."""
+    x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]
+    y = g.tensors[node.outputs[0]]
+    a = node.attrs
+    pads = a.padding if isinstance(a.padding, tuple) else (0, 0, 0, 0)
+    return (
+        not x.is_const
+        and len(x.shape) == 4
+        and tuple(w.shape[1:3]) == (1, 1)
+        and w.shape[3] == x.shape[3]
+        and tuple(a.stride) == (1, 1)
+        and not any(pads)
+        and x.shape[:3] == y.shape[:3]
+        and np.dtype(x.dtype).itemsize == 1 == np.dtype(y.dtype).itemsize
+    )

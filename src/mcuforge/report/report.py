@@ -1,0 +1,126 @@
+"""report.json, report.md and the live-memory chart of a compiled model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mcuforge.engine import Compiled
+from mcuforge.hw.boards import Board
+from mcuforge.ir.stats import node_macs, total_macs
+
+
+def build_report(c: Compiled, board: Board) -> dict[str, Any]:
+    g, mem = c.graph, c.project.memory
+    nodes = []
+    for step, i in enumerate(mem.order):
+        node = g.nodes[i]
+        out = node.outputs[0]
+        nodes.append(
+            {
+                "index": i,
+                "op": str(node.op),
+                "name": out,
+                "live_bytes": mem.live_bytes[step],
+                "output_offset": mem.tensor_offsets[out],
+                "output_bytes": g.tensors[out].nbytes,
+                "scratch_bytes": mem.scratch_sizes.get(i, 0),
+                "inplace": mem.tensor_offsets[out] == mem.tensor_offsets.get(node.inputs[0], -1),
+                "macs": node_macs(g, node),
+            }
+        )
+    peak = mem.arena_bytes
+    flash = c.project.flash_bytes
+    return {
+        "model": c.original.name,
+        "board": {"name": board.name, "sram_bytes": board.sram, "flash_bytes": board.flash, "core": board.core},
+        "peak_sram_bytes": peak,
+        "arena_bytes": mem.arena_bytes,
+        "scratch_bytes": mem.scratch_bytes,
+        "lower_bound_bytes": mem.lower_bound,
+        "flash_bytes": flash,
+        "macs": total_macs(g),
+        "fits": peak <= board.sram and flash <= board.flash,
+        "planner": mem.algorithm,
+        "io": {
+            "inputs": [_io(g, n) for n in g.inputs],
+            "outputs": [_io(g, n) for n in g.outputs],
+        },
+        "nodes": nodes,
+    }
+
+
+def _io(g, name: str) -> dict[str, Any]:
+    t = g.tensors[name]
+    q = t.quant
+    return {"name": name, "shape": list(t.shape), "dtype": t.dtype, "scale": None if q is None else q.s, "zero_point": None if q is None else q.zp}
+
+
+def peak_node(report: dict[str, Any]) -> dict[str, Any]:
+    return max(report["nodes"], key=lambda n: (n["live_bytes"], -n["index"]))
+
+
+def misfit_message(report: dict[str, Any]) -> str | None:
+    """One sentence saying why the model does not fit the board, or None if it fits."""
+    board = report["board"]
+    if report["peak_sram_bytes"] > board["sram_bytes"]:
+        n = peak_node(report)
+        over = report["peak_sram_bytes"] - board["sram_bytes"]
+        return (
+            f"the model needs {report['peak_sram_bytes']:,} B of SRAM but {board['name']} has {board['sram_bytes']:,} B "
+            f"({over:,} B too many); memory peaks at node {n['index']} ({n['op']} {n['name']}) with {n['live_bytes']:,} B live"
+        )
+    if report["flash_bytes"] > board["flash_bytes"]:
+        over = report["flash_bytes"] - board["flash_bytes"]
+        return f"the model's constants need {report['flash_bytes']:,} B of Flash but {board['name']} has {board['flash_bytes']:,} B ({over:,} B too many)"
+    return None
+
+
+def write_chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    live = [n["live_bytes"] / 1024 for n in report["nodes"]]
+    fig, ax = plt.subplots(figsize=(max(6, len(live) * 0.12), 3.5), dpi=100)
+    ax.bar(range(len(live)), live, color="#4878a8", width=0.85, label="live tensors + scratch")
+    ax.axhline(report["peak_sram_bytes"] / 1024, color="#c03030", lw=1, label=f"arena {report['peak_sram_bytes'] / 1024:.1f} KiB")
+    ax.axhline(report["board"]["sram_bytes"] / 1024, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM")
+    ax.set_xlabel("layer (execution order)")
+    ax.set_ylabel("KiB")
+    ax.set_title(f"{report['model']}: live memory per layer")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def report_md(report: dict[str, Any], chart: str) -> str:
+    b = report["board"]
+    lines = [
+        f"# {report['model']} on {b['name']}",
+        "",
+        f"- peak SRAM: {report['peak_sram_bytes']:,} B (arena, all scratch included; board has {b['sram_bytes']:,} B)",
+        f"- largest scratch buffer: {report['scratch_bytes']:,} B; live-tensor lower bound: {report['lower_bound_bytes']:,} B",
+        f"- Flash (constants): {report['flash_bytes']:,} B (board has {b['flash_bytes']:,} B)",
+        f"- MACs: {report['macs']:,}",
+        f"- fits: {'yes' if report['fits'] else 'no'}; planner: {report['planner']}",
+        "",
+        f"![live memory per layer]({chart})",
+        "",
+        "| # | op | output | live B | offset | out B | scratch B | in place |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
+    for n in report["nodes"]:
+        lines.append(
+            f"| {n['index']} | {n['op']} | {n['name']} | {n['live_bytes']:,} | {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], outdir: Path) -> None:
+    (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_chart(report, outdir / "memory.png")
+    (outdir / "report.md").write_text(report_md(report, "memory.png"))

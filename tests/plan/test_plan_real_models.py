@@ -1,0 +1,59 @@
+"""Planning the real models: valid, at or above the lower bound, fast, deterministic."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mcuforge.frontend.tflite_read import load
+from mcuforge.ir.graph import Graph
+from mcuforge.ir.ops import Op
+from mcuforge.plan import best_order, buffer_requests, lower_bound, plan_all, verify
+from real_models import SUPPORTED
+
+
+def scratch_estimate(g: Graph):
+    """A stand-in for the kernels' scratch: one padded plane per depthwise, an im2col of
+    two patches per k x k convolution, one pixel of input per pointwise convolution."""
+
+    def scratch(i: int) -> int:
+        node = g.nodes[i]
+        x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]] if len(node.inputs) > 1 else None
+        if node.op == Op.DEPTHWISE_CONV_2D:
+            return (x.shape[1] + w.shape[1] - 1) * (x.shape[2] + w.shape[2] - 1)
+        if node.op == Op.CONV_2D:
+            taps = w.shape[1] * w.shape[2]
+            return 2 * taps * w.shape[3] if taps > 1 else x.shape[3]
+        return 0
+
+    return scratch
+
+
+def mark_inplace(g: Graph) -> None:
+    """What the in-place pass does: depthwise (multiplier 1) whose input nothing else reads."""
+    consumers = g.consumers()
+    for node in g.nodes:
+        if node.op == Op.DEPTHWISE_CONV_2D:
+            x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+            node.inplace = x.shape[-1] == y.shape[-1] and len(consumers[x.name]) == 1 and x.name not in g.outputs
+
+
+@pytest.mark.parametrize("model", sorted(SUPPORTED))
+def test_real_model_plans(models_dir, model):
+    g = load(models_dir / f"{model}.tflite")
+    mark_inplace(g)
+    scratch = scratch_estimate(g)
+    order = best_order(g, scratch)
+    assert order == best_order(g, scratch)
+    bufs = buffer_requests(g, order, scratch)
+    start = time.perf_counter()
+    plans = plan_all(bufs.requests, bufs.overlaps)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.5, f"planning {model} took {elapsed:.2f} s"
+    floor = lower_bound(bufs.requests, bufs.overlaps)
+    for p in plans:
+        verify(bufs.requests, bufs.overlaps, p)
+        assert p.arena_bytes >= floor
+    # Every real model so far plans exactly to its lower bound (a regression check on plan quality).
+    assert min(p.arena_bytes for p in plans) == floor
