@@ -54,21 +54,33 @@ def build_demo_graph(seed: int = 0) -> Graph:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the demo model, inspect it, run it (reference executor and the generated C,
+    each checked against TF-Lite Micro), compile it for a board and show the report."""
     from mcuforge.cli import main as cli
 
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "build/demo")
     out.mkdir(parents=True, exist_ok=True)
-    model = out / "demo.tflite"
+    model, image = out / "demo.tflite", out / "image.npy"
     save(build_demo_graph(), model)
-    image = np.random.default_rng(1).integers(-128, 128, (1, 32, 32, 3)).astype(np.int8)
-    np.save(out / "image.npy", image)
-    print(f"== built {model} with mcuforge's writer\n")
-    print(f"$ mcuforge inspect {model}")
-    rc = cli(["inspect", str(model)])
-    print(f"\n$ mcuforge run {model} --input {out / 'image.npy'} --output {out / 'probabilities.npy'} --compare tflm")
-    rc = rc or cli(["run", str(model), "--input", str(out / "image.npy"), "--output", str(out / "probabilities.npy"), "--compare", "tflm", "--force"])
-    return rc
+    np.save(image, np.random.default_rng(1).integers(-128, 128, (1, 32, 32, 3)).astype(np.int8))
+    print(f"== built {model} with mcuforge's own writer")
+    steps = [
+        ["inspect", str(model)],
+        ["run", str(model), "--input", str(image), "--output", str(out / "ref.npy"), "--compare", "tflm", "--force"],
+        ["run", str(model), "--input", str(image), "--output", str(out / "c.npy"), "--backend", "c", "--compare", "tflm", "--force"],
+        ["compile", str(model), "--board", "STM32F412", "-o", str(out / "c_project"), "--force"],
+    ]
+    for args in steps:
+        print(f"\n$ mcuforge {' '.join(args)}")
+        rc = cli(args)
+        if rc != 0:
+            return rc
+    same = np.array_equal(np.load(out / "ref.npy"), np.load(out / "c.npy"))
+    print(f"\ngenerated C == reference executor: {same}")
+    print(f"\n== {out / 'c_project' / 'report.md'}")
+    print((out / "c_project" / "report.md").read_text())
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from mcuforge.ir.graph import Graph
 from mcuforge.plan.lifetimes import buffer_requests
 from mcuforge.plan.order import best_order
 from mcuforge.plan.planner import plan
-from mcuforge.plan.requests import live_bytes, lower_bound
+from mcuforge.plan.requests import lower_bound
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class MemoryPlan:
     arena_bytes: int  # the whole arena, scratch included: the peak SRAM of activations
     algorithm: str  # the placement algorithm whose plan was smallest
     lower_bound: int  # max over steps of live bytes, less what overlap allowances can share
-    live_bytes: list[int]  # per step: bytes of the buffers live then (scratch included)
+    live_bytes: list[int]  # per step: arena bytes in use then (scratch included, overlaps once)
 
     @property
     def scratch_bytes(self) -> int:
@@ -49,5 +49,19 @@ def plan_graph(g: Graph, scratch: dict[int, int]) -> MemoryPlan:
         arena_bytes=chosen.arena_bytes,
         algorithm=chosen.algorithm,
         lower_bound=lower_bound(bufs.requests, bufs.overlaps),
-        live_bytes=live_bytes(bufs.requests)[: len(order)],
+        live_bytes=footprint(bufs.requests, chosen.offsets, len(order)),
     )
+
+
+def footprint(requests, offsets, steps: int) -> list[int]:
+    """Bytes of the arena in use at each step: the union of the live buffers' byte
+    ranges, so an in-place or overlapping pair counts once."""
+    out = []
+    for step in range(steps):
+        spans = sorted((offsets[r.name], offsets[r.name] + r.size) for r in requests if r.first <= step <= r.last)
+        used, end = 0, 0
+        for lo, hi in spans:
+            used += max(0, hi - max(lo, end))
+            end = max(end, hi)
+        out.append(used)
+    return out
