@@ -97,11 +97,15 @@ def test_pointwise_expansion_graph_8_to_48():
     "attrs",
     [dict(stride=(2, 2)), dict(padding=(0, 1, 0, 0))],
 )
-def test_not_pointwise_no_allowance(attrs):
+def test_not_pointwise_gets_window_allowance(attrs):
+    """A strided or padded 1x1 conv runs through the windowed kernel: its allowance comes
+    from plan/windows.py. By hand: 8 -> 8 channels, every later window starts at or after
+    the current pixel's, so the output may start at the input (distance 0)."""
     b = GraphBuilder()
     x = b.input((1, 4, 4, 8), name="x")
-    b.output(conv1x1(b, x, 8, 8, 4, **attrs))
-    assert buffer_requests(b.graph, [0]).overlaps == ()
+    y = conv1x1(b, x, 8, 8, 4, **attrs)
+    b.output(y)
+    assert buffer_requests(b.graph, [0]).overlaps == (Overlap(y, "x", 0, None),)
 
 
 def test_elementwise_allowances_and_protected_outputs():

@@ -55,5 +55,6 @@ def test_real_model_plans(models_dir, model):
     for p in plans:
         verify(bufs.requests, bufs.overlaps, p)
         assert p.arena_bytes >= floor
-    # Every real model so far plans exactly to its lower bound (a regression check on plan quality).
-    assert min(p.arena_bytes for p in plans) == floor
+    # Every real model so far plans to its lower bound (a regression check on plan quality),
+    # up to the 8-byte alignment of offsets, which the bound ignores.
+    assert min(p.arena_bytes for p in plans) <= floor + 7

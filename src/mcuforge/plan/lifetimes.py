@@ -24,8 +24,10 @@ from types import MappingProxyType
 import numpy as np
 
 from mcuforge.ir.graph import Graph, Node
-from mcuforge.ir.ops import Op
+from mcuforge.ir.ops import Op, axis_padding
+from mcuforge.ir.shapes import window
 from mcuforge.plan.requests import BufferRequest, Overlap
+from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
 ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})
 # Read element i of every input before writing element i, in increasing i.
@@ -162,7 +164,35 @@ def _node_allowances(g: Graph, node: Node) -> list[tuple[str, tuple[int, int | N
         x = g.tensors[node.inputs[0]]
         pixels, cin, cout = x.size // x.shape[-1], x.shape[-1], y.shape[-1]
         out.append((x.name, (max(0, pixels * (cout - cin)), None)))
+    elif node.op in WINDOW_OPS and inputs and node.inputs[0] == inputs[0] and not getattr(node, "inplace", False):
+        distance = _window_distance(g, node)
+        if distance is not None:
+            out.append((inputs[0], (distance, None)))
     return out
+
+
+# Sliding-window ops whose portable kernels read windows in output order (plan/windows.py).
+WINDOW_OPS = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D)
+
+
+def _window_distance(g: Graph, node: Node) -> int | None:
+    """Minimum output-below-input distance for a sliding-window op, or None if its kernel
+    makes no in-order promise (grouped convolution, batches, non-int8 data)."""
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    if len(x.shape) != 4 or x.shape[0] != 1 or x.dtype != "int8" or y.dtype != "int8":
+        return None
+    a = node.attrs
+    if node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
+        k = g.tensors[node.inputs[1]].shape[1:3]
+        dilation = a.dilation
+    else:
+        k, dilation = a.filter, (1, 1)
+    pads = tuple(window(x.shape[1 + i], k[i], a.stride[i], dilation[i], axis_padding(a.padding, i))[1] for i in range(2))
+    if node.op == Op.CONV_2D:
+        if g.tensors[node.inputs[1]].shape[3] != x.shape[3]:
+            return None  # grouped: the kernel writes group 0's outputs before reading group 1's window
+        return per_pixel_distance(x.shape, y.shape, a.stride, pads)
+    return per_channel_distance(x.shape, y.shape, a.stride, pads)
 
 
 def _pointwise(g: Graph, node: Node) -> bool:
