@@ -200,8 +200,7 @@ def test_random_nodes():
 # ---------------------------------------------------------- hand-placed buffers
 def run_layout(g: Graph, offsets: dict[str, int], scratch_offset: int, arena: int) -> list[np.ndarray]:
     """Emit and build g (one node) with the given arena offsets, under the sanitizers."""
-    ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset},
-                      inplace_nodes={i for i, n in enumerate(g.nodes) if n.inplace})
+    ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset})
     call = EMITTERS[g.nodes[0].op](g, g.nodes[0], ctx)
     assert scratch_offset + call.scratch_bytes <= arena
     fams = list(call.sources)

@@ -51,7 +51,6 @@ class EmitContext:
     graph: Graph
     offsets: dict[str, int] = field(default_factory=dict)
     scratch_offsets: dict[int, int] = field(default_factory=dict)
-    inplace_nodes: set[int] = field(default_factory=set)
     node_index: int = 0
     arrays: list[ConstArray] = field(default_factory=list)
     _const_symbols: dict[str, str] = field(default_factory=dict)
@@ -83,7 +82,9 @@ class EmitContext:
         return f"(void *)(mf_arena + {self.scratch_offsets.get(self.node_index, 0)})"
 
     def inplace(self, node: Node) -> bool:
-        return self.node_index in self.inplace_nodes
+        """True when passes/inplace_depthwise allowed the node to overwrite its input: the
+        kernel must then work with its output on its input (the planner may use that)."""
+        return node.inplace
 
 
 EmitFn = Callable[[Graph, Node, EmitContext], Call]

@@ -36,15 +36,9 @@ def _emit_all(g: Graph, order: list[int], ctx: EmitContext) -> dict[int, Call]:
     return calls
 
 
-def _inplace_nodes(g: Graph) -> set[int]:
-    """Nodes allowed to overwrite their input (passes/inplace_depthwise); their kernels
-    must be correct whether or not the planner uses the allowance."""
-    return {i for i, n in enumerate(g.nodes) if n.inplace}
-
-
 def scratch_sizes(g: Graph) -> dict[int, int]:
     """Scratch bytes each node's kernel needs (the sizing pass)."""
-    calls = _emit_all(g, list(range(len(g.nodes))), EmitContext(g, inplace_nodes=_inplace_nodes(g)))
+    calls = _emit_all(g, list(range(len(g.nodes))), EmitContext(g))
     return {i: c.scratch_bytes for i, c in calls.items()}
 
 
@@ -59,7 +53,6 @@ def generate(g: Graph) -> Project:
         g,
         offsets=dict(memory.tensor_offsets),
         scratch_offsets=dict(memory.scratch_offsets),
-        inplace_nodes=_inplace_nodes(g),
     )
     calls: dict[int, Call | None] = dict(_emit_all(g, memory.order, ctx))
     for i in memory.order:

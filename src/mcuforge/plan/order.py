@@ -10,14 +10,15 @@ Candidates, each scored by running the planner on its buffer requests:
   choice of which consumer goes first when the product of choices is at most
   EXHAUSTIVE_MAX, else a coordinate descent over them under an evaluation budget.
 The smallest arena wins; ties go to the earlier candidate, so the result is deterministic.
-Every order costs one planner run: a few ms for a hundred buffers.
+Every order costs one planner run: a few ms for a hundred buffers. A graph whose node
+list is its only order (each node reads the previous one's output) skips the search.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from itertools import permutations
+from itertools import islice, permutations
 
 from mcuforge.ir.graph import Graph
 from mcuforge.plan.lifetimes import ALIAS_OPS, buffer_requests, no_scratch
@@ -44,6 +45,8 @@ def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> li
     are planned again with the full planner (local and exact search), which decides.
     """
     n = len(g.nodes)
+    if _only_order(g):
+        return list(range(n))
     consumers = _consumers(g)
     forks = [k for k in range(-1, n) if len(consumers[k]) > 1]  # -1: the nodes ready at the start
     if not forks:
@@ -65,7 +68,8 @@ def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> li
         _greedy_free(g, consumers, scratch_bytes),
     ):
         score(order)
-    choices = {k: list(permutations(consumers[k]))[:MAX_PERMUTATIONS] for k in forks}
+    # islice: a fork with many consumers has far too many permutations to list.
+    choices = {k: list(islice(permutations(consumers[k]), MAX_PERMUTATIONS)) for k in forks}
     if math.prod(len(c) for c in choices.values()) <= EXHAUSTIVE_MAX:
         for combo in _product(forks, choices):
             score(_forward_dfs(g, consumers, combo))
@@ -81,6 +85,20 @@ def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> li
     seen = list(scores)
     finalists = sorted(seen, key=lambda o: (scores[o], seen.index(o)))[:FINALISTS]
     return list(min(finalists, key=lambda o: (planned_arena(g, o, scratch_bytes), finalists.index(o))))
+
+
+def _only_order(g: Graph) -> bool:
+    """True when the given order is the graph's only execution order: each node reads an
+    output of the node before it (a DAG has one topological order exactly when consecutive
+    nodes of one are joined by an edge). Inverted residual blocks are such graphs: their
+    fork (the block input, read by the expansion and the ADD) leaves no choice, and the
+    search below would score the same order several times."""
+    previous: set[str] = set()
+    for i, node in enumerate(g.nodes):
+        if i and not previous.intersection(node.inputs):
+            return False
+        previous = set(node.outputs)
+    return True
 
 
 def _consumers(g: Graph) -> dict[int, list[int]]:
