@@ -5,8 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests need (installed with apt-get when run as root).
-DEBS   := gcc make
+# Debian packages the tests need (installed with apt-get when run as root; the QEMU tests
+# skip with a reason where the Arm toolchain or QEMU is absent).
+DEBS   := gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
 .PHONY: test demo setup debs clean
 
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 debs:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "note: Debian packages missing ($$missing); tests that need them will skip"; fi; \
 	fi
 

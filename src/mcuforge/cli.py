@@ -67,18 +67,25 @@ def _board(args: argparse.Namespace):
     return get_board(args.board, args.sram, args.flash)
 
 
-def _run_backend(g, inputs: list[np.ndarray], backend: str) -> list[np.ndarray]:
-    if backend == "ref":
+def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[np.ndarray]:
+    if args.backend == "ref":
         from mcuforge.ref.interpreter import run
 
         return run(g, inputs)
     from mcuforge.engine import compile_graph
     from mcuforge.ref.boundary import from_model_outputs, to_model_inputs
-    from mcuforge.targets.host import run_c
 
     compiled = compile_graph(g)
     model_inputs = to_model_inputs(compiled.io, inputs)
-    return from_model_outputs(compiled.io, run_c(compiled.graph, model_inputs, project=compiled.project))
+    if args.backend == "c":
+        from mcuforge.targets.host import run_c
+
+        return from_model_outputs(compiled.io, run_c(compiled.graph, model_inputs, project=compiled.project))
+    from mcuforge.targets.qemu import backend_board, run_qemu
+
+    board = backend_board(args.backend, args.board, args.sram, args.flash)
+    print(f"running on QEMU for {board.name} ({board.core})")
+    return from_model_outputs(compiled.io, run_qemu(compiled.project, board, model_inputs))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -87,13 +94,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     g = _load_model(args.model)
     inputs = check_inputs(g, [_load_input(p) for p in args.input])
     out_path = _check_output_path(args.output, len(g.outputs), args.force)
-    outputs = _run_backend(g, inputs, args.backend)
+    outputs = _run_backend(g, inputs, args)
     _save_outputs(out_path, outputs)
     for i, y in enumerate(outputs):
         flat = y.reshape(-1)
         preview = " ".join(str(v) for v in flat[:8]) + (" ..." if flat.size > 8 else "")
         print(f"output {i}: {'x'.join(map(str, y.shape))} {y.dtype}: {preview}")
     print(f"wrote {out_path}")
+    if args.backend.startswith("qemu"):
+        from mcuforge.oracle.compare import compare_outputs
+        from mcuforge.ref.interpreter import run
+
+        same = compare_outputs(outputs, run(g, inputs))
+        print(f"compare with the reference executor: {'identical' if all(same) else 'outputs ' + ', '.join(str(i) for i, ok in enumerate(same) if not ok) + ' differ'}")
+        if not all(same):
+            return 1
     if args.compare == "tflm":
         from mcuforge.oracle.compare import compare_with_tflm
 
@@ -151,6 +166,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from mcuforge.engine import compile_graph
+    from mcuforge.ref.boundary import to_model_inputs
+    from mcuforge.ref.interpreter import check_inputs
+    from mcuforge.targets.profile import format_profile, profile_model
+
+    board = _board(args)
+    g = _load_model(args.model)
+    compiled = compile_graph(g)
+    inputs = None
+    if args.input:
+        inputs = to_model_inputs(compiled.io, check_inputs(g, [_load_input(p) for p in args.input]))
+    result = profile_model(compiled, board, inputs)
+    print(json.dumps(result, indent=2) if args.json else format_profile(result))
+    return 0 if result["matches_reference"] else 1
+
+
 def _board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", default="STM32F746", help="target board (default STM32F746); see `mcuforge boards`")
     p.add_argument("--sram", type=int, help="override the board's SRAM in bytes")
@@ -163,6 +195,114 @@ def cmd_boards(args: argparse.Namespace) -> int:
     for b in BOARDS.values():
         print(f"{b.name:14} {b.core:13} {b.sram // 1024:4} KB SRAM {b.flash // 1024:5} KB Flash {b.mhz:4} MHz")
     return 0
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    from mcuforge.nas.profile import profile
+    from mcuforge.nas.space import load
+
+    cfg = load(args.config)
+    if args.resolution is not None:
+        if args.resolution < 8:
+            raise InputError(f"resolution {args.resolution} is too small; give at least 8 pixels")
+        cfg = cfg.with_resolution(args.resolution)
+    p = profile(cfg, _board(args))
+    if args.json:
+        print(json.dumps(p.as_dict(), indent=2))
+    else:
+        print(f"{p.name} at {p.resolution}x{p.resolution}: {p.macs:,} MACs, {p.params:,} params")
+        print(f"peak activation (MCUNet rule): {p.peak_activation_elements:,} elements")
+        print(f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash {p.flash_bytes:,} B; fits {p.board}: {'yes' if p.fits else 'no'}")
+    return 0
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces, plot
+
+    board = _board(args)
+    for path in (args.json, args.plot):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            raise InputError(f"the folder of {path} does not exist")
+    if args.samples < 1:
+        raise InputError("--samples must be at least 1")
+    grid = {}
+    for what, text, kind in (("widths", args.widths, float), ("resolutions", args.resolutions, int)):
+        if text is not None:
+            try:
+                grid[what] = tuple(kind(v) for v in text.split(","))
+            except ValueError:
+                raise InputError(f"--{what} must be a comma-separated list of numbers, not {text!r}") from None
+    st = SpaceSettings(
+        sram=board.sram, flash=board.flash, samples=args.samples, seed=args.seed, workers=args.workers, **grid
+    )
+    search = optimise_spaces(st)
+    ranked = sorted(search.spaces, key=lambda s: -s.mean_mflops_fit)[:5]
+    print(f"{board.name}: {board.sram:,} B SRAM, {board.flash:,} B Flash; {args.samples} networks per space")
+    for s in ranked:
+        print(f"  {s.label:10} {s.fit_fraction:6.1%} fit, mean {s.mean_mflops_fit:8.2f} MFLOPs")
+    best = search.best
+    print(f"best space: {best.label}" if best else "no network of any space fits the board")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"board": board.name, **search.as_json()}, indent=1) + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        plot(search, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    from mcuforge.nas import zoo
+
+    board = _board(args)
+    if args.name is None:
+        if args.tflite:
+            raise InputError("--tflite needs a model name; see `mcuforge zoo`")
+        rows = zoo.table(board)
+        print(json.dumps([r.as_dict() for r in rows], indent=2) if args.json else zoo.format_table(rows, board))
+        return 0
+    cfg = zoo.get(args.name)
+    if args.tflite:
+        out = Path(args.tflite)
+        if out.exists() and not args.force:
+            raise InputError(f"{args.tflite} already exists; pass --force to overwrite it")
+        if not out.resolve().parent.is_dir():
+            raise InputError(f"the folder of {args.tflite} does not exist")
+        size = zoo.write_tflite(args.name, out, seed=args.seed)
+        print(f"wrote {out} ({size:,} B): {cfg.name} int8 at {cfg.resolution}x{cfg.resolution}, random weights (seed {args.seed})")
+        return 0
+    row = [r for r in zoo.table(board) if r.profile.name == cfg.name]
+    print(json.dumps(row[0].as_dict(), indent=2) if args.json else zoo.format_table(row, board))
+    return 0
+
+
+def _nas_parsers(sub) -> None:
+    p = sub.add_parser("arch", help="MACs, params, MCUNet peak activation and the engine's SRAM/Flash of an architecture config")
+    p.add_argument("config", help="architecture JSON (mcuforge-arch or MCUNet's ProxylessNAS format)")
+    _board_args(p)
+    p.add_argument("--resolution", type=int, help="input resolution (default: the config's)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_arch)
+
+    p = sub.add_parser("space", help="TinyNAS search-space optimisation: the width x resolution space that fits the board best")
+    _board_args(p)
+    p.add_argument("--samples", type=int, default=1000, help="networks sampled per space (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--widths", metavar="W,W,...", help="width multipliers (default 0.2,0.3,...,1.0)")
+    p.add_argument("--resolutions", metavar="R,R,...", help="input resolutions (default 48,64,...,224)")
+    p.add_argument("--json", metavar="OUT", help="write spaces and best as JSON")
+    p.add_argument("--plot", metavar="PNG", help="draw the FLOPs CDF of fitting networks per space")
+    p.set_defaults(func=cmd_space)
+
+    p = sub.add_parser("zoo", help="the MCUNet ImageNet models: figures, or one written as an int8 .tflite")
+    p.add_argument("name", nargs="?", help="a zoo model (mcunet-in0..in4, mbv2-w0.35, proxyless-w0.3)")
+    _board_args(p)
+    p.add_argument("--tflite", metavar="OUT", help="write the model as an int8 .tflite with seeded random weights")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite --tflite if it exists")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_zoo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("--input", action="append", required=True, metavar="X.npy", help="one per model input, in order")
     p.add_argument("--output", required=True, metavar="Y.npy|Y.npz", help="outputs (.npz with out0, out1, ... when several)")
-    p.add_argument("--backend", choices=["ref", "c"], default="ref", help="ref: the NumPy reference executor (default); c: the generated C, built with gcc on this machine")
+    p.add_argument(
+        "--backend",
+        choices=["ref", "c", "qemu-m7", "qemu-m4"],
+        default="ref",
+        help="ref: the NumPy reference executor (default); c: the generated C, built with gcc on this machine; "
+        "qemu-m7/qemu-m4: Cortex-M firmware run under QEMU, checked against the reference executor",
+    )
+    p.add_argument("--board", help="board the QEMU firmware is linked for (default STM32H743 for qemu-m7, NUCLEO-L4R5ZI for qemu-m4)")
+    p.add_argument("--sram", type=int, help="override the board's SRAM in bytes (QEMU backends)")
+    p.add_argument("--flash", type=int, help="override the board's Flash in bytes (QEMU backends)")
     p.add_argument("--compare", choices=["tflm"], help="also run TF-Lite Micro and check every output is identical")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.set_defaults(func=cmd_run)
@@ -197,8 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("profile", help="executed instructions per layer, Flash, SRAM and stack of the model's firmware under QEMU")
+    p.add_argument("model", help="an int8 .tflite model")
+    _board_args(p)
+    p.add_argument("--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_profile)
+
     p = sub.add_parser("boards", help="list the boards mcuforge knows")
     p.set_defaults(func=cmd_boards)
+    _nas_parsers(sub)
     return parser
 
 

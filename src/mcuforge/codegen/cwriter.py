@@ -96,6 +96,16 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
     out += [f'#include "{h}.h"' for h in headers]
     out += [
         "",
+        "/* Per-node profiling hook, run before each node with code and once after the last",
+        "   (argument -1). Empty unless the build defines MF_PROFILE; then mf_profile.h, which",
+        "   the build supplies (targets/firmware/ for QEMU), defines it. */",
+        "#ifdef MF_PROFILE",
+        '#include "mf_profile.h"',
+        "#endif",
+        "#ifndef MF_PROFILE_NODE",
+        "#define MF_PROFILE_NODE(i) ((void)0)",
+        "#endif",
+        "",
         "/* The arena: every activation and scratch buffer at an offset fixed at build time.",
         "   int64_t storage gives it 8-byte alignment in C99. */",
         f"static int64_t mf_arena_storage[({arena_bytes} + 7) / 8 + 1];",
@@ -128,8 +138,9 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
             continue
         args = ([f"&node{i}_params"] if call.params_type else []) + list(call.args)
         out.append(f"    /* node {i}: {node.op} {node.outputs[0]} */")
+        out.append(f"    MF_PROFILE_NODE({i});")
         out.append(f"    {call.kernel}({', '.join(args)});")
-    out += ["    return 0;", "}", ""]
+    out += ["    MF_PROFILE_NODE(-1);", "    return 0;", "}", ""]
     return "\n".join(out)
 
 

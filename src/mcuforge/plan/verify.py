@@ -30,6 +30,10 @@ def verify(requests: Sequence[BufferRequest], overlaps: Iterable[Overlap], plan:
             raise PlanError(
                 f"plan {plan.algorithm}: buffer {r.name!r} ends at {o + r.size}, past the arena of {plan.arena_bytes} B"
             )
+    by_pair: dict[tuple[str, str], list[Overlap]] = {}  # each allowance under both orders of its pair
+    for ov in overlaps:
+        by_pair.setdefault((ov.out, ov.inp), []).append(ov)
+        by_pair.setdefault((ov.inp, ov.out), []).append(ov)
     for i, a in enumerate(requests):
         for b in requests[i + 1 :]:
             if a.last < b.first or b.last < a.first or a.size == 0 or b.size == 0:
@@ -37,7 +41,7 @@ def verify(requests: Sequence[BufferRequest], overlaps: Iterable[Overlap], plan:
             oa, ob = plan.offsets[a.name], plan.offsets[b.name]
             if oa + a.size <= ob or ob + b.size <= oa:
                 continue  # disjoint bytes
-            if not any(_allowed(ov, a.name, oa, b.name, ob) for ov in overlaps):
+            if not any(_allowed(ov, a.name, oa, b.name, ob) for ov in by_pair.get((a.name, b.name), ())):
                 raise PlanError(
                     f"plan {plan.algorithm}: buffers {a.name!r} [{oa}, {oa + a.size}) and {b.name!r} "
                     f"[{ob}, {ob + b.size}) share bytes while both live (steps {max(a.first, b.first)}.."
