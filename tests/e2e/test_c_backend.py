@@ -1,7 +1,6 @@
 """The generated C is bit-exact with the reference executor on every real model the
 reader supports, with folded float I/O; sanitizer builds on some; every plan verified."""
 
-import numpy as np
 import pytest
 
 from mcuforge.engine import compile_graph

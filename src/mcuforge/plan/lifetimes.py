@@ -53,7 +53,7 @@ def buffer_requests(
     g: Graph, order: Sequence[int], scratch_bytes: Callable[[int], int] = no_scratch, align: int = 8
 ) -> Buffers:
     """Requests and allowances for running g's nodes in `order` (node indices)."""
-    step = _steps(g, order)
+    _check_order(g, order)
     last_step = max(len(order) - 1, 0)
     buffer_of: dict[str, str] = {}
     first: dict[str, int] = {}
@@ -99,8 +99,8 @@ def buffer_requests(
     return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), tuple(order))
 
 
-def _steps(g: Graph, order: Sequence[int]) -> dict[int, int]:
-    """Node index -> step; ValueError unless order is a permutation that writes before reading."""
+def _check_order(g: Graph, order: Sequence[int]) -> None:
+    """ValueError unless order is a permutation of the nodes that writes before reading."""
     if sorted(order) != list(range(len(g.nodes))):
         raise ValueError(f"execution order {list(order)} is not a permutation of the {len(g.nodes)} nodes")
     ready = set(g.inputs) | {n for n, t in g.tensors.items() if t.is_const}
@@ -110,7 +110,6 @@ def _steps(g: Graph, order: Sequence[int]) -> dict[int, int]:
         if unready:
             raise ValueError(f"execution order runs node {i} ({node.op}) before {unready[0]!r} is written")
         ready.update(node.outputs)
-    return {i: s for s, i in enumerate(order)}
 
 
 def _activation_inputs(g: Graph, node: Node) -> list[str]:

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcuforge.errors import UnsupportedError
-from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref.checks import int8_io, node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
 from mcuforge.quant.fixedpoint import (
@@ -44,23 +45,6 @@ from mcuforge.quant.fixedpoint import (
 INT8_MIN, INT8_MAX = -128, 127
 SIGMOID_TANH_INPUT_INTEGER_BITS = 4  # kInputIntegerBits: the input is rescaled to Q4.27
 INT32_MAX_MINUS_ROUNDING = (1 << 31) - 1 - (1 << 15)  # DownScaleInt32ToInt16Multiplier's saturation point
-
-
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
-def _io(g: Graph, node: Node) -> tuple[Tensor, Tensor]:
-    """Input and output, checked to be per-tensor quantised int8."""
-    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
-    for t in (x, y):
-        if t.dtype != "int8":
-            raise UnsupportedError(f"{_name(node)} has a {t.dtype} tensor {t.name!r}; only int8 is supported.")
-        if t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
-            raise UnsupportedError(
-                f"{_name(node)}: tensor {t.name!r} needs per-tensor quantisation with a positive scale."
-            )
-    return x, y
 
 
 def _out(g: Graph, node: Node, y: np.ndarray) -> list[np.ndarray]:
@@ -82,7 +66,7 @@ class ReluParams:
 
 def prepare_relu(g: Graph, node: Node) -> ReluParams:
     """CalculateReluOpData<int8_t> (activations_common.cc)."""
-    x, y = _io(g, node)
+    x, y = int8_io(g, node)
     m, s = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
     # act_min: zp_out + roundf(0.0f / s_out) = zp_out; act_max: +infinity -> 127.
     return ReluParams(x.quant.zp, y.quant.zp, m, s, max(INT8_MIN, y.quant.zp), INT8_MAX)
@@ -106,7 +90,7 @@ class Relu6Params:
 
 def prepare_relu6(g: Graph, node: Node) -> Relu6Params:
     """Relu6Prepare: six = FloatToQuantizedType<int8_t>(6.0f, s_in, zp_in)."""
-    x, _ = _io(g, node)
+    x, _ = int8_io(g, node)
     # round(6.0f / scale) in float32, plus the zero point, clamped to int8.
     six = tflite_round(float(np.float32(6.0) / x.quant.scale[0])) + x.quant.zp
     return Relu6Params(x.quant.zp, int(min(max(six, INT8_MIN), INT8_MAX)))
@@ -134,7 +118,7 @@ class LeakyReluParams:
 
 def prepare_leaky_relu(g: Graph, node: Node) -> LeakyReluParams:
     """CalculateOpDataLeakyRelu: alpha and identity multipliers (double arithmetic)."""
-    x, y = _io(g, node)
+    x, y = int8_io(g, node)
     s_in, s_out = float(x.quant.scale[0]), float(y.quant.scale[0])
     alpha = float(np.float32(node.attrs.alpha))  # stored as float32 in the flatbuffer
     ma, sa = quantize_multiplier(s_in * alpha / s_out)
@@ -177,13 +161,13 @@ def downscale_int32_to_int16_multiplier(m: int) -> int:
 
 def prepare_hard_swish(g: Graph, node: Node) -> HardSwishParams:
     """HardSwishPrepare (hard_swish_common.cc), in double arithmetic."""
-    x, y = _io(g, node)
+    x, y = int8_io(g, node)
     hires_input_scale = float(x.quant.scale[0]) / 128.0  # the input is shifted left by 7 bits
     reluish_scale = 3.0 / 32768.0  # 3.0 maps to 32768
     om, oe = quantize_multiplier(hires_input_scale / float(y.quant.scale[0]))
     if oe > 0:
         raise UnsupportedError(
-            f"{_name(node)}: the output scale is below 1/128 of the input scale, which TF-Lite Micro rejects."
+            f"{node_label(node)}: the output scale is below 1/128 of the input scale, which TF-Lite Micro rejects."
         )
     rm, re_ = quantize_multiplier(hires_input_scale / reluish_scale)
     return HardSwishParams(
@@ -237,13 +221,13 @@ def prepare_sigmoid_tanh(g: Graph, node: Node) -> SigmoidTanhParams:
     scale times 2^31 is an exact integer). The radius CalculateInputRadius(4,
     shift, 31) = floor(15 * 2^27 / 2^shift) bounds |x - zp| below saturation.
     """
-    x, y = _io(g, node)
+    x, y = int8_io(g, node)
     if node.op == Op.LOGISTIC and y.quant.zp != INT8_MIN:
-        raise UnsupportedError(f"{_name(node)} needs output zero point -128 (scale 1/256), as TF-Lite Micro does.")
+        raise UnsupportedError(f"{node_label(node)} needs output zero point -128 (scale 1/256), as TF-Lite Micro does.")
     real = float(x.quant.scale[0]) * float(1 << (31 - SIGMOID_TANH_INPUT_INTEGER_BITS))
     q, shift = math.frexp(real)
     if shift < 0:
-        raise UnsupportedError(f"{_name(node)}: input scale {float(x.quant.scale[0]):g} is too small.")
+        raise UnsupportedError(f"{node_label(node)}: input scale {float(x.quant.scale[0]):g} is too small.")
     multiplier = int(wrap_int32(tflite_round(q * (1 << 31))))
     bits = SIGMOID_TANH_INPUT_INTEGER_BITS
     radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << shift))

@@ -22,6 +22,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ref.checks import node_label, weighted_int8
 from mcuforge.ir.ops import Op, axis_padding
 from mcuforge.ir.shapes import window
 from mcuforge.quant.fixedpoint import (
@@ -144,37 +145,17 @@ class ConvParams:
     depth_multiplier: int = 1  # DEPTHWISE_CONV_2D: output channels / input channels
 
 
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
-def _check_int8(g: Graph, node: Node) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
-    x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])  # type: ignore[arg-type]
-    b = g.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] is not None else None
-    y = g.tensor(node.outputs[0])
-    what = _name(node)
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 is supported.")
-    if w.dtype != "int8":
-        raise UnsupportedError(f"{what} has {w.dtype} weights; only int8 weights are supported.")
-    if b is not None and b.dtype != "int32":
-        raise UnsupportedError(f"{what} has a {b.dtype} bias; only int32 is supported.")
-    if x.quant is None or w.quant is None or y.quant is None:
-        raise UnsupportedError(f"{what} lacks quantisation parameters on its input, weights or output.")
-    return x, w, b, y
-
-
 def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tensor, Tensor]:
-    x, w, _, y = _check_int8(g, node)
+    x, w, _, y = weighted_int8(g, node)
     a = node.attrs
     if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
-        raise UnsupportedError(f"{_name(node)} needs 4-D input, filter and output tensors.")
+        raise UnsupportedError(f"{node_label(node)} needs 4-D input, filter and output tensors.")
     _, h_in, w_in, _ = x.shape
     kh, kw = w.shape[1], w.shape[2]
     oh, pad_h = conv_output_size(h_in, kh, a.stride[0], a.dilation[0], axis_padding(a.padding, 0))
     ow, pad_w = conv_output_size(w_in, kw, a.stride[1], a.dilation[1], axis_padding(a.padding, 1))
     if oh <= 0 or ow <= 0:
-        raise UnsupportedError(f"{_name(node)}: the {kh}x{kw} window does not fit the {h_in}x{w_in} input.")
+        raise UnsupportedError(f"{node_label(node)}: the {kh}x{kw} window does not fit the {h_in}x{w_in} input.")
     channels = w.shape[channels_axis]
     assert x.quant is not None and w.quant is not None and y.quant is not None
     ms, shifts = per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, channels)
@@ -201,10 +182,10 @@ def prepare_conv2d(g: Graph, node: Node) -> ConvParams:
     w = g.tensor(node.inputs[1])  # type: ignore[arg-type]
     c_in, c_w, c_out = x.shape[3], w.shape[3], w.shape[0]
     if c_w <= 0 or c_in % c_w != 0:
-        raise UnsupportedError(f"{_name(node)}: {c_in} input channels are not a multiple of the filter's {c_w}.")
+        raise UnsupportedError(f"{node_label(node)}: {c_in} input channels are not a multiple of the filter's {c_w}.")
     groups = c_in // c_w
     if c_out % groups != 0 or y.shape[3] != c_out:
-        raise UnsupportedError(f"{_name(node)}: {c_out} filters cannot be split into {groups} groups for {y.shape[3]} outputs.")
+        raise UnsupportedError(f"{node_label(node)}: {c_out} filters cannot be split into {groups} groups for {y.shape[3]} outputs.")
     return replace(p, groups=groups)
 
 
@@ -215,7 +196,7 @@ def prepare_depthwise_conv2d(g: Graph, node: Node) -> ConvParams:
     c_in, c_out = x.shape[3], w.shape[3]
     if w.shape[0] != 1 or c_in <= 0 or c_out % c_in != 0 or y.shape[3] != c_out:
         raise UnsupportedError(
-            f"{_name(node)}: filter {w.shape} does not match {c_in} input and {y.shape[3]} output channels."
+            f"{node_label(node)}: filter {w.shape} does not match {c_in} input and {y.shape[3]} output channels."
         )
     # DepthwiseConvPerChannel loops with params.depth_multiplier; the converter always
     # writes output channels / input channels there, which is what we derive.

@@ -31,6 +31,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref.checks import node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import (
     activation_range,
@@ -74,13 +75,9 @@ class MulParams:
     act_max: int
 
 
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
 def _check_int8(g: Graph, node: Node) -> tuple:
     """The two inputs and the output, checked to be per-tensor quantised int8."""
-    what = _name(node)
+    what = node_label(node)
     tensors = [g.tensor(n) for n in (*node.inputs[:2], node.outputs[0]) if n is not None]
     if len(tensors) != 3:
         raise UnsupportedError(f"{what} needs two inputs and one output.")
@@ -109,7 +106,7 @@ def _smaller_than_one_exp(real: float, what: str) -> tuple[int, int]:
 def prepare_add_sub(g: Graph, node: Node) -> AddSubParams:
     """CalculateOpDataAdd / CalculateOpDataSub for int8 (double arithmetic)."""
     x1, x2, y = _check_int8(g, node)
-    what = _name(node)
+    what = node_label(node)
     s1, s2, so = (float(t.quant.scale[0]) for t in (x1, x2, y))
     shift = ADD_SUB_LEFT_SHIFT
     twice_max = 2.0 * max(s1, s2)
@@ -151,10 +148,10 @@ def _broadcast(g: Graph, node: Node, a: np.ndarray, b: np.ndarray) -> tuple[np.n
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError as e:
-        raise UnsupportedError(f"{_name(node)}: input shapes {a.shape} and {b.shape} do not broadcast.") from e
+        raise UnsupportedError(f"{node_label(node)}: input shapes {a.shape} and {b.shape} do not broadcast.") from e
     out_shape = g.tensor(node.outputs[0]).shape
     if int(np.prod(shape, dtype=np.int64)) != int(np.prod(out_shape, dtype=np.int64)):
-        raise UnsupportedError(f"{_name(node)}: inputs broadcast to {shape}, not to the output shape {out_shape}.")
+        raise UnsupportedError(f"{node_label(node)}: inputs broadcast to {shape}, not to the output shape {out_shape}.")
     return np.broadcast_to(a, shape), np.broadcast_to(b, shape)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref.checks import node_label, weighted_int8
 from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import activation_range
 from mcuforge.ref.conv import per_channel_multipliers, requantize
@@ -64,23 +65,10 @@ def fc_multiplier(input_scale: float, filter_scale: float, output_scale: float) 
     return m, s
 
 
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
 def prepare_fully_connected(g: Graph, node: Node) -> FullyConnectedParams:
     """CalculateOpDataFullyConnected for int8 input, int8 weights, int32 bias."""
-    x, w, y = (g.tensor(node.inputs[0]), g.tensor(node.inputs[1]), g.tensor(node.outputs[0]))  # type: ignore[arg-type]
-    b = g.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] is not None else None
-    what = _name(node)
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 is supported.")
-    if w.dtype != "int8":
-        raise UnsupportedError(f"{what} has {w.dtype} weights; only int8 weights are supported.")
-    if b is not None and b.dtype != "int32":
-        raise UnsupportedError(f"{what} has a {b.dtype} bias; only int32 is supported.")
-    if x.quant is None or w.quant is None or y.quant is None:
-        raise UnsupportedError(f"{what} lacks quantisation parameters on its input, weights or output.")
+    x, w, b, y = weighted_int8(g, node)
+    what = node_label(node)
     if len(w.shape) != 2 or len(y.shape) < 1:
         raise UnsupportedError(f"{what} needs 2-D weights, got shape {w.shape}.")
     units, depth = w.shape

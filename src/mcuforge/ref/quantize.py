@@ -26,6 +26,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ref.checks import node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import INT32_MIN, multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 
@@ -57,13 +58,9 @@ class DequantizeParams:
     zero_point: int
 
 
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
 def _per_tensor(node: Node, t: Tensor) -> None:
     if t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
-        raise UnsupportedError(f"{_name(node)}: tensor {t.name!r} needs per-tensor quantisation with a positive scale.")
+        raise UnsupportedError(f"{node_label(node)}: tensor {t.name!r} needs per-tensor quantisation with a positive scale.")
 
 
 def prepare_quantize(g: Graph, node: Node) -> QuantizeParams:
@@ -73,11 +70,11 @@ def prepare_quantize(g: Graph, node: Node) -> QuantizeParams:
     if x.dtype == "float32":
         if y.dtype not in AFFINE_OUTPUTS:
             raise UnsupportedError(
-                f"{_name(node)} quantises float32 to {y.dtype}; only int8 and int16 outputs are supported."
+                f"{node_label(node)} quantises float32 to {y.dtype}; only int8 and int16 outputs are supported."
             )
         return QuantizeParams(float(y.quant.scale[0]), y.quant.zp, 0, 0, 0)
     if (x.dtype, y.dtype) not in REQUANTIZE_PAIRS:
-        raise UnsupportedError(f"{_name(node)} converts {x.dtype} to {y.dtype}, which TF-Lite Micro does not support.")
+        raise UnsupportedError(f"{node_label(node)} converts {x.dtype} to {y.dtype}, which TF-Lite Micro does not support.")
     _per_tensor(node, x)
     m, s = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
     return QuantizeParams(float(y.quant.scale[0]), y.quant.zp, x.quant.zp, m, s)
@@ -114,7 +111,7 @@ def prepare_dequantize(g: Graph, node: Node) -> DequantizeParams:
     x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
     if x.dtype not in DEQUANTIZE_INPUTS or y.dtype != "float32":
         raise UnsupportedError(
-            f"{_name(node)} converts {x.dtype} to {y.dtype}; only int8 or int16 to float32 is supported."
+            f"{node_label(node)} converts {x.dtype} to {y.dtype}; only int8 or int16 to float32 is supported."
         )
     _per_tensor(node, x)
     return DequantizeParams(float(x.quant.scale[0]), x.quant.zp)

@@ -26,6 +26,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.ref.checks import int8_io, node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
 
@@ -50,22 +51,11 @@ class ReduceMaxParams:
     axes: tuple[int, ...]
 
 
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
-
-
 def _io(g: Graph, node: Node) -> tuple[Tensor, Tensor]:
-    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
-    for t in (x, y):
-        if t.dtype != "int8":
-            raise UnsupportedError(f"{_name(node)} has a {t.dtype} tensor {t.name!r}; only int8 is supported.")
-        if t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
-            raise UnsupportedError(
-                f"{_name(node)}: tensor {t.name!r} needs per-tensor quantisation with a positive scale."
-            )
+    x, y = int8_io(g, node)
     if len(x.shape) > MAX_INPUT_DIMS:
         raise UnsupportedError(
-            f"{_name(node)} has a {len(x.shape)}-D input; at most {MAX_INPUT_DIMS} dimensions are supported."
+            f"{node_label(node)} has a {len(x.shape)}-D input; at most {MAX_INPUT_DIMS} dimensions are supported."
         )
     return x, y
 
@@ -75,12 +65,12 @@ def resolve_axes(g: Graph, node: Node, rank: int) -> tuple[int, ...]:
     name = node.inputs[1] if len(node.inputs) > 1 else None
     axes_t = g.tensor(name) if name is not None else None
     if axes_t is None or axes_t.data is None or axes_t.dtype != "int32":
-        raise UnsupportedError(f"{_name(node)} needs its axes as a constant int32 tensor.")
+        raise UnsupportedError(f"{node_label(node)} needs its axes as a constant int32 tensor.")
     out: list[int] = []
     for a in np.asarray(axes_t.data).reshape(-1).tolist():
         a = a + rank if a < 0 else a
         if not 0 <= a < rank:
-            raise UnsupportedError(f"{_name(node)}: axis {a} is out of range for a {rank}-D input.")
+            raise UnsupportedError(f"{node_label(node)}: axis {a} is out of range for a {rank}-D input.")
         if a not in out:
             out.append(a)
     return tuple(out)
@@ -121,7 +111,7 @@ def prepare_reduce_max(g: Graph, node: Node) -> ReduceMaxParams:
     x, y = _io(g, node)
     if x.quant.scale[0] != y.quant.scale[0] or x.quant.zp != y.quant.zp:
         raise UnsupportedError(
-            f"{_name(node)} changes the quantisation between input and output, which TF-Lite Micro rejects."
+            f"{node_label(node)} changes the quantisation between input and output, which TF-Lite Micro rejects."
         )
     return ReduceMaxParams(resolve_axes(g, node, len(x.shape)))
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref.checks import node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
 from mcuforge.quant.fixedpoint import (
@@ -46,10 +47,6 @@ class SoftmaxParams:
     input_multiplier: int
     input_left_shift: int
     diff_min: int
-
-
-def _name(node: Node) -> str:
-    return f"{node.op} node {node.name!r}" if node.name else str(node.op)
 
 
 def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bits: int) -> tuple[int, int]:
@@ -78,7 +75,7 @@ def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total
 def prepare_softmax(g: Graph, node: Node) -> SoftmaxParams:
     """CalculateSoftmaxParams for int8 -> int8."""
     x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
-    what = _name(node)
+    what = node_label(node)
     if x.dtype != "int8" or y.dtype != "int8":
         raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 -> int8 is supported.")
     if x.quant is None or y.quant is None or x.quant.per_channel or not x.quant.scale[0] > 0:
@@ -111,7 +108,7 @@ def eval_softmax(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[
     shifted_scale, num_bits_over_unit = gl.get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
     exponent = num_bits_over_unit + 31 - 8
     if np.any((exponent < 0) | (exponent > 31)):
-        raise UnsupportedError(f"{_name(node)}: the sum of exponentials is out of range (TF-Lite Micro aborts).")
+        raise UnsupportedError(f"{node_label(node)}: the sum of exponentials is out of range (TF-Lite Micro aborts).")
     out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, exps), exponent) + INT8_MIN
     out = np.where(used, np.clip(out, INT8_MIN, INT8_MAX), INT8_MIN)
     return [out.astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
