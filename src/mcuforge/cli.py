@@ -75,7 +75,7 @@ def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[
     from mcuforge.engine import compile_graph
     from mcuforge.ref.boundary import from_model_outputs, to_model_inputs
 
-    compiled = compile_graph(g)
+    compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     model_inputs = to_model_inputs(compiled.io, inputs)
     if args.backend == "c":
         from mcuforge.targets.host import run_c
@@ -136,11 +136,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     board = _board(args)
     g = _load_model(args.model)
     out = _prepare_outdir(args.output, args.force)
-    compiled = compile_graph(g, float_io=args.float_io)
+    compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     write_project(compiled.project, out)
     report = build_report(compiled, board)
     write_report(report, out)
     print(f"wrote C project and report to {out}/")
+    if compiled.patch is not None and compiled.patch.mode != "none":
+        print(_patch_summary(report["patch"]))
     print(
         f"peak SRAM {report['peak_sram_bytes']:,} B, Flash {report['flash_bytes']:,} B, "
         f"{report['macs']:,} MACs on {board.name} ({board.sram:,} B SRAM, {board.flash:,} B Flash)"
@@ -150,6 +152,40 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"mcuforge: does not fit: {problem}", file=sys.stderr)
         return 3
     return 0
+
+
+def _patch_spec(args: argparse.Namespace):
+    from mcuforge.patch.plan import parse_patch
+
+    return parse_patch(args.patch)
+
+
+def _patch_summary(p: dict) -> str:
+    if p["split"] is None:
+        return f"patch-based inference: no node range can run patch by patch; per layer, peak {p['per_layer_peak_bytes']:,} B"
+    what = (
+        f"nodes {p['start']}..{p['split']} in a {p['grid'][0]}x{p['grid'][1]} grid, peak {p['patch_peak_bytes']:,} B "
+        f"(per layer {p['per_layer_peak_bytes']:,} B), MAC overhead {p['mac_overhead']:.1%}"
+    )
+    return f"patch-based inference: {what}" + ("" if p["used"] else "; not used: per layer needs no more SRAM")
+
+
+def _patch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--patch",
+        default="none",
+        metavar="auto|none|SPLIT:GRID",
+        help="patch-based inference (MCUNetV2): run the first layers patch by patch. auto: choose the split and grid "
+        "with the smallest peak SRAM (per layer when smaller); SPLIT:GRID: the index of the last node run in "
+        "patches (as numbered in the report.json of a per-layer compile) and the grid, N or RxC (default none)",
+    )
+    p.add_argument(
+        "--max-mac-overhead",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="--patch auto: most extra MACs the recomputed halos may cost, as a fraction of the model's (default 0.2)",
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -330,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sram", type=int, help="override the board's SRAM in bytes (QEMU backends)")
     p.add_argument("--flash", type=int, help="override the board's Flash in bytes (QEMU backends)")
     p.add_argument("--compare", choices=["tflm"], help="also run TF-Lite Micro and check every output is identical")
+    _patch_args(p)
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.set_defaults(func=cmd_run)
 
@@ -338,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the C project and report")
     _board_args(p)
     p.add_argument("--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)")
+    _patch_args(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_compile)
 

@@ -4,19 +4,25 @@ host-side application of folded boundary nodes lives in ref/boundary.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mcuforge.codegen.generate import Project, generate
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.verify import verify
 from mcuforge.passes import PIPELINE, FoldedIO, fold_io
 
+if TYPE_CHECKING:
+    from mcuforge.patch.plan import PatchPlan
+    from mcuforge.patch.search import PatchChoice
+
 
 @dataclass(frozen=True)
 class Compiled:
     original: Graph  # the model as read
     io: FoldedIO  # boundary QUANTIZE/DEQUANTIZE moved out of the model (unless float_io)
-    graph: Graph  # what the C code computes
+    graph: Graph  # what the C code computes (with patches: project.graph is the patched program)
     project: Project
+    patch: PatchChoice | None = None  # what --patch decided (None: not asked)
 
 
 def optimise(g: Graph) -> Graph:
@@ -25,7 +31,17 @@ def optimise(g: Graph) -> Graph:
     return g
 
 
-def compile_graph(g: Graph, float_io: bool = False) -> Compiled:
+def compile_graph(
+    g: Graph, float_io: bool = False, patch: str | PatchPlan = "none", max_mac_overhead: float = 0.2
+) -> Compiled:
+    """`patch`: "none" (per layer), "auto" (patch/choose.py: split and grid with the
+    smallest peak under `max_mac_overhead`, or per layer) or a PatchPlan."""
     io = FoldedIO(g, g) if float_io else fold_io(g)
     h = optimise(io.graph)
-    return Compiled(g, io, h, generate(h))
+    project = generate(h)
+    if patch == "none":
+        return Compiled(g, io, h, project)
+    from mcuforge.patch.choose import choose_patch
+
+    project, choice = choose_patch(h, project, patch, max_mac_overhead)
+    return Compiled(g, io, h, project, choice)

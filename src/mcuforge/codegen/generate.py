@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import Call, EmitContext
 from mcuforge.codegen.table import ALIAS_OPS, emitter
 from mcuforge.ir.graph import Graph
 from mcuforge.plan.memory import MemoryPlan, plan_graph
+
+if TYPE_CHECKING:
+    from mcuforge.patch.plan import PatchPlan
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,24 @@ def kernel_file(name: str) -> str:
     return resources.files("mcuforge.kernels").joinpath(name).read_text()
 
 
-def generate(g: Graph) -> Project:
-    scratch = scratch_sizes(g)
-    memory = plan_graph(g, scratch)
-    ctx = EmitContext(
-        g,
-        offsets=dict(memory.tensor_offsets),
-        scratch_offsets=dict(memory.scratch_offsets),
-    )
-    calls: dict[int, Call | None] = dict(_emit_all(g, memory.order, ctx))
+def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:
+    """The C project for g; with `patch`, g's patch stage runs patch by patch (the
+    project's graph is then the patched program, patch/program.py; `order` is g's
+    per-layer execution order, default the planner's)."""
+    if patch is not None:
+        from mcuforge.patch.codegen import patched_parts
+
+        g, memory, ctx, patched = patched_parts(g, patch, order)
+        calls: dict[int, Call | None] = dict(patched)
+    else:
+        scratch = scratch_sizes(g)
+        memory = plan_graph(g, scratch)
+        ctx = EmitContext(
+            g,
+            offsets=dict(memory.tensor_offsets),
+            scratch_offsets=dict(memory.scratch_offsets),
+        )
+        calls = dict(_emit_all(g, memory.order, ctx))
     for i in memory.order:
         node = g.nodes[i]
         if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):

@@ -101,7 +101,7 @@ class FullyConnectedAttrs:
 class PoolAttrs:
     filter: tuple[int, int] = (2, 2)  # (h, w)
     stride: tuple[int, int] = (2, 2)
-    padding: Padding = Padding.VALID
+    padding: Padding | Pads = Padding.VALID  # explicit pads: per-patch pools (patch/regions.py)
     activation: Act = Act.NONE
 
 

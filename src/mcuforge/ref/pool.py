@@ -21,7 +21,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
-from mcuforge.ir.ops import Op
+from mcuforge.ir.ops import Op, axis_padding
 from mcuforge.quant.fixedpoint import activation_range
 from mcuforge.ref.conv import conv_output_size, window_taps
 
@@ -57,8 +57,8 @@ def prepare_pool(g: Graph, node: Node) -> PoolParams:
         raise UnsupportedError(f"{what} changes the quantisation between input and output, which TF-Lite Micro rejects.")
     a = node.attrs
     fh, fw = a.filter
-    oh, pad_h = conv_output_size(x.shape[1], fh, a.stride[0], 1, a.padding)
-    ow, pad_w = conv_output_size(x.shape[2], fw, a.stride[1], 1, a.padding)
+    oh, pad_h = conv_output_size(x.shape[1], fh, a.stride[0], 1, axis_padding(a.padding, 0))
+    ow, pad_w = conv_output_size(x.shape[2], fw, a.stride[1], 1, axis_padding(a.padding, 1))
     if oh <= 0 or ow <= 0:
         raise UnsupportedError(f"{what}: the {fh}x{fw} window does not fit the {x.shape[1]}x{x.shape[2]} input.")
     act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp)

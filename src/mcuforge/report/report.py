@@ -12,7 +12,7 @@ from mcuforge.ir.stats import node_macs, total_macs
 
 
 def build_report(c: Compiled, board: Board) -> dict[str, Any]:
-    g, mem = c.graph, c.project.memory
+    g, mem = c.project.graph, c.project.memory  # with patches: the patched program's nodes
     nodes = []
     for step, i in enumerate(mem.order):
         node = g.nodes[i]
@@ -43,6 +43,7 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
         "macs": total_macs(g),
         "fits": peak <= board.sram and flash <= board.flash,
         "planner": mem.algorithm,
+        "patch": None if c.patch is None else c.patch.as_dict(),
         "io": {
             "inputs": [_io(g, n) for n in g.inputs],
             "outputs": [_io(g, n) for n in g.outputs],
@@ -84,7 +85,7 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     live = [n["live_bytes"] / 1024 for n in report["nodes"]]
-    fig, ax = plt.subplots(figsize=(max(6, len(live) * 0.12), 3.5), dpi=100)
+    fig, ax = plt.subplots(figsize=(min(40, max(6, len(live) * 0.12)), 3.5), dpi=100)  # patched programs: hundreds of steps
     ax.bar(range(len(live)), live, color="#4878a8", width=0.85, label="live tensors + scratch")
     ax.axhline(report["peak_sram_bytes"] / 1024, color="#c03030", lw=1, label=f"arena {report['peak_sram_bytes'] / 1024:.1f} KiB")
     ax.axhline(report["board"]["sram_bytes"] / 1024, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM")
@@ -107,6 +108,7 @@ def report_md(report: dict[str, Any], chart: str) -> str:
         f"- Flash (constants): {report['flash_bytes']:,} B (board has {b['flash_bytes']:,} B)",
         f"- MACs: {report['macs']:,}",
         f"- fits: {'yes' if report['fits'] else 'no'}; planner: {report['planner']}",
+        *_patch_lines(report.get("patch")),
         "",
         f"![live memory per layer]({chart})",
         "",
@@ -118,6 +120,21 @@ def report_md(report: dict[str, Any], chart: str) -> str:
             f"| {n['index']} | {n['op']} | {n['name']} | {n['live_bytes']:,} | {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _patch_lines(p: dict[str, Any] | None) -> list[str]:
+    """The patch-based inference decision (MCUNetV2), for report.md."""
+    if p is None or p["mode"] == "none":
+        return []
+    lines = [f"- patch-based inference ({p['mode']}): per-layer peak {p['per_layer_peak_bytes']:,} B"]
+    if p["split"] is None:
+        return lines + ["  - no node range can run patch by patch"]
+    used = "used" if p["used"] else "not used: per layer needs no more SRAM"
+    lines.append(
+        f"  - nodes {p['start']}..{p['split']} in a {p['grid'][0]}x{p['grid'][1]} grid: peak {p['patch_peak_bytes']:,} B, "
+        f"MAC overhead {p['mac_overhead']:.1%} (bound {p['max_mac_overhead']:.0%}); {used}"
+    )
+    return lines
 
 
 def write_report(report: dict[str, Any], outdir: Path) -> None:
