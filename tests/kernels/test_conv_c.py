@@ -147,7 +147,8 @@ def test_depthwise_conv2d_flagged_inplace():
             g.nodes[0].inplace = True
             graphs.append(g)
     g = merge(graphs)
-    assert all(EMITTERS[n.op](g, n, EmitContext(g)).kernel == "mf_depthwise_plane_s8" for n in g.nodes)
+    planes = {"mf_depthwise_plane_s8", "mf_depthwise_plane_large_s8"}  # the latter for 5x5 and 7x7
+    assert all(EMITTERS[n.op](g, n, EmitContext(g)).kernel in planes for n in g.nodes)
     assert_c_matches_ref(g, seed=3)
 
 
@@ -233,7 +234,8 @@ def test_pointwise_output_overlapping_input(c_in, c_out, groups):
     x, y = g.inputs[0], g.outputs[0]
     gap = 7 * 6 * max(0, c_out - c_in)
     top = max(gap + 7 * 6 * c_in, 7 * 6 * c_out)
-    out = run_layout(g, {y: 0, x: gap}, top, top + c_in)
+    scratch = EMITTERS[Op.CONV_2D](g, g.nodes[0], EmitContext(g)).scratch_bytes
+    out = run_layout(g, {y: 0, x: gap}, top, top + scratch)
     assert np.array_equal(out[0], run(g, random_inputs(g, 6))[0])
 
 
@@ -256,10 +258,14 @@ def test_kernel_choice_and_scratch_bytes():
     def call(g: Graph):
         return EMITTERS[g.nodes[0].op](g, g.nodes[0], EmitContext(g))
 
+    # Scratch serves the portable kernels (one pixel, one patch) and the armv7em ones
+    # (4 pixels' patches as int16, 8 bytes per 4 elements, plus an int8 patch).
     pw = call(conv_graph(rng, Op.CONV_2D, (1, 4, 4, 16), 8, (1, 1)))
-    assert (pw.kernel, pw.scratch_bytes) == ("mf_conv2d_1x1_s8", 16)  # one input pixel
+    assert (pw.kernel, pw.scratch_bytes) == ("mf_conv2d_1x1_s8", 8 * 16)
     strided = call(conv_graph(rng, Op.CONV_2D, (1, 7, 7, 8), 4, (1, 1), stride=(2, 2)))
-    assert (strided.kernel, strided.scratch_bytes) == ("mf_conv2d_s8", 8)
+    assert (strided.kernel, strided.scratch_bytes) == ("mf_conv2d_s8", 8 * 8 + 8)
+    odd = call(conv_graph(rng, Op.CONV_2D, (1, 7, 7, 3), 4, (3, 3)))
+    assert (odd.kernel, odd.scratch_bytes) == ("mf_conv2d_s8", 8 * 28 + 28)  # 27 taps, rounded to 28
     grouped = call(conv_graph(rng, Op.CONV_2D, (1, 6, 6, 8), 6, (3, 3), groups=2))
     assert (grouped.kernel, grouped.scratch_bytes) == ("mf_conv2d_s8", 3 * 3 * 4)  # one group's patch
     g = conv_graph(rng, Op.DEPTHWISE_CONV_2D, (1, 9, 7, 3), 3, (3, 3), stride=(2, 2))
@@ -267,5 +273,5 @@ def test_kernel_choice_and_scratch_bytes():
     g.nodes[0].inplace = True
     # SAME, 9x7 -> 5x4: rows (5-1)*2+3 = 11, columns (4-1)*2+3 = 9
     assert (call(g).kernel, call(g).scratch_bytes) == ("mf_depthwise_plane_s8", 11 * 9)
-    for g in (fc_graph(rng, (1, 8), 4), pool_graph(Op.MAX_POOL_2D, (1, 4, 4, 2), (2, 2))):
-        assert call(g).scratch_bytes == 0
+    assert call(fc_graph(rng, (1, 20), 4)).scratch_bytes == 2 * 32  # armv7em: one int16 row, 16-padded
+    assert call(pool_graph(Op.MAX_POOL_2D, (1, 4, 4, 2), (2, 2))).scratch_bytes == 0

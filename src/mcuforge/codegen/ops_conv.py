@@ -90,6 +90,25 @@ def _out_fields(zp: int, act_min: int, act_max: int) -> list[tuple[str, str]]:
     return [("output_zp", str(zp)), ("act_min", str(act_min)), ("act_max", str(act_max))]
 
 
+# |accumulator| below 2^30 for every input: the optimised kernels may then double it
+# (2 * acc fits int32), which makes their requantisation one SMMLAR (kernels/armv7em).
+SMALL_ACC_LIMIT = 1 << 30
+
+
+def small_acc(start: np.ndarray, w_abs_sum: np.ndarray, extra: int = 0) -> str:
+    """The small_acc flag: "1" when |start[c]| + 128 * w_abs_sum[c] + extra < 2^30 for every
+    channel c, else "0".
+
+    `start` is the wrapped int32 the kernel starts from, `w_abs_sum` the sum of |w| a raw
+    int8 input (|x| <= 128) is multiplied with, `extra` any other input-dependent term."""
+    bound = np.abs(np.asarray(start, np.int64)) + 128 * np.asarray(w_abs_sum, np.int64) + extra
+    return "1" if bound.size == 0 or int(bound.max()) < SMALL_ACC_LIMIT else "0"
+
+
+def _ceil4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
 # ---------------------------------------------------------------- CONV_2D
 def conv_acc_init(w: np.ndarray, bias: np.ndarray, input_zp: int) -> np.ndarray:
     """bias[c] - input_zp * sum(w[c]) (int64; the caller wraps to int32).
@@ -105,10 +124,21 @@ def is_pointwise(g: Graph, node: Node, p: ConvParams) -> bool:
     return p.kernel_hw == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0) and p.out_hw == tuple(x.shape[1:3])
 
 
+def conv_scratch_bytes(patch: int, groups: int, pointwise: bool) -> int:
+    """Scratch of mf_conv2d_1x1_s8 (patch = in_c) or mf_conv2d_s8 (patch = one im2col
+    patch, k_h * k_w * in_c / groups). The portable kernels use `patch` bytes (one pixel,
+    one patch); the armv7em kernels (one group only) convert 4 pixels' patches to int16,
+    8 bytes per 4 patch elements, plus for mf_conv2d_s8 an int8 gather row: the larger."""
+    if groups != 1:
+        return patch
+    return 8 * _ceil4(patch) + (0 if pointwise else _ceil4(patch))
+
+
 def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_conv2d(g, node)
     w = _weights(g, node)
     c_in = g.tensors[node.inputs[0]].shape[3]  # type: ignore[index]
+    acc = wrap_int32(conv_acc_init(w, _bias(g, node, w.shape[0]), -p.input_offset))
     params = [
         *_shape_fields(g, node),
         *_window_fields(p),
@@ -116,13 +146,15 @@ def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("input_zp", str(-p.input_offset)),
         *_out_fields(p.output_offset, p.act_min, p.act_max),
         ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
-        ("acc_init", _acc_init_array(ctx, node, conv_acc_init(w, _bias(g, node, w.shape[0]), -p.input_offset))),
+        ("acc_init", _acc_init_array(ctx, node, acc)),
         *_quant_fields(ctx, node, p.multipliers, p.shifts),
+        ("small_acc", small_acc(acc, np.abs(w.reshape(w.shape[0], -1).astype(np.int64)).sum(axis=1))),
     ]
     if is_pointwise(g, node, p):
-        kernel, scratch = "mf_conv2d_1x1_s8", c_in  # one input pixel
+        kernel, scratch = "mf_conv2d_1x1_s8", conv_scratch_bytes(c_in, p.groups, True)
     else:
-        kernel, scratch = "mf_conv2d_s8", p.kernel_hw[0] * p.kernel_hw[1] * (c_in // p.groups)  # one im2col patch
+        patch = p.kernel_hw[0] * p.kernel_hw[1] * (c_in // p.groups)
+        kernel, scratch = "mf_conv2d_s8", conv_scratch_bytes(patch, p.groups, False)
     return Call(
         kernel=kernel,
         params_type="mf_conv_params",
@@ -145,6 +177,13 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_depthwise_conv2d(g, node)
     c_out = g.tensors[node.outputs[0]].shape[3]
     bias_name = node.inputs[2] if len(node.inputs) > 2 else None
+    w_abs = np.abs(_weights(g, node).reshape(-1, c_out).astype(np.int64)).sum(axis=0)
+    bias = _bias(g, node, c_out)
+    # The kernels start from bias (taps x - zp, |x - zp| <= 128 + |zp|) or from
+    # bias - zp * sum(w) (raw taps): bound both.
+    zp = -p.input_offset
+    w_sum = _weights(g, node).reshape(-1, c_out).astype(np.int64).sum(axis=0)
+    start = np.maximum(np.abs(bias) + abs(zp) * w_abs, np.abs(wrap_int32(bias - zp * w_sum)))
     params = [
         *_shape_fields(g, node),
         ("depth_multiplier", str(p.depth_multiplier)),
@@ -152,8 +191,9 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("input_zp", str(-p.input_offset)),
         *_out_fields(p.output_offset, p.act_min, p.act_max),
         ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
-        ("bias", NULL if bias_name is None else _int32_array(ctx, f"{node.name}_bias", _bias(g, node, c_out))),
+        ("bias", NULL if bias_name is None else _int32_array(ctx, f"{node.name}_bias", bias)),
         *_quant_fields(ctx, node, p.multipliers, p.shifts),
+        ("small_acc", small_acc(start, w_abs)),
     ]
     # The in-place allowance (passes/inplace_depthwise) picks the plane kernel, which
     # is correct whether or not the planner puts the output on the input.
@@ -164,7 +204,9 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
         )
     x, y = ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0])  # type: ignore[arg-type]
     if inplace:
-        kernel, args, scratch = "mf_depthwise_plane_s8", (x, y, ctx.scratch), depthwise_plane_bytes(p)
+        large = p.kernel_hw in ((5, 5), (7, 7))  # its own entry point (mf_depthwise.h)
+        kernel = "mf_depthwise_plane_large_s8" if large else "mf_depthwise_plane_s8"
+        args, scratch = (x, y, ctx.scratch), depthwise_plane_bytes(p)
     else:
         kernel, args, scratch = "mf_depthwise_s8", (x, y), 0
     return Call(kernel, "mf_depthwise_params", tuple(params), args, ("mf_depthwise",), scratch)
@@ -181,10 +223,39 @@ def fc_acc_init(w: np.ndarray, bias: np.ndarray, input_offset: int, filter_offse
     return bias + np.int64(input_offset) * wi.sum(axis=1) + np.int64(depth * filter_offset * input_offset)
 
 
+# Pairs (w[2i], w[2i+1]) of a weight row read as one int16 equal w[2i] + 256 * w[2i+1]
+# when the odd byte is stored as w[2i+1] - [w[2i] < 0] (the even byte reads as unsigned
+# in the halfword). The armv7em FC kernel multiplies such halfwords with converted
+# inputs (kernels/armv7em/mf_fc.c); the portable kernel undoes the adjustment.
+PAIR_OFFSET = 127  # the odd inputs enter as x - 127, which keeps 256 x_even - (x_odd - 127) in int16
+PAIR_ABS_SUM_LIMIT = 32896  # 255 * sum|w| < 2^23: 256 * (w . x - 127 * sum w_odd) fits int32
+
+
+def fc_pairs(w: np.ndarray) -> np.ndarray | None:
+    """The pair-adjusted weights, or None when a row cannot use them (an odd weight of
+    -128 after a negative even one, or sum|w| too large for the 256-scaled sum)."""
+    wi = w.astype(np.int64)
+    even, odd = wi[:, 0::2][:, : wi[:, 1::2].shape[1]], wi[:, 1::2]
+    adjusted = odd - (even < 0)
+    if adjusted.size and adjusted.min() < -128 or np.abs(wi).sum(axis=1).max(initial=0) >= PAIR_ABS_SUM_LIMIT:
+        return None
+    out = wi.copy()
+    out[:, 1::2] = adjusted
+    return out.astype(np.int8)
+
+
 def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_fully_connected(g, node)
     w = _weights(g, node)
-    acc = fc_acc_init(w, _bias(g, node, p.output_depth), p.input_offset, p.filter_offset)
+    acc = wrap_int32(fc_acc_init(w, _bias(g, node, p.output_depth), p.input_offset, p.filter_offset))
+    extra = 128 * abs(p.filter_offset) * p.accum_depth  # filter_offset * sum(x)
+    paired = fc_pairs(w.reshape(p.output_depth, p.accum_depth))
+    if paired is None:
+        weights, pair_init = ctx.ptr(node.inputs[1]), NULL  # type: ignore[arg-type]
+    else:
+        w_odd = w.reshape(p.output_depth, p.accum_depth)[:, 1::2].astype(np.int64).sum(axis=1)
+        weights = ctx.const_array(f"{node.name}_paired", paired)
+        pair_init = ctx.const_array(f"{node.name}_pair_init", wrap_int32(acc + PAIR_OFFSET * w_odd).astype(np.int32))
     params = [
         ("batches", str(p.batches)),
         ("accum_depth", str(p.accum_depth)),
@@ -192,12 +263,30 @@ def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("filter_offset", str(p.filter_offset)),
         *_out_fields(p.output_offset, p.act_min, p.act_max),
         ("per_channel", "1" if p.per_channel else "0"),
-        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        ("weights", weights),
         ("acc_init", _acc_init_array(ctx, node, acc)),
         *_quant_fields(ctx, node, p.multipliers, p.shifts),
+        ("small_acc", small_acc(acc, np.abs(w.astype(np.int64)).sum(axis=1), extra)),
+        ("weights_paired", "0" if paired is None else "1"),
+        ("pair_init", pair_init),
     ]
-    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
-    return Call("mf_fc_s8", "mf_fc_params", tuple(params), args, ("mf_fc",))
+    scratch = fc_scratch_bytes(p.accum_depth)
+    scratch_arg = ctx.scratch if scratch else "NULL"
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]), scratch_arg)  # type: ignore[arg-type]
+    return Call("mf_fc_s8", "mf_fc_params", tuple(params), args, ("mf_fc",), scratch)
+
+
+# Longest input row the armv7em FC widens into scratch. A row of `depth` int8 values
+# takes 2 * depth bytes there; beyond this the kernel runs its scratch-free C path, so
+# that a long row (micro_speech's 4,000 inputs: 8,000 B) cannot triple the arena.
+FC_WIDEN_MAX_DEPTH = 1024
+
+
+def fc_scratch_bytes(depth: int) -> int:
+    """mf_fc_s8's scratch: the armv7em kernel converts one batch row to int16 (2 bytes
+    per element, rounded up to 16 elements) when the row is at most FC_WIDEN_MAX_DEPTH
+    long; otherwise none (the kernel then gets NULL and takes its C path)."""
+    return 2 * ((depth + 15) // 16 * 16) if depth <= FC_WIDEN_MAX_DEPTH else 0
 
 
 # ------------------------------------------------------------------ pools

@@ -38,18 +38,23 @@ typedef struct {
     const int32_t *acc_init;     /* [out_c], see above; NULL means all 0 */
     const int32_t *multipliers;  /* [out_c], Q31 */
     const int32_t *shifts;       /* [out_c], > 0 left, < 0 right */
+    int32_t small_acc;           /* 1: |acc| < 2^30 for every input (the emitter checked
+                                    |acc_init| + 128 * sum|w|): optimised kernels may double it */
 } mf_conv_params;
 
-/* Any CONV_2D. scratch: k_h * k_w * (in_c / groups) bytes (one im2col patch).
- * Output pixels are produced in increasing order; the output must not overlap
- * the input. */
+/* Any CONV_2D. scratch: codegen/ops_conv.py conv_scratch_bytes (at least one
+ * im2col patch, k_h * k_w * (in_c / groups) bytes). Output pixels are produced in
+ * increasing order, in groups of at most 4 consecutive pixels whose windows are all
+ * gathered before any output of the group is written (the portable kernel: groups
+ * of 1); windows of later groups are read after. */
 void mf_conv2d_s8(const mf_conv_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 /* Pointwise CONV_2D: 1x1 kernel, stride 1, no padding (out_h == in_h,
- * out_w == in_w), any groups. scratch: in_c bytes.
- * Memory contract: pixels are processed in increasing order and all in_c input
- * bytes of pixel q are copied to scratch before any output byte of pixel q is
- * written, so the output may overlap the input when it starts at least
+ * out_w == in_w), any groups. scratch: conv_scratch_bytes (at least in_c bytes).
+ * Memory contract: pixels are processed in increasing order, in groups of at most 4
+ * consecutive pixels (the portable kernel: 1), and all input bytes of a group's
+ * pixels are copied to scratch before any output byte of the group is written, so
+ * the output may overlap the input when it starts at least
  * max(0, P * (out_c - in_c)) bytes below the input's start (P = batches * h * w). */
 void mf_conv2d_1x1_s8(const mf_conv_params *p, const int8_t *in, int8_t *out, void *scratch);
 

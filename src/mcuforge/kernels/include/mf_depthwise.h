@@ -34,6 +34,9 @@ typedef struct {
     const int32_t *bias;          /* [out_c]; NULL means no bias */
     const int32_t *multipliers;   /* [out_c], Q31 */
     const int32_t *shifts;        /* [out_c], > 0 left, < 0 right */
+    int32_t small_acc;            /* 1: |acc| < 2^30 for every input, whether the sum starts
+                                     from bias (taps x - input_zp) or from bias - input_zp *
+                                     sum(w) (raw taps): optimised kernels may double it */
 } mf_depthwise_params;
 
 /* Rows and columns of the zero-point-padded plane that mf_depthwise_plane_s8
@@ -56,5 +59,11 @@ void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out
  * current or an earlier batch, which are already in scratch or consumed.
  * scratch: MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p) bytes. */
 void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
+
+/* mf_depthwise_plane_s8 for square 5x5 and 7x7 filters (the code generator picks it
+ * for those): same results, scratch and memory contract. A separate entry point lets
+ * optimised kernel sets specialise it without linking that code into models that
+ * have no such layer. */
+void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 #endif /* MF_DEPTHWISE_H */

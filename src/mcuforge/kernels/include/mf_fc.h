@@ -33,9 +33,24 @@ typedef struct {
     const int32_t *acc_init;     /* [output_depth], see above; NULL means all 0 */
     const int32_t *multipliers;  /* Q31 */
     const int32_t *shifts;       /* > 0 left, < 0 right */
+    int32_t small_acc;           /* 1: |acc| < 2^30 for every input (emitter-checked):
+                                    optimised kernels may double it */
+    int32_t weights_paired;      /* 1: in each row, byte 2i+1 holds w[2i+1] - (w[2i] < 0), so
+                                    bytes (2i, 2i+1) read as the int16 w[2i] + 256 * w[2i+1];
+                                    mf_fc_weight() gives the true weight either way */
+    const int32_t *pair_init;    /* paired: acc_init + 127 * sum of the row's odd weights (the
+                                    armv7em kernel's start, codegen/ops_conv.py); else NULL */
 } mf_fc_params;
 
-/* No scratch; the output must not overlap the input. */
-void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out);
+/* Weight d of row o, undoing the pair adjustment. */
+static inline int32_t mf_fc_weight(const mf_fc_params *p, int32_t o, int32_t d) {
+    const int8_t *row = p->weights + (size_t)o * (size_t)p->accum_depth;
+    const int32_t w = row[d];
+    return (p->weights_paired && (d & 1)) ? w + (row[d - 1] < 0 ? 1 : 0) : w;
+}
+
+/* scratch: codegen/ops_conv.py fc_scratch_bytes (the portable kernel uses none; the
+ * armv7em one holds one batch row as int16). The output must not overlap the input. */
+void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 #endif /* MF_FC_H */

@@ -1,7 +1,8 @@
 /* mcuforge kernels: FULLY_CONNECTED (portable C99). See mf_fc.h for the arithmetic. */
 #include "mf_fc.h"
 
-void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out) {
+void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    (void)scratch; /* the portable kernel reads the input in place */
     const int32_t depth = p->accum_depth;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = in + (size_t)b * (size_t)depth;
@@ -15,11 +16,10 @@ void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out) {
         const uint32_t x_term = (uint32_t)p->filter_offset * xsum;
         int8_t *y = out + (size_t)b * (size_t)p->output_depth;
         for (int32_t o = 0; o < p->output_depth; ++o) {
-            const int8_t *w = p->weights + (size_t)o * (size_t)depth;
             uint32_t acc = (p->acc_init != NULL ? (uint32_t)p->acc_init[o] : 0u) + x_term;
             for (int32_t d = 0; d < depth; ++d) {
                 /* |w * x| <= 2^14 fits int32; the sum wraps modulo 2^32 as the reference. */
-                acc += (uint32_t)((int32_t)w[d] * (int32_t)x[d]);
+                acc += (uint32_t)(mf_fc_weight(p, o, d) * (int32_t)x[d]);
             }
             const int32_t ch = p->per_channel ? o : 0;
             /* Clamp to [act_min - zp, act_max - zp] before adding zp: the same as
