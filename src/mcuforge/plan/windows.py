@@ -16,6 +16,12 @@ Two write granularities match the portable kernels (kernels/portable):
 
 The first input element of a window is taken at (max(0, top row), max(0, left
 column)): never later than the true first tap, so D is safe (it can only be large).
+
+The optimised kernels (kernels/armv7em) read ahead of these orders: their
+convolutions gather the windows of up to 4 consecutive pixels before writing any of
+the 4 pixels' outputs, and their pools read 4 channels' windows before writing those
+4 outputs. Reading earlier only relaxes the constraint, so the distances here cover
+them (tests/plan/test_windows.py simulates both orders).
 """
 
 from __future__ import annotations
