@@ -1,4 +1,4 @@
-"""Shared test fixtures: where ../shared/models lives, and a skip when it is absent."""
+"""Shared test fixtures (paths are in shared_paths.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-MODELS = SHARED / "models"
-
-
-def require_models() -> Path:
-    if not MODELS.is_dir():
-        pytest.skip(f"real models not available: {MODELS} is absent")
-    return MODELS
+from shared_paths import require_models
 
 
 @pytest.fixture

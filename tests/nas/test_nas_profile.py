@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from mcuforge.codegen.generate import scratch_sizes
+from mcuforge.codegen.generate import size_graph
 from mcuforge.engine import compile_graph, optimise
 from mcuforge.frontend.tflite_read import read
 from mcuforge.frontend.tflite_write import write
@@ -23,7 +23,7 @@ from mcuforge.ir.graph import Graph
 from mcuforge.ir.ops import Op
 from mcuforge.nas import zoo
 from mcuforge.nas.export import export_graph
-from mcuforge.nas.profile import EngineProfiler, compiled_memory, flash_bytes, profile
+from mcuforge.nas.profile import EngineProfiler, compiled_memory, profile
 from mcuforge.nas.space import BlockSpace, BlockSpec, ConvSpec, NetConfig, sample
 from mcuforge.passes import fold_io
 from mcuforge.plan import best_order, buffer_requests, plan, plan_all
@@ -75,9 +75,9 @@ def test_joined_pieces_are_the_optimised_export(seed: int):
         whole = optimise(fold_io(export_graph(cfg)).graph)
         joined, scratch, flash = profiler.graph(cfg)
         assert structure(joined) == structure(whole)
-        want = scratch_sizes(whole)
-        assert {i: s for i, s in scratch.items()} == want
-        assert flash == flash_bytes(whole)
+        want = size_graph(whole)
+        assert {i: s for i, s in scratch.items()} == want.scratch
+        assert flash == want.flash_bytes
 
 
 def test_engine_figures_equal_compile_graph():

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from shared_paths import SHARED
 from mcuforge.errors import InputError
 from mcuforge.nas import profile as P
 from mcuforge.nas.space import (

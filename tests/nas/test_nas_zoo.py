@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from shared_paths import SHARED
 from mcuforge.cli import main
 from mcuforge.frontend.tflite_read import load as load_tflite
 from mcuforge.hw.boards import get_board

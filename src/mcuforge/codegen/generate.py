@@ -40,10 +40,29 @@ def _emit_all(g: Graph, order: list[int], ctx: EmitContext) -> dict[int, Call]:
     return calls
 
 
+@dataclass(frozen=True)
+class Sizing:
+    """What the sizing pass learns before any plan exists."""
+
+    scratch: dict[int, int]  # node index -> scratch bytes its kernel needs
+    flash_bytes: int  # bytes of every constant array the C will hold (weights.c)
+
+
+def const_bytes(ctx: EmitContext) -> int:
+    return sum(a.data.size * a.data.itemsize for a in ctx.arrays)
+
+
+def size_graph(g: Graph) -> Sizing:
+    """The sizing pass: every emitter once, with placeholder addresses. Constants do not
+    depend on the plan, so its Flash figure is the generated project's."""
+    ctx = EmitContext(g)
+    calls = _emit_all(g, list(range(len(g.nodes))), ctx)
+    return Sizing({i: c.scratch_bytes for i, c in calls.items()}, const_bytes(ctx))
+
+
 def scratch_sizes(g: Graph) -> dict[int, int]:
-    """Scratch bytes each node's kernel needs (the sizing pass)."""
-    calls = _emit_all(g, list(range(len(g.nodes))), EmitContext(g))
-    return {i: c.scratch_bytes for i, c in calls.items()}
+    """Scratch bytes each node's kernel needs (see size_graph)."""
+    return size_graph(g).scratch
 
 
 def kernel_file(name: str) -> str:
@@ -85,5 +104,4 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
         files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
         files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
     files["Makefile"] = cwriter.makefile([f"{fam}.c" for fam in families])
-    flash = sum(a.data.size * a.data.itemsize for a in ctx.arrays)
-    return Project(files, g, memory, calls, flash)
+    return Project(files, g, memory, calls, const_bytes(ctx))

@@ -5,7 +5,7 @@ The first three are closed-form over the config (MCUNet's profiler; they reprodu
 shared/configs/mcunet/expected.json exactly). The engine figures never come from a
 formula: the config is exported to the IR graph a real export would give
 (nas/export.py) and put through the compiler's own passes, scratch sizing and
-planner (engine.optimise, codegen.generate.scratch_sizes, plan.memory.plan_graph), so
+planner (engine.optimise, codegen.generate.size_graph, plan.memory.plan_graph), so
 they equal what `mcuforge compile` reports for the same network.
 """
 
@@ -15,9 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mcuforge.codegen.call import EmitContext
-from mcuforge.codegen.generate import scratch_sizes
-from mcuforge.codegen.table import emitter
+from mcuforge.codegen.generate import size_graph
 from mcuforge.engine import compile_graph, optimise
 from mcuforge.hw.boards import Board
 from mcuforge.ir.graph import Graph, Node, Tensor
@@ -134,17 +132,6 @@ def compiled_memory(cfg: NetConfig, seed: int = 0) -> EngineMemory:
     return EngineMemory(m.arena_bytes, c.project.flash_bytes, m.lower_bound)
 
 
-def flash_bytes(g: Graph) -> int:
-    """Bytes of the constant arrays the code generator emits for g (weights, folded
-    accumulator starts, multipliers, shifts, ...): its sizing pass, summed as
-    codegen.generate does for Project.flash_bytes."""
-    ctx = EmitContext(g)
-    for i, node in enumerate(g.nodes):
-        ctx.node_index = i
-        emitter(node.op)(g, node, ctx)
-    return sum(a.data.size * a.data.itemsize for a in ctx.arrays)
-
-
 PIECE_INPUT = "piece_in"  # what a piece calls its input until it is joined to the network
 
 
@@ -213,10 +200,10 @@ class EngineProfiler:
         y = e.stem() if kind == "stem" else e.block(x, i, prefix) if kind == "block" else e.tail(x)
         b.output(y)
         g = optimise(fold_io(b.graph).graph)
-        scratch = scratch_sizes(g)
+        sizing = size_graph(g)
         own = {n: _placeholder(t) for n, t in g.tensors.items() if n != PIECE_INPUT}
         entry = tuple(k for k, n in enumerate(g.nodes) if PIECE_INPUT in n.inputs)
-        return Piece(tuple(g.nodes), own, y, entry, tuple(scratch[k] for k in range(len(g.nodes))), flash_bytes(g))
+        return Piece(tuple(g.nodes), own, y, entry, tuple(sizing.scratch[k] for k in range(len(g.nodes))), sizing.flash_bytes)
 
     def graph(self, cfg: NetConfig) -> tuple[Graph, dict[int, int], int]:
         """The optimised graph of cfg (constants as placeholders), scratch per node, Flash."""
