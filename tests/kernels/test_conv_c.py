@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import EmitContext
-from mcuforge.codegen.generate import kernel_file
+from mcuforge.codegen.generate import project_files
 from mcuforge.codegen.ops_conv import EMITTERS, depthwise_plane_bytes
 from mcuforge.ir import Op
 from mcuforge.ir import ops as O
@@ -204,18 +203,7 @@ def run_layout(g: Graph, offsets: dict[str, int], scratch_offset: int, arena: in
     ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset})
     call = EMITTERS[g.nodes[0].op](g, g.nodes[0], ctx)
     assert scratch_offset + call.scratch_bytes <= arena
-    fams = list(call.sources)
-    files = {
-        "model.h": cwriter.model_h(g, arena, offsets, {}),
-        "model.c": cwriter.model_c(g, [0], {0: call}, fams, arena, offsets),
-        "weights.h": cwriter.weights_h(ctx.arrays),
-        "weights.c": cwriter.weights_c(ctx.arrays),
-        "main_host.c": cwriter.MAIN_HOST,
-        "mf_common.h": kernel_file("include/mf_common.h"),
-    }
-    for fam in fams:
-        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
-        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
+    files = project_files(g, [0], {0: call}, ctx, arena)
     with tempfile.TemporaryDirectory(prefix="mcuforge-layout-") as tmp:
         d = Path(tmp)
         for name, text in files.items():

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import EmitContext
-from mcuforge.codegen.generate import kernel_file
+from mcuforge.codegen.generate import project_files
 from mcuforge.codegen.ops_elementwise import broadcast_dims
 from mcuforge.codegen.table import emitter
 from mcuforge.errors import UnsupportedError
@@ -64,19 +63,7 @@ def run_layout(g: Graph, offsets: dict[str, int], arena: int, inputs: list[np.nd
     for i, node in enumerate(g.nodes):
         ctx.node_index = i
         calls[i] = emitter(node.op)(g, node, ctx)
-    fams = sorted({s for c in calls.values() for s in c.sources})
-    order = list(range(len(g.nodes)))
-    files = {
-        "model.h": cwriter.model_h(g, arena, offsets, {}),
-        "model.c": cwriter.model_c(g, order, calls, fams, arena, offsets),
-        "weights.h": cwriter.weights_h(ctx.arrays),
-        "weights.c": cwriter.weights_c(ctx.arrays),
-        "main_host.c": cwriter.MAIN_HOST,
-        "mf_common.h": kernel_file("include/mf_common.h"),
-    }
-    for fam in fams:
-        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
-        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
+    files = project_files(g, list(range(len(g.nodes))), calls, ctx, arena)
     with tempfile.TemporaryDirectory(prefix="mcuforge-layout-") as tmp:
         d = Path(tmp)
         for name, text in files.items():

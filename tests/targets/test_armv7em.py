@@ -27,9 +27,8 @@ from ref.test_fc import fc_graph
 from ref.test_pool import CASES as POOL_CASES
 from ref.test_pool import POOLS, pool_graph
 
-from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import EmitContext
-from mcuforge.codegen.generate import Project, generate, kernel_file
+from mcuforge.codegen.generate import Project, generate, project_files
 from mcuforge.codegen.ops_conv import EMITTERS, depthwise_plane_bytes
 from mcuforge.engine import compile_graph
 from mcuforge.frontend.tflite_read import load
@@ -181,18 +180,7 @@ def layout_project(g: Graph, offsets: dict[str, int], scratch_offset: int, arena
     ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset})
     call = EMITTERS[g.nodes[0].op](g, g.nodes[0], ctx)
     assert scratch_offset + call.scratch_bytes <= arena
-    fams = list(call.sources)
-    files = {
-        "model.h": cwriter.model_h(g, arena, offsets, {}),
-        "model.c": cwriter.model_c(g, [0], {0: call}, fams, arena, offsets),
-        "weights.h": cwriter.weights_h(ctx.arrays),
-        "weights.c": cwriter.weights_c(ctx.arrays),
-        "main_host.c": cwriter.MAIN_HOST,
-        "mf_common.h": kernel_file("include/mf_common.h"),
-    }
-    for fam in fams:
-        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
-        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
+    files = project_files(g, [0], {0: call}, ctx, arena)
     return replace(base, files=files, calls={0: call}, memory=replace(base.memory, arena_bytes=arena))
 
 

@@ -69,6 +69,27 @@ def kernel_file(name: str) -> str:
     return resources.files("mcuforge.kernels").joinpath(name).read_text()
 
 
+def project_files(
+    g: Graph, order: list[int], calls: dict[int, Call | None], ctx: EmitContext, arena_bytes: int, scratch_bytes: int = 0
+) -> dict[str, str]:
+    """The project's files (name -> text) for emitted calls: model, weights, host runner,
+    the kernel families the calls use (portable versions; targets swap in others), Makefile."""
+    families = sorted({s for c in calls.values() if c is not None for s in c.sources})
+    files = {
+        "model.h": cwriter.model_h(g, arena_bytes, ctx.offsets, {"scratch_bytes": scratch_bytes}),
+        "model.c": cwriter.model_c(g, order, calls, families, arena_bytes, ctx.offsets),
+        "weights.h": cwriter.weights_h(ctx.arrays),
+        "weights.c": cwriter.weights_c(ctx.arrays),
+        "main_host.c": cwriter.MAIN_HOST,
+        "mf_common.h": kernel_file("include/mf_common.h"),
+    }
+    for fam in families:
+        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
+        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
+    files["Makefile"] = cwriter.makefile([f"{fam}.c" for fam in families])
+    return files
+
+
 def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:
     """The C project for g; with `patch`, g's patch stage runs patch by patch (the
     project's graph is then the patched program, patch/program.py; `order` is g's
@@ -91,17 +112,5 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
         node = g.nodes[i]
         if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):
             calls[i] = None  # the planner gave output and input one buffer: nothing to copy
-    families = sorted({s for c in calls.values() if c is not None for s in c.sources})
-    files = {
-        "model.h": cwriter.model_h(g, memory.arena_bytes, ctx.offsets, {"scratch_bytes": memory.scratch_bytes}),
-        "model.c": cwriter.model_c(g, memory.order, calls, families, memory.arena_bytes, ctx.offsets),
-        "weights.h": cwriter.weights_h(ctx.arrays),
-        "weights.c": cwriter.weights_c(ctx.arrays),
-        "main_host.c": cwriter.MAIN_HOST,
-        "mf_common.h": kernel_file("include/mf_common.h"),
-    }
-    for fam in families:
-        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
-        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
-    files["Makefile"] = cwriter.makefile([f"{fam}.c" for fam in families])
+    files = project_files(g, memory.order, calls, ctx, memory.arena_bytes, memory.scratch_bytes)
     return Project(files, g, memory, calls, const_bytes(ctx))
