@@ -7,34 +7,6 @@
  * row. */
 #include "mf_elementwise.h"
 
-/* Number of rows: the product of every dimension but the innermost. */
-static int32_t ew_rows(const mf_broadcast *b) {
-    int32_t rows = 1;
-    for (int d = 0; d < MF_EW_DIMS - 1; ++d) {
-        rows *= b->shape[d];
-    }
-    return rows;
-}
-
-/* Element offsets of row `row`'s first element in each input. */
-static void ew_row_offsets(const mf_broadcast *b, int32_t row, int32_t *off1, int32_t *off2) {
-    int32_t o1 = 0;
-    int32_t o2 = 0;
-    for (int d = MF_EW_DIMS - 2; d >= 0; --d) {
-        const int32_t i = row % b->shape[d];
-        row /= b->shape[d];
-        o1 += i * b->stride1[d];
-        o2 += i * b->stride2[d];
-    }
-    *off1 = o1;
-    *off2 = o2;
-}
-
-/* The output clamp; the sum is in 64 bits, as the ref adds the zero point without wrapping. */
-static int8_t ew_out(int32_t v, int32_t offset, int32_t lo, int32_t hi) {
-    const int64_t y = (int64_t)v + offset;
-    return (int8_t)(y < lo ? lo : (y > hi ? hi : y));
-}
 
 /* ADD (sign 1) or SUB (sign -1): both inputs rescaled onto twice the larger input
  * scale with 20 bits of headroom: |x + offset| <= 255 and 255 * 2^20 < 2^28, so
