@@ -243,8 +243,8 @@ def test_depthwise_in_place(name):
 def test_kernel_choice_and_scratch_bytes():
     rng = np.random.default_rng(15)
 
-    def call(g: Graph):
-        return EMITTERS[g.nodes[0].op](g, g.nodes[0], EmitContext(g))
+    def call(g: Graph, wide: bool = False):
+        return EMITTERS[g.nodes[0].op](g, g.nodes[0], EmitContext(g, wide=frozenset({0} if wide else ())))
 
     # Scratch serves the portable kernels (one pixel, one patch) and the armv7em ones
     # (4 pixels' patches as int16, 8 bytes per 4 elements, plus an int8 patch).
@@ -261,5 +261,12 @@ def test_kernel_choice_and_scratch_bytes():
     g.nodes[0].inplace = True
     # SAME, 9x7 -> 5x4: rows (5-1)*2+3 = 11, columns (4-1)*2+3 = 9
     assert (call(g).kernel, call(g).scratch_bytes) == ("mf_depthwise_plane_s8", 11 * 9)
+    assert call(g, wide=True).scratch_bytes == 11 * 9  # three channels: one plane only
+    g4 = conv_graph(rng, Op.DEPTHWISE_CONV_2D, (1, 9, 7, 8), 8, (3, 3), stride=(2, 2))
+    g4.nodes[0].inplace = True
+    assert call(g4, wide=True).scratch_bytes == 4 * 11 * 9  # wide: four channel planes
+    assert ("planes", "4") in call(g4, wide=True).params
     assert call(fc_graph(rng, (1, 20), 4)).scratch_bytes == 2 * 32  # armv7em: one int16 row, 16-padded
+    assert call(fc_graph(rng, (1, 1100), 4)).scratch_bytes == 0  # a long row: the C path ...
+    assert call(fc_graph(rng, (1, 1100), 4), wide=True).scratch_bytes == 2 * 1104  # ... unless widened
     assert call(pool_graph(Op.MAX_POOL_2D, (1, 4, 4, 2), (2, 2))).scratch_bytes == 0

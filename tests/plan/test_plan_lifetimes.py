@@ -11,6 +11,7 @@ from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder
 from mcuforge.ir.ops import Op
 from mcuforge.plan import BufferRequest, Overlap, buffer_requests, lower_bound, plan
+from mcuforge.plan.memory import plan_graph
 
 R = BufferRequest
 
@@ -174,3 +175,27 @@ def test_pointwise_contract_simulated(pixels, cin, cout, slack):
         pixel = arena[in_at + p * cin : in_at + (p + 1) * cin].copy()  # the Cin-byte scratch
         arena[out_at + p * cout : out_at + (p + 1) * cout] = pixel @ mix % 251
     assert np.array_equal(arena[out_at : out_at + pixels * cout], expect)
+
+
+def test_wide_variants_granted_only_in_free_bytes():
+    """plan_graph gives a node its wide (larger) scratch only where that fits in bytes
+    free at its step: the arena stays the narrow plan's, and the widened scratch shares
+    no byte with a buffer live then."""
+    g, p, q = residual_graph()
+    narrow = {0: 100, 1: 4}
+    wide = {0: 400, 1: 8, 5: 50}  # node 5 (the FC) has scratch only in its wide variant
+    base = plan_graph(g, narrow)
+    m = plan_graph(g, narrow, wide)
+    assert m.arena_bytes == base.arena_bytes == 1284 and m.order == base.order
+    # Step 1 (d, p, the pointwise scratch) fills the arena: node 1 keeps its narrow scratch.
+    assert m.wide == {0, 5}
+    assert m.scratch_sizes == {0: 400, 1: 4, 5: 50}
+    assert base.wide == frozenset() and base.scratch_sizes == narrow
+    sizes = {"x": 256, "d": 256, p: 1024, q: 256, "s": 256, "o": 10}
+    live = {0: ["x", "d"], 5: ["s", "o"]}  # tensors live at the widened nodes' steps
+    for i, names in live.items():
+        lo, hi = m.scratch_offsets[i], m.scratch_offsets[i] + m.scratch_sizes[i]
+        assert hi <= m.arena_bytes
+        for t in names:
+            t_lo = m.tensor_offsets[t]
+            assert hi <= t_lo or t_lo + sizes[t] <= lo, f"node {i}'s scratch overlaps {t}"

@@ -174,18 +174,20 @@ def test_elementwise(core):
 
 
 # ------------------------------------------------------- hand-placed buffers
-def layout_project(g: Graph, offsets: dict[str, int], scratch_offset: int, arena: int) -> Project:
-    """g (one node) compiled with hand-placed buffers."""
+def layout_project(g: Graph, offsets: dict[str, int], scratch_offset: int, arena: int, wide: bool = False) -> Project:
+    """g (one node) compiled with hand-placed buffers (`wide`: the node's wide variant)."""
     base = generate(g)
-    ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset})
+    ctx = EmitContext(g, offsets=offsets, scratch_offsets={0: scratch_offset}, wide=frozenset({0} if wide else ()))
     call = EMITTERS[g.nodes[0].op](g, g.nodes[0], ctx)
     assert scratch_offset + call.scratch_bytes <= arena
     files = project_files(g, [0], {0: call}, ctx, arena)
     return replace(base, files=files, calls={0: call}, memory=replace(base.memory, arena_bytes=arena))
 
 
-def run_layout(g: Graph, offsets: dict[str, int], scratch_offset: int, arena: int, core: str) -> np.ndarray:
-    project = layout_project(g, offsets, scratch_offset, arena)
+def run_layout(
+    g: Graph, offsets: dict[str, int], scratch_offset: int, arena: int, core: str, wide: bool = False
+) -> np.ndarray:
+    project = layout_project(g, offsets, scratch_offset, arena, wide)
     with tempfile.TemporaryDirectory(prefix="mcuforge-armv7em-") as tmp:
         fw = build_firmware(project, get_board(BOARDS[core]), Path(tmp), profile=False, kernels="armv7em")
         assert "mf_conv.c" in fw.optimised or "mf_depthwise.c" in fw.optimised
@@ -208,15 +210,34 @@ def test_pointwise_output_overlapping_input(c_in, c_out, hw):
     assert np.array_equal(out, run(g, random_inputs(g, 6))[0])
 
 
-@pytest.mark.parametrize("name", ["same_s1", "same_s2_odd", "valid_s2", "5x5", "batch2"])
-def test_depthwise_in_place(name):
+# In-place layers for the wide variant (four channel planes, gathered four channels per
+# pass): channel counts with and without a remainder of 4, transposed planes (taller
+# than wide), 5x5 and 7x7, stride 1 and 2, odd widths, two batches.
+DW_WIDE_CASES = {
+    "s1_c12": dict(in_shape=(1, 9, 8, 12), out_c=12, k=(3, 3)),
+    "s2_c10_odd": dict(in_shape=(1, 11, 9, 10), out_c=10, k=(3, 3), stride=(2, 2)),
+    "tall_c8": dict(in_shape=(1, 14, 5, 8), out_c=8, k=(3, 3)),
+    "k5_s2_c6": dict(in_shape=(1, 9, 11, 6), out_c=6, k=(5, 5), stride=(2, 2)),
+    "k7_s1_c8": dict(in_shape=(1, 6, 7, 8), out_c=8, k=(7, 7)),
+    "tiny_c16": dict(in_shape=(1, 3, 3, 16), out_c=16, k=(3, 3)),
+    "batch2_c4": dict(in_shape=(2, 5, 6, 4), out_c=4, k=(3, 3)),
+}
+
+
+@pytest.mark.parametrize(
+    "name, wide",
+    [(n, False) for n in ["same_s1", "same_s2_odd", "valid_s2", "5x5", "batch2"]] + [(n, True) for n in DW_WIDE_CASES],
+)
+def test_depthwise_in_place(name, wide):
+    """Output on the input, scratch right after it (the planes are filled and read
+    while the outputs overwrite the input)."""
     rng = np.random.default_rng(sum(map(ord, name)))
-    g = conv_graph(rng, Op.DEPTHWISE_CONV_2D, **DW_CASES[name])
+    g = conv_graph(rng, Op.DEPTHWISE_CONV_2D, **(DW_WIDE_CASES if wide else DW_CASES)[name])
     g.nodes[0].inplace = True
     x, y = g.inputs[0], g.outputs[0]
     size = (g.tensors[x].nbytes + 7) // 8 * 8
     plane = depthwise_plane_bytes(prepare_depthwise_conv2d(g, g.nodes[0]))
-    out = run_layout(g, {x: 0, y: 0}, size, size + plane, "m4")
+    out = run_layout(g, {x: 0, y: 0}, size, size + (4 if wide else 1) * plane, "m4", wide)
     assert np.array_equal(out, run(g, random_inputs(g, 6))[0])
 
 

@@ -46,12 +46,17 @@ class EmitContext:
     `offsets` maps each arena tensor to its byte offset; `scratch_offsets` maps node
     index to its scratch offset. During the sizing pass both are empty and every
     pointer is a placeholder (the emitted text is discarded).
+
+    `wide` holds the nodes granted their wide variant: a kernel variant that runs faster
+    with more scratch. The planner grants it only where the larger scratch fits in bytes
+    free at that step, so the arena never grows for it (plan.memory.plan_graph).
     """
 
     graph: Graph
     offsets: dict[str, int] = field(default_factory=dict)
     scratch_offsets: dict[int, int] = field(default_factory=dict)
     node_index: int = 0
+    wide: frozenset[int] = frozenset()
     arrays: list[ConstArray] = field(default_factory=list)
     _const_symbols: dict[str, str] = field(default_factory=dict)
     _array_names: set[str] = field(default_factory=set)
@@ -80,6 +85,10 @@ class EmitContext:
     @property
     def scratch(self) -> str:
         return f"(void *)(mf_arena + {self.scratch_offsets.get(self.node_index, 0)})"
+
+    def wide_variant(self) -> bool:
+        """Whether the current node may use its wide (more scratch, faster) variant."""
+        return self.node_index in self.wide
 
     def inplace(self, node: Node) -> bool:
         """True when passes/inplace_depthwise allowed the node to overwrite its input: the

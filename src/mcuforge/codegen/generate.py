@@ -52,12 +52,21 @@ def const_bytes(ctx: EmitContext) -> int:
     return sum(a.data.size * a.data.itemsize for a in ctx.arrays)
 
 
-def size_graph(g: Graph) -> Sizing:
+def size_graph(g: Graph, wide: bool = False) -> Sizing:
     """The sizing pass: every emitter once, with placeholder addresses. Constants do not
-    depend on the plan, so its Flash figure is the generated project's."""
-    ctx = EmitContext(g)
+    depend on the plan, so its Flash figure is the generated project's. With `wide`,
+    every node's wide variant (EmitContext.wide)."""
+    ctx = EmitContext(g, wide=frozenset(range(len(g.nodes))) if wide else frozenset())
     calls = _emit_all(g, list(range(len(g.nodes))), ctx)
     return Sizing({i: c.scratch_bytes for i, c in calls.items()}, const_bytes(ctx))
+
+
+def plan_memory(g: Graph) -> MemoryPlan:
+    """The memory plan of g's per-layer program: placed with each kernel's narrow scratch,
+    then wide variants granted where their scratch fits (the arena stays the same)."""
+    narrow = scratch_sizes(g)
+    wide = {i: s for i, s in size_graph(g, wide=True).scratch.items() if s > narrow.get(i, 0)}
+    return plan_graph(g, narrow, wide)
 
 
 def scratch_sizes(g: Graph) -> dict[int, int]:
@@ -100,14 +109,16 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
         g, memory, ctx, patched = patched_parts(g, patch, order)
         calls: dict[int, Call | None] = dict(patched)
     else:
-        scratch = scratch_sizes(g)
-        memory = plan_graph(g, scratch)
+        memory = plan_memory(g)
         ctx = EmitContext(
             g,
             offsets=dict(memory.tensor_offsets),
             scratch_offsets=dict(memory.scratch_offsets),
+            wide=memory.wide,
         )
         calls = dict(_emit_all(g, memory.order, ctx))
+        for i, c in calls.items():
+            assert c.scratch_bytes == memory.scratch_sizes.get(i, 0), f"node {i}: scratch differs from the plan's"
     for i in memory.order:
         node = g.nodes[i]
         if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):

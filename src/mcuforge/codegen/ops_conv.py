@@ -167,10 +167,15 @@ def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
 
 # ------------------------------------------------------ DEPTHWISE_CONV_2D
 def depthwise_plane_bytes(p: ConvParams) -> int:
-    """The padded channel plane of mf_depthwise_plane_s8 (MF_DW_PLANE_H * MF_DW_PLANE_W):
+    """One padded channel plane of mf_depthwise_plane_s8 (MF_DW_PLANE_H * MF_DW_PLANE_W):
     exactly the rows and columns the output grid's windows reach."""
     (oh, ow), (kh, kw), (sh, sw), (dh, dw) = p.out_hw, p.kernel_hw, p.stride, p.dilation
     return ((oh - 1) * sh + (kh - 1) * dh + 1) * ((ow - 1) * sw + (kw - 1) * dw + 1)
+
+
+# Channel planes of the in-place depthwise kernel's wide variant: the armv7em kernel
+# gathers four channels per pass (word loads and a byte transpose) instead of one.
+DEPTHWISE_WIDE_PLANES = 4
 
 
 def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
@@ -190,7 +195,8 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
         *_window_fields(p),
         ("input_zp", str(-p.input_offset)),
         *_out_fields(p.output_offset, p.act_min, p.act_max),
-        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        # channel-major, [out_c][k_h][k_w]: each channel's filter contiguous (mf_depthwise.h)
+        ("weights", ctx.const_array(f"{node.name}_weights", _weights(g, node).reshape(-1, c_out).T.copy())),
         ("bias", NULL if bias_name is None else _int32_array(ctx, f"{node.name}_bias", bias)),
         *_quant_fields(ctx, node, p.multipliers, p.shifts),
         ("small_acc", small_acc(start, w_abs)),
@@ -206,9 +212,11 @@ def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
     if inplace:
         large = p.kernel_hw in ((5, 5), (7, 7))  # its own entry point (mf_depthwise.h)
         kernel = "mf_depthwise_plane_large_s8" if large else "mf_depthwise_plane_s8"
-        args, scratch = (x, y, ctx.scratch), depthwise_plane_bytes(p)
+        planes = DEPTHWISE_WIDE_PLANES if ctx.wide_variant() and c_out >= DEPTHWISE_WIDE_PLANES else 1
+        args, scratch = (x, y, ctx.scratch), planes * depthwise_plane_bytes(p)
     else:
-        kernel, args, scratch = "mf_depthwise_s8", (x, y), 0
+        kernel, args, scratch, planes = "mf_depthwise_s8", (x, y), 0, 1
+    params.append(("planes", str(planes)))
     return Call(kernel, "mf_depthwise_params", tuple(params), args, ("mf_depthwise",), scratch)
 
 
@@ -270,23 +278,26 @@ def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("weights_paired", "0" if paired is None else "1"),
         ("pair_init", pair_init),
     ]
-    scratch = fc_scratch_bytes(p.accum_depth)
+    # The armv7em kernel converts a batch row to int16 in scratch (without scratch, NULL,
+    # it takes its C path): always for rows up to FC_WIDEN_MAX_DEPTH, and as the wide
+    # variant (where the scratch fits in free arena bytes) for longer ones.
+    need = fc_scratch_bytes(p.accum_depth)
+    scratch = need if p.accum_depth <= FC_WIDEN_MAX_DEPTH or ctx.wide_variant() else 0
     scratch_arg = ctx.scratch if scratch else "NULL"
     args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]), scratch_arg)  # type: ignore[arg-type]
     return Call("mf_fc_s8", "mf_fc_params", tuple(params), args, ("mf_fc",), scratch)
 
 
-# Longest input row the armv7em FC widens into scratch. A row of `depth` int8 values
-# takes 2 * depth bytes there; beyond this the kernel runs its scratch-free C path, so
-# that a long row (micro_speech's 4,000 inputs: 8,000 B) cannot triple the arena.
+# Longest input row the armv7em FC always widens into scratch. A row of `depth` int8
+# values takes 2 * depth bytes there; a longer row gets it only where it is free
+# (micro_speech's 4,000 inputs would otherwise triple the arena with 8,000 B).
 FC_WIDEN_MAX_DEPTH = 1024
 
 
 def fc_scratch_bytes(depth: int) -> int:
-    """mf_fc_s8's scratch: the armv7em kernel converts one batch row to int16 (2 bytes
-    per element, rounded up to 16 elements) when the row is at most FC_WIDEN_MAX_DEPTH
-    long; otherwise none (the kernel then gets NULL and takes its C path)."""
-    return 2 * ((depth + 15) // 16 * 16) if depth <= FC_WIDEN_MAX_DEPTH else 0
+    """mf_fc_s8's widening buffer: one batch row as int16 (2 bytes per element, rounded
+    up to 16 elements)."""
+    return 2 * ((depth + 15) // 16 * 16)
 
 
 # ------------------------------------------------------------------ pools

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from mcuforge.codegen.generate import Project, generate
+from mcuforge.codegen.generate import Project, generate, scratch_sizes
 from mcuforge.errors import InputError
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.stats import total_macs
@@ -47,8 +47,8 @@ def choose_patch(
         return project, PatchChoice("manual", spec, peak, cand, max_mac_overhead, 1)
     if spec != "auto":
         raise InputError(f"patch mode {spec!r} is not auto, none or SPLIT:GRID")
-    m = per_layer.memory
-    choice = search(h, m.order, dict(m.scratch_sizes), peak, max_mac_overhead, progress)
+    # narrow scratch: wide variants never set the peak (plan.memory.plan_graph)
+    choice = search(h, per_layer.memory.order, scratch_sizes(h), peak, max_mac_overhead, progress)
     if choice.patch is None:
         return per_layer, choice
     project, cand = patched_project(h, per_layer, choice.patch.plan)

@@ -58,6 +58,22 @@ static inline int32_t pack16(int32_t lo, int32_t hi) {
     return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
 
+/* Output channel oc's filter: k_h * k_w contiguous weights (channel-major, mf_depthwise.h). */
+static inline const int8_t *filter(const mf_depthwise_params *p, int32_t oc) {
+    return p->weights + (size_t)oc * (size_t)p->k_h * (size_t)p->k_w;
+}
+
+/* bias - input_zp * sum(w) of channel oc, modulo 2^32: the sum's start over a plane of
+ * raw values (input_zp in the padding). */
+static uint32_t raw_init(const mf_depthwise_params *p, int32_t oc) {
+    const int8_t *w = filter(p, oc);
+    uint32_t wsum = 0u;
+    for (int32_t t = 0; t < p->k_h * p->k_w; ++t) {
+        wsum += (uint32_t)(int32_t)w[t];
+    }
+    return (p->bias != NULL ? (uint32_t)p->bias[oc] : 0u) - (uint32_t)p->input_zp * wsum;
+}
+
 /* ------------------------------------------------------ requantisation
  * As in armv7em/mf_conv.c: for e = -shift in 1..22 (m = 0 channels use e = 2, which
  * gives y = zp for any shift) and |acc| < 2^30 (small_acc),
@@ -435,36 +451,49 @@ DWK_FUNC(dwk_s2k7, R7(DWK_S2K7), "4", "2")
  * assembly does not take): acc starts from init (doubled with the weights when q->fast). */
 static void channel_generic(const mf_depthwise_params *p, const int8_t *plane, int32_t pw, int32_t oc,
                             const dw_rq *q, uint32_t init, int8_t *out_img) {
-    const size_t wstep = (size_t)p->out_c;
     const int32_t scale = q->fast ? 2 : 1;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         for (int32_t ox = 0; ox < p->out_w; ++ox) {
             const int8_t *win = plane + (size_t)oy * (size_t)p->stride_h * (size_t)pw + (size_t)ox * (size_t)p->stride_w;
             uint32_t acc = (uint32_t)scale * init;
-            const int8_t *w = p->weights + oc;
+            const int8_t *w = filter(p, oc);
             for (int32_t ky = 0; ky < p->k_h; ++ky) {
                 const int8_t *r = win + (size_t)ky * (size_t)p->dil_h * (size_t)pw;
-                for (int32_t kx = 0; kx < p->k_w; ++kx, w += wstep) {
+                for (int32_t kx = 0; kx < p->k_w; ++kx, ++w) {
                     acc += (uint32_t)(scale * *w * r[(size_t)kx * (size_t)p->dil_w]);
                 }
             }
-            out_img[((size_t)oy * (size_t)p->out_w + (size_t)ox) * wstep + (size_t)oc] = rq_out(p, q, (int32_t)acc, oc);
+            out_img[((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)p->out_c + (size_t)oc] = rq_out(p, q, (int32_t)acc, oc);
         }
     }
 }
 
 /* ------------------------------------------------------ 3x3 rectangles */
-/* 2 * sum(w) and the packed 3x3 weights of channel oc, doubled with SADD16; with tr
- * the filter is transposed (for a transposed plane). */
+/* 2 * sum(w) and the packed 3x3 weights of channel oc (doubled with SADD16) from its
+ * nine contiguous weights; with tr the filter is transposed (for a transposed plane).
+ * Three word loads (at 0, 3 and 5) stay inside the nine bytes. */
 static inline __attribute__((always_inline)) int32_t pack3x3(const mf_depthwise_params *p, int32_t oc, int tr,
                                                              int32_t w5[5]) {
-    const int8_t *w = p->weights + oc;
-    const size_t s = (size_t)p->out_c;
-    const size_t a1 = tr ? 3 : 1, a2 = tr ? 6 : 2; /* tap offsets along a filter row */
-    const size_t b1 = tr ? 1 : 3, b2 = tr ? 2 : 6; /* and between filter rows */
-    const int32_t a = pack16(w[0], w[a2 * s]), b = pack16(w[b1 * s], w[(b1 + a2) * s]);
-    const int32_t c = pack16(w[b2 * s], w[(b2 + a2) * s]);
-    const int32_t d = pack16(w[a1 * s], w[(b1 + a1) * s]), e = pack16(w[(b2 + a1) * s], 0);
+    const int8_t *w = filter(p, oc);
+    const uint32_t l0 = load_u32(w), l3 = load_u32(w + 3), l5 = load_u32(w + 5);
+    /* l0 = (w00 w01 w02 w10), l3 = (w10 w11 w12 w20), l5 = (w12 w20 w21 w22) */
+    const int32_t e0 = __sxtb16(l0), o0 = sxtb16_ror8(l0); /* (w00, w02), (w01, w10) */
+    const int32_t e3 = __sxtb16(l3), o3 = sxtb16_ror8(l3); /* (w10, w12), (w11, w20) */
+    const int32_t e5 = __sxtb16(l5), o5 = sxtb16_ror8(l5); /* (w12, w21), (w20, w22) */
+    int32_t a, b, c, d, e;
+    if (!tr) { /* (w00, w02), (w10, w12), (w20, w22), (w01, w11), (w21, 0) */
+        a = e0;
+        b = e3;
+        c = o5;
+        d = pack16(o0, o3);
+        e = (int32_t)((uint32_t)e5 >> 16);
+    } else { /* (w00, w20), (w01, w21), (w02, w22), (w10, w11), (w12, 0) */
+        a = pack16(e0, o3 >> 16);
+        b = pack16(o0, e5 >> 16);
+        c = pack16(e0 >> 16, o5 >> 16);
+        d = pack16(e3, o3);
+        e = pack16(e5, 0);
+    }
     w5[0] = __sadd16(a, a);
     w5[1] = __sadd16(b, b);
     w5[2] = __sadd16(c, c);
@@ -515,15 +544,6 @@ static inline __attribute__((always_inline)) void rect3x3(const mf_depthwise_par
 }
 
 /* ------------------------------------------------------ in-place kernel */
-/* Fill rows [y0, y1) x columns [x0, x1) of the plane with v. */
-static void fill_rect(int8_t *plane, int32_t pw, int32_t y0, int32_t y1, int32_t x0, int32_t x1, int8_t v) {
-    for (int32_t y = y0; y < y1; ++y) {
-        for (int32_t x = x0; x < x1; ++x) {
-            plane[(size_t)y * (size_t)pw + (size_t)x] = v;
-        }
-    }
-}
-
 /* The plane in the orientation it is computed in: `rows` rows of `len` bytes; the
  * image part starts at (pad_r, pad_c), is img_r x img_c, and consecutive image
  * elements along a plane row / column are src_c / src_r bytes apart in the input.
@@ -541,15 +561,6 @@ static plane_geo plane_geometry(const mf_depthwise_params *p, int tr) {
         return (plane_geo){pw, ph, p->pad_left, p->pad_top, img_w, img_h, p->in_c, row_bytes};
     }
     return (plane_geo){ph, pw, p->pad_top, p->pad_left, img_h, img_w, row_bytes, p->in_c};
-}
-
-/* Set the plane's padding (everything outside the image part that gather_channel
- * writes) to input_zp, once per call. */
-static void fill_padding(const plane_geo *q, int8_t *plane, int8_t zp) {
-    fill_rect(plane, q->len, 0, q->pad_r, 0, q->len, zp);
-    fill_rect(plane, q->len, q->pad_r + q->img_r, q->rows, 0, q->len, zp);
-    fill_rect(plane, q->len, q->pad_r, q->pad_r + q->img_r, 0, q->pad_c, zp);
-    fill_rect(plane, q->len, q->pad_r, q->pad_r + q->img_r, q->pad_c + q->img_c, q->len, zp);
 }
 
 /* Copying the image part of one channel into the plane (whose padding already holds
@@ -632,70 +643,219 @@ static int all_fast(const mf_depthwise_params *p) {
     return 1;
 }
 
-void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
-    int8_t *plane = (int8_t *)scratch;
+/* Copying four channels (ic .. ic + 3, input_c % 4 == 0 not needed, ic + 3 < in_c) into
+ * four planes P bytes apart in one pass: per 4 image elements along a plane row, four
+ * word loads (4 channels each) and a 4 x 4 byte transpose,
+ *   p = (a0 a1 c0 c1) = PKHBT(a, c << 16),  q = (b0 b1 d0 d1) = PKHBT(b, d << 16),
+ *   (a0 b0 c0 d0) = UXTAB16((q << 8) & 0xFF00FF00, p),  (a1 b1 c1 d1) = UXTAB16(q & 0xFF00FF00, p ror 8),
+ * and likewise channels 2 and 3 from the high halves (PKHTB); then single elements. */
+typedef struct {
+    int32_t c, pl;          /* 0: input stride along a plane row; plane size */
+    int32_t pl3;            /* 8: 3 * plane size */
+    int32_t words, tail;    /* 12: image columns / 4, % 4 */
+    int32_t src_skip;       /* 20 */
+    int32_t dst_skip;       /* 24 */
+    int32_t rows;           /* 28 */
+    int8_t *dst;            /* 32: first plane's position of the image's first element */
+} gather4_ctx;
+
+static void gather4_init(const gather_ctx *g, int32_t plane_bytes, gather4_ctx *g4) {
+    g4->c = g->c;
+    g4->pl = plane_bytes;
+    g4->pl3 = 3 * plane_bytes;
+    g4->words = g->words;
+    g4->tail = g->tail;
+    g4->src_skip = g->src_skip;
+    g4->dst_skip = g->dst_skip;
+    g4->rows = g->rows;
+    g4->dst = g->dst;
+}
+
+static void gather4(const gather4_ctx *g, const int8_t *src) {
+    register const gather4_ctx *r0 __asm__("r0") = g;
+    register const int8_t *r1 __asm__("r1") = src;
+    if (g->rows <= 0 || g->words + g->tail <= 0) {
+        return;
+    }
+    __asm__ volatile(
+        "mov      r11, r0\n\t"
+        "ldrd     r2, r3, [r11]\n\t" /* c, plane size */
+        "ldr      r5, [r11, #8]\n\t"
+        "mov      r4, #0xFF00FF00\n\t"
+        "ldr      lr, [r11, #28]\n\t"
+        "ldr      r0, [r11, #32]\n\t"
+        "1:\n\t"
+        "ldr      r12, [r11, #12]\n\t"
+        "cmp      r12, #0\n\t"
+        "beq      3f\n\t"
+        "2:\n\t"
+        "ldr      r6, [r1]\n\t"
+        "ldr      r7, [r1, r2]\n\t"
+        "add      r1, r1, r2, lsl #1\n\t"
+        "ldr      r8, [r1]\n\t"
+        "ldr      r9, [r1, r2]\n\t"
+        "add      r1, r1, r2, lsl #1\n\t"
+        "pkhtb    r10, r8, r6, asr #16\n\t" /* (a2 a3 c2 c3) */
+        "pkhbt    r6, r6, r8, lsl #16\n\t"  /* (a0 a1 c0 c1) */
+        "pkhtb    r8, r9, r7, asr #16\n\t"  /* (b2 b3 d2 d3) */
+        "pkhbt    r7, r7, r9, lsl #16\n\t"  /* (b0 b1 d0 d1) */
+        "and      r9, r4, r7, lsl #8\n\t"
+        "uxtab16  r9, r9, r6\n\t"
+        "str      r9, [r0]\n\t"
+        "and      r9, r7, r4\n\t"
+        "uxtab16  r9, r9, r6, ror #8\n\t"
+        "str      r9, [r0, r3]\n\t"
+        "and      r9, r4, r8, lsl #8\n\t"
+        "uxtab16  r9, r9, r10\n\t"
+        "str      r9, [r0, r3, lsl #1]\n\t"
+        "and      r9, r8, r4\n\t"
+        "uxtab16  r9, r9, r10, ror #8\n\t"
+        "str      r9, [r0, r5]\n\t"
+        "add      r0, r0, #4\n\t"
+        "subs     r12, r12, #1\n\t"
+        "bne      2b\n\t"
+        "3:\n\t"
+        "ldr      r12, [r11, #16]\n\t"
+        "cmp      r12, #0\n\t"
+        "beq      5f\n\t"
+        "4:\n\t"
+        "ldr      r6, [r1]\n\t"
+        "add      r1, r1, r2\n\t"
+        "strb     r6, [r0]\n\t"
+        "lsr      r7, r6, #8\n\t"
+        "strb     r7, [r0, r3]\n\t"
+        "lsr      r7, r6, #16\n\t"
+        "strb     r7, [r0, r3, lsl #1]\n\t"
+        "lsr      r7, r6, #24\n\t"
+        "strb     r7, [r0, r5]\n\t"
+        "add      r0, r0, #1\n\t"
+        "subs     r12, r12, #1\n\t"
+        "bne      4b\n\t"
+        "5:\n\t"
+        "ldrd     r6, r7, [r11, #20]\n\t"
+        "add      r1, r1, r6\n\t"
+        "add      r0, r0, r7\n\t"
+        "subs     lr, lr, #1\n\t"
+        "bne      1b\n\t"
+        : "+r"(r0), "+r"(r1)
+        :
+        : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+
+/* Computes output channel oc from its input channel's plane (out_img: the batch's output). */
+typedef void (*channel_fn)(const mf_depthwise_params *p, void *layer, const int8_t *plane, int32_t oc,
+                           int8_t *out_img);
+
+/* The in-place scheme: per batch, gather input channels into the planes (four per pass
+ * when the scratch holds four planes, else one), then compute their output channels.
+ * Channels are read completely before any of their outputs is written. */
+static void run_planes(const mf_depthwise_params *p, const int8_t *in, int8_t *out, int8_t *scratch, int tr,
+                       channel_fn fn, void *layer) {
     const size_t in_img = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const size_t out_img = (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
-    const int asm3 = layer_3x3(p) && p->out_w >= 2;
-    /* Narrow outputs run transposed: rows along the longer side have fewer row
-     * overheads and odd tails. */
-    const int tr = asm3 && p->out_w < p->out_h && all_fast(p);
     const plane_geo geo = plane_geometry(p, tr);
-    dw3_ctx c;
-    if (asm3) {
-        const int32_t row_step = p->out_w * p->out_c;
-        if (tr) {
-            rect3x3_layer(p, geo.len, p->out_h, row_step, p->out_c, &c);
-        } else {
-            rect3x3_layer(p, geo.len, p->out_w, p->out_c, row_step, &c);
-        }
-    }
-    /* Padding: set once; the channel copies only write the image part. */
-    fill_padding(&geo, plane, (int8_t)p->input_zp);
+    const int32_t plane_bytes = geo.rows * geo.len;
+    const int32_t group = p->planes >= 4 && p->in_c >= 4 ? 4 : 1;
+    /* Padding: the planes are set to input_zp once; the channel copies only write the
+     * image part. */
+    memset(scratch, (int8_t)p->input_zp, (size_t)group * (size_t)plane_bytes);
     gather_ctx g;
-    gather_init(&geo, plane, &g);
+    gather_init(&geo, scratch, &g);
+    gather4_ctx g4;
+    gather4_init(&g, plane_bytes, &g4);
     for (int32_t b = 0; b < p->batches; ++b) {
-        for (int32_t ic = 0; ic < p->in_c; ++ic) {
-            /* Channel ic is read completely before any of its outputs is written. */
-            gather_channel(&g, in + (size_t)b * in_img + ic);
-            for (int32_t m = 0; m < p->depth_multiplier; ++m) {
-                const int32_t oc = ic * p->depth_multiplier + m;
-                const dw_rq q = rq_channel(p, oc);
-                if (asm3 && q.fast) {
-                    rect3x3(p, &c, &q, oc, tr, plane, tr ? p->out_w : p->out_h, out + (size_t)b * out_img + (size_t)oc);
-                    continue;
+        const int8_t *img = in + (size_t)b * in_img;
+        for (int32_t ic = 0; ic < p->in_c;) {
+            const int32_t n = group == 4 && ic + 4 <= p->in_c ? 4 : 1;
+            if (n == 4) {
+                gather4(&g4, img + ic);
+            } else {
+                gather_channel(&g, img + ic);
+            }
+            for (int32_t k = 0; k < n; ++k, ++ic) {
+                for (int32_t m = 0; m < p->depth_multiplier; ++m) {
+                    fn(p, layer, scratch + (size_t)k * (size_t)plane_bytes, ic * p->depth_multiplier + m,
+                       out + (size_t)b * out_img);
                 }
-                uint32_t wsum = 0u;
-                for (int32_t t = 0; t < p->k_h * p->k_w; ++t) {
-                    wsum += (uint32_t)(int32_t)p->weights[(size_t)t * (size_t)p->out_c + (size_t)oc];
-                }
-                const uint32_t bias = p->bias != NULL ? (uint32_t)p->bias[oc] : 0u;
-                channel_generic(p, plane, geo.len, oc, &q, bias - (uint32_t)p->input_zp * wsum,
-                                out + (size_t)b * out_img);
             }
         }
     }
 }
 
+typedef struct {
+    dw3_ctx c;
+    int asm3, tr;
+    int32_t pw;
+} plane3_layer;
+
+static void plane3_channel(const mf_depthwise_params *p, void *layer, const int8_t *plane, int32_t oc,
+                           int8_t *out_img) {
+    plane3_layer *l = (plane3_layer *)layer;
+    const dw_rq q = rq_channel(p, oc);
+    if (l->asm3 && q.fast) {
+        rect3x3(p, &l->c, &q, oc, l->tr, plane, l->tr ? p->out_w : p->out_h, out_img + oc);
+    } else {
+        channel_generic(p, plane, l->pw, oc, &q, raw_init(p, oc), out_img);
+    }
+}
+
+void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    plane3_layer l;
+    l.asm3 = layer_3x3(p) && p->out_w >= 2;
+    /* Narrow outputs run transposed: rows along the longer side have fewer row
+     * overheads and odd tails. */
+    l.tr = l.asm3 && p->out_w < p->out_h && all_fast(p);
+    l.pw = plane_geometry(p, l.tr).len;
+    if (l.asm3) {
+        const int32_t row_step = p->out_w * p->out_c;
+        if (l.tr) {
+            rect3x3_layer(p, l.pw, p->out_h, row_step, p->out_c, &l.c);
+        } else {
+            rect3x3_layer(p, l.pw, p->out_w, p->out_c, row_step, &l.c);
+        }
+    }
+    run_planes(p, in, out, (int8_t *)scratch, l.tr, plane3_channel, &l);
+}
+
 /* ------------------------------------------ in-place kernel, 5x5 / 7x7 */
-/* Output channel oc of a k x k layer (k <= 7, dilation 1) for the channels the
- * assembly does not take: each filter row is read in words of 4 taps, one SMLAD per
- * pair (doubled weights when q->fast). */
+/* Packed weights of channel oc of a k x k layer (k = 5 or 7) from its contiguous
+ * filter, doubled when `doubled`: per filter row (w0, w2), (w1, w3), (w4, w6) and, with
+ * words = 4, (w5, 0) (k = 5: w5 = w6 = 0); returns the sum of the packed weights. Word
+ * loads stay inside each row (k = 5 reads x1..x4 for w4, k = 7 x3..x6 for w4..w6). */
+static int32_t pack_kxk(const mf_depthwise_params *p, int32_t oc, int32_t words, int doubled, int32_t *w) {
+    const int32_t k = p->k_h;
+    const int8_t *f = filter(p, oc);
+    int32_t sum = 0;
+    for (int32_t ky = 0; ky < k; ++ky, f += k, w += words) {
+        const uint32_t l0 = load_u32(f);
+        int32_t v[4] = {__sxtb16(l0), sxtb16_ror8(l0), 0, 0};
+        if (k == 7) {
+            const uint32_t l3 = load_u32(f + 3);
+            v[2] = sxtb16_ror8(l3);
+            v[3] = (int32_t)((uint32_t)__sxtb16(l3) >> 16);
+        } else {
+            v[2] = (int32_t)((uint32_t)sxtb16_ror8(load_u32(f + 1)) >> 16);
+        }
+        for (int32_t j = 0; j < 4; ++j) {
+            v[j] = doubled ? __sadd16(v[j], v[j]) : v[j];
+            sum = __smlad(v[j], 0x00010001, sum);
+            if (j < words) {
+                w[j] = v[j];
+            }
+        }
+    }
+    return sum;
+}
+
+/* Output channel oc of a k x k layer for the channels the assembly does not take: each
+ * filter row is read in words of 4 taps, one SMLAD per pair (doubled weights when
+ * q->fast). */
 static void channel_packed(const mf_depthwise_params *p, const int8_t *plane, int32_t pw, int32_t oc,
                            const dw_rq *q, uint32_t init, int8_t *out_img) {
     const int32_t k = p->k_h;
     const int32_t scale = q->fast ? 2 : 1;
-    int32_t wp[7][4]; /* per filter row: (w0, w2), (w1, w3), (w4, w6), (w5, 0) */
-    for (int32_t ky = 0; ky < k; ++ky) {
-        int32_t v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int32_t kx = 0; kx < k; ++kx) {
-            v[kx] = scale * p->weights[(size_t)(ky * k + kx) * (size_t)p->out_c + (size_t)oc];
-        }
-        wp[ky][0] = pack16(v[0], v[2]);
-        wp[ky][1] = pack16(v[1], v[3]);
-        wp[ky][2] = pack16(v[4], v[6]);
-        wp[ky][3] = pack16(v[5], v[7]);
-    }
+    int32_t wp[7][4];
+    pack_kxk(p, oc, 4, q->fast, &wp[0][0]);
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         for (int32_t ox = 0; ox < p->out_w; ++ox) {
             const int8_t *win = plane + (size_t)oy * (size_t)p->stride_h * (size_t)pw + (size_t)ox * (size_t)p->stride_w;
@@ -710,86 +870,54 @@ static void channel_packed(const mf_depthwise_params *p, const int8_t *plane, in
     }
 }
 
+typedef struct {
+    dwk_ctx c;
+    void (*run)(dwk_ctx *);
+    int32_t wpk[7 * 4];
+} large_layer;
 
-/* Doubled packed weights of channel oc (k rows of (w0, w2), (w1, w3), (w4, w6), (w5, 0);
- * k = 5 stops after (w4, 0)) and 2 * sum(w). */
-static int32_t pack_kxk(const mf_depthwise_params *p, int32_t oc, int32_t k, int32_t *w) {
-    const int32_t words = k == 7 ? 4 : 3;
-    int32_t sum = 0;
-    for (int32_t ky = 0; ky < k; ++ky) {
-        int32_t v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int32_t kx = 0; kx < k; ++kx) {
-            v[kx] = 2 * p->weights[(size_t)(ky * k + kx) * (size_t)p->out_c + (size_t)oc];
-            sum += v[kx];
-        }
-        int32_t *row = w + ky * words;
-        row[0] = pack16(v[0], v[2]);
-        row[1] = pack16(v[1], v[3]);
-        row[2] = pack16(v[4], v[6]);
-        if (words == 4) {
-            row[3] = pack16(v[5], 0);
-        }
+static void large_channel(const mf_depthwise_params *p, void *layer, const int8_t *plane, int32_t oc,
+                          int8_t *out_img) {
+    large_layer *l = (large_layer *)layer;
+    const dw_rq q = rq_channel(p, oc);
+    if (!q.fast) {
+        channel_packed(p, plane, l->c.pw, oc, &q, raw_init(p, oc), out_img);
+        return;
     }
-    return sum;
+    const uint32_t bias = p->bias != NULL ? (uint32_t)p->bias[oc] : 0u;
+    const int32_t wsum2 = pack_kxk(p, oc, p->k_h == 7 ? 4 : 3, 1, l->wpk);
+    l->c.init2[0] = l->c.init2[1] = (int32_t)(2u * bias - (uint32_t)p->input_zp * (uint32_t)wsum2);
+    l->c.m = q.m;
+    l->c.d = q.d;
+    l->c.e = q.e;
+    l->c.row = plane;
+    l->c.o_row = out_img + oc;
+    l->c.rows = p->out_h;
+    l->run(&l->c);
 }
 
 void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
     const int32_t k = p->k_h;
     const int32_t s = p->stride_h;
-    void (*run)(dwk_ctx *) = NULL;
+    large_layer l;
+    l.run = NULL;
     if (p->small_acc && k == p->k_w && (k == 5 || k == 7) && p->dil_h == 1 && p->dil_w == 1 && s == p->stride_w &&
         (s == 1 || s == 2) && p->out_w >= 2 && p->act_min == -128 && p->act_max == 127) {
-        run = s == 1 ? (k == 5 ? dwk_s1k5 : dwk_s1k7) : (k == 5 ? dwk_s2k5 : dwk_s2k7);
+        l.run = s == 1 ? (k == 5 ? dwk_s1k5 : dwk_s1k7) : (k == 5 ? dwk_s2k5 : dwk_s2k7);
     }
-    if (run == NULL) {
+    if (l.run == NULL) {
         mf_depthwise_plane_s8(p, in, out, scratch);
         return;
     }
-    int8_t *plane = (int8_t *)scratch;
     const int32_t pw = MF_DW_PLANE_W(p);
-    const size_t in_img = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
-    const size_t out_img = (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
-    int32_t wpk[7 * 4];
-    dwk_ctx c;
-    c.w = wpk;
-    c.step = p->out_c;
-    c.pw = pw;
-    c.row_adv = s * pw;
-    c.o_adv = p->out_w * p->out_c;
-    c.pair_span = 2 * (p->out_w >> 1) * p->out_c;
-    c.odd = p->out_w & 1;
-    const plane_geo geo = plane_geometry(p, 0);
-    fill_padding(&geo, plane, (int8_t)p->input_zp);
-    gather_ctx g;
-    gather_init(&geo, plane, &g);
-    for (int32_t b = 0; b < p->batches; ++b) {
-        for (int32_t ic = 0; ic < p->in_c; ++ic) {
-            gather_channel(&g, in + (size_t)b * in_img + ic);
-            for (int32_t m = 0; m < p->depth_multiplier; ++m) {
-                const int32_t oc = ic * p->depth_multiplier + m;
-                const dw_rq q = rq_channel(p, oc);
-                const uint32_t bias = p->bias != NULL ? (uint32_t)p->bias[oc] : 0u;
-                int8_t *o_img = out + (size_t)b * out_img;
-                if (!q.fast) {
-                    uint32_t wsum = 0u;
-                    for (int32_t t = 0; t < k * k; ++t) {
-                        wsum += (uint32_t)(int32_t)p->weights[(size_t)t * (size_t)p->out_c + (size_t)oc];
-                    }
-                    channel_packed(p, plane, pw, oc, &q, bias - (uint32_t)p->input_zp * wsum, o_img);
-                    continue;
-                }
-                const int32_t wsum2 = pack_kxk(p, oc, k, wpk);
-                c.init2[0] = c.init2[1] = (int32_t)(2u * bias - (uint32_t)p->input_zp * (uint32_t)wsum2);
-                c.m = q.m;
-                c.d = q.d;
-                c.e = q.e;
-                c.row = plane;
-                c.o_row = o_img + oc;
-                c.rows = p->out_h;
-                run(&c);
-            }
-        }
-    }
+    l.c.w = l.wpk;
+    l.c.step = p->out_c;
+    l.c.pw = pw;
+    l.c.row_adv = s * pw;
+    l.c.o_adv = p->out_w * p->out_c;
+    l.c.pair_span = 2 * (p->out_w >> 1) * p->out_c;
+    l.c.odd = p->out_w & 1;
+    run_planes(p, in, out, (int8_t *)scratch, 0, large_channel, &l);
 }
 
 /* ------------------------------------------------------- direct kernel */
@@ -807,7 +935,7 @@ static int8_t dw_point(const mf_depthwise_params *p, const int8_t *img, int32_t 
                 continue;
             }
             const int32_t x = img[((size_t)iy * (size_t)p->in_w + (size_t)ix) * (size_t)p->in_c + (size_t)ic];
-            const int32_t w = p->weights[(size_t)(ky * p->k_w + kx) * (size_t)p->out_c + (size_t)oc];
+            const int32_t w = filter(p, oc)[ky * p->k_w + kx];
             acc += (uint32_t)(scale * w * (x - p->input_zp));
         }
     }

@@ -30,13 +30,18 @@ typedef struct {
     int32_t input_zp;
     int32_t output_zp;
     int32_t act_min, act_max;
-    const int8_t *weights;        /* [k_h][k_w][out_c] */
+    const int8_t *weights;        /* [out_c][k_h][k_w]: each output channel's filter
+                                     contiguous (the code generator reorders TFLite's
+                                     [1][k_h][k_w][out_c]) */
     const int32_t *bias;          /* [out_c]; NULL means no bias */
     const int32_t *multipliers;   /* [out_c], Q31 */
     const int32_t *shifts;        /* [out_c], > 0 left, < 0 right */
     int32_t small_acc;            /* 1: |acc| < 2^30 for every input, whether the sum starts
                                      from bias (taps x - input_zp) or from bias - input_zp *
                                      sum(w) (raw taps): optimised kernels may double it */
+    int32_t planes;               /* channel planes the scratch of the plane kernels holds
+                                     (>= 1; see MF_DW_PLANE_H): with more, optimised kernels
+                                     gather several channels per pass */
 } mf_depthwise_params;
 
 /* Rows and columns of the zero-point-padded plane that mf_depthwise_plane_s8
@@ -57,7 +62,8 @@ void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out
  * address as the input (stride 1: same size; stride > 1: smaller): the only
  * bytes written while channel ic is processed are channel-ic bytes of the
  * current or an earlier batch, which are already in scratch or consumed.
- * scratch: MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p) bytes. */
+ * scratch: planes * MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p) bytes; with planes > 1 a
+ * kernel may gather up to `planes` channels before it writes any of their outputs. */
 void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 /* mf_depthwise_plane_s8 for square 5x5 and 7x7 filters (the code generator picks it

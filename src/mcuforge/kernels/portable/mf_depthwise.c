@@ -35,14 +35,14 @@ void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out
                             continue;  /* taps outside the image are skipped, as the reference does */
                         }
                         const int8_t *x_row = img + (size_t)iy * (size_t)p->in_w * (size_t)p->in_c + (size_t)ic;
-                        const int8_t *w_row = p->weights + (size_t)ky * (size_t)p->k_w * (size_t)p->out_c + (size_t)oc;
+                        const int8_t *w_row = p->weights + ((size_t)oc * (size_t)p->k_h + (size_t)ky) * (size_t)p->k_w;
                         for (int32_t kx = 0; kx < p->k_w; ++kx) {
                             const int32_t ix = ix0 + kx * p->dil_w;
                             if (ix < 0 || ix >= p->in_w) {
                                 continue;
                             }
                             const int32_t x = x_row[(size_t)ix * (size_t)p->in_c];
-                            const int32_t w = w_row[(size_t)kx * (size_t)p->out_c];
+                            const int32_t w = w_row[kx];
                             /* |w * (x - zp)| <= 128 * 255 < 2^15: the product fits int32. */
                             acc += (uint32_t)(w * (x + input_offset));
                         }
@@ -78,11 +78,10 @@ static void gather_plane(const mf_depthwise_params *p, const int8_t *img, int32_
  * modulo 2^32: then sum(w * plane) adds exactly sum(w * (x - input_zp)) over
  * in-image taps, and 0 for padded ones. */
 static void plane_channel(const mf_depthwise_params *p, const int8_t *plane, int32_t pw, int32_t oc, int8_t *out_img) {
-    const int8_t *w = p->weights + oc;
-    const size_t wstep = (size_t)p->out_c;
+    const int8_t *w = p->weights + (size_t)oc * (size_t)p->k_h * (size_t)p->k_w;
     uint32_t wsum = 0u;
     for (int32_t t = 0; t < p->k_h * p->k_w; ++t) {
-        wsum += (uint32_t)(int32_t)w[(size_t)t * wstep];
+        wsum += (uint32_t)(int32_t)w[t];
     }
     const uint32_t init = dw_bias(p, oc) - (uint32_t)p->input_zp * wsum;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -93,9 +92,9 @@ static void plane_channel(const mf_depthwise_params *p, const int8_t *plane, int
             uint32_t acc = init;
             for (int32_t ky = 0; ky < p->k_h; ++ky) {
                 const int8_t *r = win + (size_t)ky * (size_t)p->dil_h * (size_t)pw;
-                const int8_t *wr = w + (size_t)ky * (size_t)p->k_w * wstep;
+                const int8_t *wr = w + (size_t)ky * (size_t)p->k_w;
                 for (int32_t kx = 0; kx < p->k_w; ++kx) {
-                    acc += (uint32_t)((int32_t)r[(size_t)kx * (size_t)p->dil_w] * (int32_t)wr[(size_t)kx * wstep]);
+                    acc += (uint32_t)((int32_t)r[(size_t)kx * (size_t)p->dil_w] * (int32_t)wr[kx]);
                 }
             }
             dst[(size_t)ox * (size_t)p->out_c] = dw_out(p, acc, oc);
