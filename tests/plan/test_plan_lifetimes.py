@@ -107,6 +107,8 @@ def test_not_pointwise_gets_window_allowance(attrs):
     y = conv1x1(b, x, 8, 8, 4, **attrs)
     b.output(y)
     assert buffer_requests(b.graph, [0]).overlaps == (Overlap(y, "x", 0, None),)
+    # A node running a kernel without that order promise (a wide variant) gets none.
+    assert buffer_requests(b.graph, [0], unordered={0}).overlaps == ()
 
 
 def test_elementwise_allowances_and_protected_outputs():

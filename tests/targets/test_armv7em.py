@@ -236,8 +236,9 @@ def test_depthwise_in_place(name, wide):
     g.nodes[0].inplace = True
     x, y = g.inputs[0], g.outputs[0]
     size = (g.tensors[x].nbytes + 7) // 8 * 8
-    plane = depthwise_plane_bytes(prepare_depthwise_conv2d(g, g.nodes[0]))
-    out = run_layout(g, {x: 0, y: 0}, size, size + (4 if wide else 1) * plane, "m4", wide)
+    scratch = EMITTERS[Op.DEPTHWISE_CONV_2D](g, g.nodes[0], EmitContext(g, wide=frozenset({0} if wide else ()))).scratch_bytes
+    assert scratch >= (4 if wide else 1) * depthwise_plane_bytes(prepare_depthwise_conv2d(g, g.nodes[0]))
+    out = run_layout(g, {x: 0, y: 0}, size, size + scratch, "m4", wide)
     assert np.array_equal(out, run(g, random_inputs(g, 6))[0])
 
 

@@ -17,7 +17,7 @@ only where the input buffer is not read after this node and is not a graph outpu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -50,9 +50,16 @@ def no_scratch(_node_index: int) -> int:
 
 
 def buffer_requests(
-    g: Graph, order: Sequence[int], scratch_bytes: Callable[[int], int] = no_scratch, align: int = 8
+    g: Graph,
+    order: Sequence[int],
+    scratch_bytes: Callable[[int], int] = no_scratch,
+    align: int = 8,
+    unordered: Container[int] = (),
 ) -> Buffers:
-    """Requests and allowances for running g's nodes in `order` (node indices)."""
+    """Requests and allowances for running g's nodes in `order` (node indices).
+    `unordered`: nodes whose kernel makes no output-order promise (a depthwise running
+    the channel-by-channel plane kernels as its wide variant): no sliding-window
+    allowance for them."""
     _check_order(g, order)
     last_step = max(len(order) - 1, 0)
     buffer_of: dict[str, str] = {}
@@ -95,7 +102,7 @@ def buffer_requests(
     requests = tuple(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
-    overlaps = _allowances(g, order, buffer_of, last, {buffer_of[o] for o in g.outputs if o in buffer_of})
+    overlaps = _allowances(g, order, buffer_of, last, {buffer_of[o] for o in g.outputs if o in buffer_of}, unordered)
     return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), tuple(order))
 
 
@@ -132,7 +139,12 @@ def _fresh(base: str, taken: set[str]) -> str:
 
 
 def _allowances(
-    g: Graph, order: Sequence[int], buffer_of: Mapping[str, str], last: Mapping[str, int], protected: set[str]
+    g: Graph,
+    order: Sequence[int],
+    buffer_of: Mapping[str, str],
+    last: Mapping[str, int],
+    protected: set[str],
+    unordered: Container[int],
 ) -> tuple[Overlap, ...]:
     found: dict[tuple[str, str], Overlap] = {}
     for s, i in enumerate(order):
@@ -140,14 +152,14 @@ def _allowances(
         if not node.outputs or node.op in ALIAS_OPS:
             continue
         out = buffer_of[node.outputs[0]]
-        for x, dist in _node_allowances(g, node):
+        for x, dist in _node_allowances(g, node, i in unordered):
             b = buffer_of[x]
             if b != out and last[b] == s and b not in protected:
                 found.setdefault((out, b), Overlap(out, b, dist[0], dist[1]))
     return tuple(found.values())
 
 
-def _node_allowances(g: Graph, node: Node) -> list[tuple[str, tuple[int, int | None]]]:
+def _node_allowances(g: Graph, node: Node, unordered: bool = False) -> list[tuple[str, tuple[int, int | None]]]:
     """(input tensor, (min, max) distance) pairs the node's kernel contract permits."""
     y = g.tensors[node.outputs[0]]
     inputs = _activation_inputs(g, node)
@@ -163,7 +175,7 @@ def _node_allowances(g: Graph, node: Node) -> list[tuple[str, tuple[int, int | N
         x = g.tensors[node.inputs[0]]
         pixels, cin, cout = x.size // x.shape[-1], x.shape[-1], y.shape[-1]
         out.append((x.name, (max(0, pixels * (cout - cin)), None)))
-    elif node.op in WINDOW_OPS and inputs and node.inputs[0] == inputs[0] and not getattr(node, "inplace", False):
+    elif node.op in WINDOW_OPS and inputs and node.inputs[0] == inputs[0] and not getattr(node, "inplace", False) and not unordered:
         distance = _window_distance(g, node)
         if distance is not None:
             out.append((inputs[0], (distance, None)))

@@ -13,8 +13,7 @@ from mcuforge.ir.graph import Graph
 from mcuforge.plan.lifetimes import Buffers, buffer_requests
 from mcuforge.plan.order import best_order
 from mcuforge.plan.planner import plan
-from mcuforge.plan.requests import BufferRequest, Plan, align_up, lower_bound
-from mcuforge.plan.verify import verify
+from mcuforge.plan.requests import Plan, lower_bound
 
 
 @dataclass(frozen=True)
@@ -35,83 +34,54 @@ class MemoryPlan:
         return max(self.scratch_sizes.values(), default=0)
 
 
-def plan_graph(g: Graph, scratch: dict[int, int], wide_scratch: Mapping[int, int] | None = None) -> MemoryPlan:
+def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, int] | None = None) -> MemoryPlan:
     """Choose the execution order, then the smallest verified placement for it.
 
     `wide_scratch` (node index -> scratch of the node's wide variant, larger than its
-    entry in `scratch`): after placement, a node gets its wide variant where the larger
-    scratch fits in arena bytes free at that node's step; the arena never grows for it,
-    so the peak is the same with or without `wide_scratch`."""
-
-    def scratch_of(i: int) -> int:
-        return scratch.get(i, 0)
-
-    order = best_order(g, scratch_of)
-    bufs = buffer_requests(g, order, scratch_of)
-    chosen = plan(bufs.requests, bufs.overlaps)
-    requests, offsets, names = bufs.requests, dict(chosen.offsets), dict(bufs.scratch_of)
-    sizes, wide = {i: s for i, s in scratch.items() if s}, frozenset[int]()
-    if wide_scratch:
-        requests, offsets, names, wide = _widen(bufs, offsets, chosen.arena_bytes, scratch, wide_scratch)
-        verify(requests, bufs.overlaps, Plan(offsets, chosen.arena_bytes, chosen.algorithm))
+    entry in `scratch`): nodes get their wide variant where the plan with the larger
+    scratch keeps the arena of the plan without (all at once if that holds, else node by
+    node in execution order). The arena is therefore the same with or without
+    `wide_scratch`, so figures planned without it (TinyNAS's) stay exact."""
+    sizes = {i: s for i, s in scratch.items() if s}
+    order, bufs, chosen = _place(g, sizes, frozenset())
+    wide: set[int] = set()
+    candidates = [i for i in order if wide_scratch and wide_scratch.get(i, 0) > sizes.get(i, 0)]
+    if candidates:
+        assert wide_scratch is not None
+        tries = [candidates] + ([[i] for i in candidates] if len(candidates) > 1 else [])
+        for nodes in tries:
+            trial = {**sizes, **{i: wide_scratch[i] for i in (*wide, *nodes)}}
+            placed = _place(g, trial, frozenset((*wide, *nodes)))
+            if placed[2].arena_bytes == chosen.arena_bytes:
+                order, bufs, chosen = placed
+                wide.update(nodes)
+                if len(wide) == len(candidates):
+                    break
         sizes.update((i, wide_scratch[i]) for i in wide)
     return MemoryPlan(
         order=list(order),
-        tensor_offsets={t: offsets[b] for t, b in bufs.buffer_of.items()},
-        scratch_offsets={i: offsets[name] for i, name in names.items()},
+        tensor_offsets={t: chosen.offsets[b] for t, b in bufs.buffer_of.items()},
+        scratch_offsets={i: chosen.offsets[name] for i, name in bufs.scratch_of.items()},
         scratch_sizes=sizes,
         arena_bytes=chosen.arena_bytes,
         algorithm=chosen.algorithm,
         lower_bound=lower_bound(bufs.requests, bufs.overlaps),
-        live_bytes=footprint(requests, offsets, len(order)),
-        wide=wide,
+        live_bytes=footprint(bufs.requests, chosen.offsets, len(order)),
+        wide=frozenset(wide),
     )
 
 
-def _widen(
-    bufs: Buffers,
-    offsets: dict[str, int],
-    arena: int,
-    scratch: Mapping[int, int],
-    wide_scratch: Mapping[int, int],
-) -> tuple[tuple[BufferRequest, ...], dict[str, int], dict[int, str], frozenset[int]]:
-    """Give each node with a wide variant its larger scratch where that fits, at the node's
-    step, in the smallest free gap of the placed arena (a node's scratch is live at its
-    step only, so nodes never compete for a gap)."""
-    requests = list(bufs.requests)
-    index = {r.name: k for k, r in enumerate(requests)}
-    names = dict(bufs.scratch_of)  # node index -> its scratch request
-    wide = set()
-    for step, i in enumerate(bufs.order):
-        need = wide_scratch.get(i, 0)
-        if need <= scratch.get(i, 0):
-            continue
-        own = bufs.scratch_of.get(i)
-        busy = sorted(
-            (offsets[r.name], offsets[r.name] + r.size)
-            for r in requests
-            if r.first <= step <= r.last and r.size and r.name != own
-        )
-        best, pos = None, 0
-        for lo, hi in [*busy, (arena, arena)]:
-            start = align_up(pos, 8)
-            if lo - start >= need and (best is None or lo - start < best[1]):
-                best = (start, lo - start)
-            pos = max(pos, hi)
-        if best is None:
-            continue
-        name = own
-        if name is None:
-            name = f"wide:{i}"
-            while name in index:
-                name += "'"
-            index[name] = len(requests)
-            requests.append(BufferRequest(name, need, step, step, 8))
-        requests[index[name]] = BufferRequest(name, need, step, step, 8)
-        offsets[name] = best[0]
-        names[i] = name
-        wide.add(i)
-    return tuple(requests), offsets, names, frozenset(wide)
+def _place(g: Graph, sizes: Mapping[int, int], wide: frozenset[int]) -> tuple[list[int], Buffers, Plan]:
+    """The execution order, the buffer requests and the smallest verified plan for
+    these scratch sizes, with the nodes in `wide` running their wide variants (which
+    promise no output order: lifetimes.buffer_requests `unordered`)."""
+
+    def scratch_of(i: int) -> int:
+        return sizes.get(i, 0)
+
+    order = list(best_order(g, scratch_of))
+    bufs = buffer_requests(g, order, scratch_of, unordered=wide)
+    return order, bufs, plan(bufs.requests, bufs.overlaps)
 
 
 def footprint(requests, offsets, steps: int) -> list[int]:

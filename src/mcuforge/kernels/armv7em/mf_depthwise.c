@@ -742,19 +742,92 @@ static void gather4(const gather4_ctx *g, const int8_t *src) {
         : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
+/* ------------------------------------- four channels at once (small maps)
+ * For small maps the per-channel costs of the plane kernels (gather, weight packing,
+ * row loops, odd tails) dominate, and padding taps are a large share of the MACs. Here
+ * four channels are copied (one word per pixel) and computed together, straight from
+ * the image part (no padding: taps outside the image are skipped, as the reference
+ * does): per tap one word of 4 channels, SXTAB16 with (-zp, -zp) gives
+ * (x0 - zp, x2 - zp) and (x1 - zp, x3 - zp), and SMLABB / SMLATT against the tap's
+ * packed weights (w0, w2), (w1, w3) add one MAC per channel; the sums start from the
+ * bias. The code generator picks it (mf_depthwise_quad_s8) where taps outside the image
+ * are the majority; elsewhere the plane kernels cost fewer instructions. */
+static inline int32_t sxtab16_ror8(int32_t a, uint32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* Channels ic .. ic + 3 of one image: buf holds the image part (img_r x img_c pixels,
+ * one word of the four channels each), followed by room for 2 * k_h * k_w words (the
+ * scratch is MF_DW_QUAD_BYTES at least). */
+static void dw_quad(const mf_depthwise_params *p, uint32_t *buf, int32_t img_r, int32_t img_c, int32_t ic,
+                    int8_t *out_img) {
+    const int32_t kk = p->k_h * p->k_w;
+    int32_t *wt = (int32_t *)(buf + img_r * img_c); /* per tap (w0, w2), (w1, w3) of the four channels */
+    dw_rq q[4];
+    int dbl = 1;
+    for (int32_t j = 0; j < 4; ++j) {
+        q[j] = rq_channel(p, ic + j);
+        dbl &= q[j].fast;
+    }
+    int32_t init[4];
+    const int8_t *f = filter(p, ic);
+    for (int32_t j = 0; j < 4; ++j) {
+        q[j].fast = dbl;
+        init[j] = (p->bias != NULL ? p->bias[ic + j] : 0) << dbl;
+    }
+    for (int32_t t = 0; t < kk; ++t) {
+        const int32_t w02 = pack16(f[t], f[2 * kk + t]), w13 = pack16(f[kk + t], f[3 * kk + t]);
+        wt[2 * t] = dbl ? __sadd16(w02, w02) : w02;
+        wt[2 * t + 1] = dbl ? __sadd16(w13, w13) : w13;
+    }
+    const int32_t nzp = pack16(-p->input_zp, -p->input_zp);
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+        const int32_t y0 = oy * p->stride_h - p->pad_top;
+        const int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = img_r - y0 < p->k_h ? img_r - y0 : p->k_h;
+        for (int32_t ox = 0; ox < p->out_w; ++ox) {
+            const int32_t x0 = ox * p->stride_w - p->pad_left;
+            const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = img_c - x0 < p->k_w ? img_c - x0 : p->k_w;
+            int32_t a0 = init[0], a1 = init[1], a2 = init[2], a3 = init[3];
+            for (int32_t ky = ky0; ky < ky1; ++ky) {
+                const uint32_t *x = buf + (y0 + ky) * img_c + x0 + kx0;
+                const int32_t *w = wt + 2 * (ky * p->k_w + kx0);
+                for (int32_t n = kx1 - kx0; n > 0; --n, w += 2) {
+                    const uint32_t v = *x++;
+                    const int32_t e = __sxtab16(nzp, v), o = sxtab16_ror8(nzp, v);
+                    a0 = __smlabb(e, w[0], a0);
+                    a2 = __smlatt(e, w[0], a2);
+                    a1 = __smlabb(o, w[1], a1);
+                    a3 = __smlatt(o, w[1], a3);
+                }
+            }
+            int8_t *y = out_img + ((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)p->out_c + (size_t)ic;
+            y[0] = rq_out(p, &q[0], a0, ic);
+            y[1] = rq_out(p, &q[1], a1, ic + 1);
+            y[2] = rq_out(p, &q[2], a2, ic + 2);
+            y[3] = rq_out(p, &q[3], a3, ic + 3);
+        }
+    }
+}
+
 /* Computes output channel oc from its input channel's plane (out_img: the batch's output). */
 typedef void (*channel_fn)(const mf_depthwise_params *p, void *layer, const int8_t *plane, int32_t oc,
                            int8_t *out_img);
 
+typedef void (*quad_fn)(const mf_depthwise_params *p, uint32_t *buf, int32_t img_r, int32_t img_c, int32_t ic,
+                        int8_t *out_img);
+
 /* The in-place scheme: per batch, gather input channels into the planes (four per pass
- * when the scratch holds four planes, else one), then compute their output channels.
+ * when the scratch holds four planes, else one), then compute their output channels;
+ * with `quad`, groups of four channels are copied and computed four at once instead.
  * Channels are read completely before any of their outputs is written. */
 static void run_planes(const mf_depthwise_params *p, const int8_t *in, int8_t *out, int8_t *scratch, int tr,
-                       channel_fn fn, void *layer) {
+                       channel_fn fn, void *layer, quad_fn quad) {
     const size_t in_img = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const size_t out_img = (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
     const plane_geo geo = plane_geometry(p, tr);
-    const int32_t plane_bytes = geo.rows * geo.len;
+    const int32_t plane_bytes = MF_DW_PLANE_BYTES(p);
     const int32_t group = p->planes >= 4 && p->in_c >= 4 ? 4 : 1;
     /* Padding: the planes are set to input_zp once; the channel copies only write the
      * image part. */
@@ -763,9 +836,24 @@ static void run_planes(const mf_depthwise_params *p, const int8_t *in, int8_t *o
     gather_init(&geo, scratch, &g);
     gather4_ctx g4;
     gather4_init(&g, plane_bytes, &g4);
+    const plane_geo img_geo = plane_geometry(p, 0);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *img = in + (size_t)b * in_img;
-        for (int32_t ic = 0; ic < p->in_c;) {
+        int32_t ic = 0;
+        for (; quad != NULL && ic + 4 <= p->in_c; ic += 4) {
+            uint32_t *buf = (uint32_t *)(void *)scratch;
+            for (int32_t r = 0; r < img_geo.img_r; ++r) {
+                const int8_t *src = img + (size_t)r * (size_t)img_geo.src_r + (size_t)ic;
+                for (int32_t c = 0; c < img_geo.img_c; ++c, src += p->in_c) {
+                    *buf++ = load_u32(src);
+                }
+            }
+            quad(p, (uint32_t *)(void *)scratch, img_geo.img_r, img_geo.img_c, ic, out + (size_t)b * out_img);
+        }
+        if (quad != NULL && ic < p->in_c) {
+            memset(scratch, (int8_t)p->input_zp, (size_t)plane_bytes); /* the copies overwrote plane 0 */
+        }
+        while (ic < p->in_c) {
             const int32_t n = group == 4 && ic + 4 <= p->in_c ? 4 : 1;
             if (n == 4) {
                 gather4(&g4, img + ic);
@@ -799,7 +887,7 @@ static void plane3_channel(const mf_depthwise_params *p, void *layer, const int8
     }
 }
 
-void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+static void plane3_run(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch, quad_fn quad) {
     plane3_layer l;
     l.asm3 = layer_3x3(p) && p->out_w >= 2;
     /* Narrow outputs run transposed: rows along the longer side have fewer row
@@ -814,7 +902,11 @@ void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_
             rect3x3_layer(p, l.pw, p->out_w, p->out_c, row_step, &l.c);
         }
     }
-    run_planes(p, in, out, (int8_t *)scratch, l.tr, plane3_channel, &l);
+    run_planes(p, in, out, (int8_t *)scratch, l.tr, plane3_channel, &l, quad);
+}
+
+void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    plane3_run(p, in, out, scratch, NULL);
 }
 
 /* ------------------------------------------ in-place kernel, 5x5 / 7x7 */
@@ -896,7 +988,7 @@ static void large_channel(const mf_depthwise_params *p, void *layer, const int8_
     l->run(&l->c);
 }
 
-void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+static void large_run(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch, quad_fn quad) {
     const int32_t k = p->k_h;
     const int32_t s = p->stride_h;
     large_layer l;
@@ -906,7 +998,7 @@ void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in,
         l.run = s == 1 ? (k == 5 ? dwk_s1k5 : dwk_s1k7) : (k == 5 ? dwk_s2k5 : dwk_s2k7);
     }
     if (l.run == NULL) {
-        mf_depthwise_plane_s8(p, in, out, scratch);
+        plane3_run(p, in, out, scratch, quad);
         return;
     }
     const int32_t pw = MF_DW_PLANE_W(p);
@@ -917,7 +1009,16 @@ void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in,
     l.c.o_adv = p->out_w * p->out_c;
     l.c.pair_span = 2 * (p->out_w >> 1) * p->out_c;
     l.c.odd = p->out_w & 1;
-    run_planes(p, in, out, (int8_t *)scratch, 0, large_channel, &l);
+    run_planes(p, in, out, (int8_t *)scratch, 0, large_channel, &l, quad);
+}
+
+void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    large_run(p, in, out, scratch, NULL);
+}
+
+/* Groups of four channels four at once (dw_quad), the rest as mf_depthwise_plane_large_s8. */
+void mf_depthwise_quad_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    large_run(p, in, out, scratch, p->planes >= 4 && p->depth_multiplier == 1 ? dw_quad : NULL);
 }
 
 /* ------------------------------------------------------- direct kernel */

@@ -39,9 +39,10 @@ typedef struct {
     int32_t small_acc;            /* 1: |acc| < 2^30 for every input, whether the sum starts
                                      from bias (taps x - input_zp) or from bias - input_zp *
                                      sum(w) (raw taps): optimised kernels may double it */
-    int32_t planes;               /* channel planes the scratch of the plane kernels holds
-                                     (>= 1; see MF_DW_PLANE_H): with more, optimised kernels
-                                     gather several channels per pass */
+    int32_t planes;               /* 1, or 4 for the wide variant: the scratch of the plane
+                                     kernels holds that many channel planes (see
+                                     MF_DW_SCRATCH), and optimised kernels may gather four
+                                     channels per pass */
 } mf_depthwise_params;
 
 /* Rows and columns of the zero-point-padded plane that mf_depthwise_plane_s8
@@ -50,6 +51,15 @@ typedef struct {
  * before the image. scratch = plane_h * plane_w bytes. */
 #define MF_DW_PLANE_H(p) (((p)->out_h - 1) * (p)->stride_h + ((p)->k_h - 1) * (p)->dil_h + 1)
 #define MF_DW_PLANE_W(p) (((p)->out_w - 1) * (p)->stride_w + ((p)->k_w - 1) * (p)->dil_w + 1)
+
+/* Scratch bytes of the plane kernels: one plane, or for planes = 4 the larger of four
+ * planes and four channels of the whole image (4 bytes per pixel) plus 8 bytes per
+ * filter tap (codegen/ops_conv.py depthwise_scratch_bytes computes the same). */
+#define MF_DW_PLANE_BYTES(p) (MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p))
+#define MF_DW_QUAD_BYTES(p) (4 * (p)->in_h * (p)->in_w + 8 * (p)->k_h * (p)->k_w)
+#define MF_DW_SCRATCH(p)                                                                         \
+    ((p)->planes < 4 ? MF_DW_PLANE_BYTES(p)                                                       \
+     : 4 * MF_DW_PLANE_BYTES(p) > MF_DW_QUAD_BYTES(p) ? 4 * MF_DW_PLANE_BYTES(p) : MF_DW_QUAD_BYTES(p))
 
 /* Direct depthwise: no scratch; the output must not overlap the input. */
 void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out);
@@ -62,8 +72,8 @@ void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out
  * address as the input (stride 1: same size; stride > 1: smaller): the only
  * bytes written while channel ic is processed are channel-ic bytes of the
  * current or an earlier batch, which are already in scratch or consumed.
- * scratch: planes * MF_DW_PLANE_H(p) * MF_DW_PLANE_W(p) bytes; with planes > 1 a
- * kernel may gather up to `planes` channels before it writes any of their outputs. */
+ * scratch: MF_DW_SCRATCH(p) bytes; with planes = 4 a kernel may gather up to four
+ * channels before it writes any of their outputs. */
 void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 /* mf_depthwise_plane_s8 for square 5x5 and 7x7 filters (the code generator picks it
@@ -71,5 +81,11 @@ void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_
  * optimised kernel sets specialise it without linking that code into models that
  * have no such layer. */
 void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
+
+/* mf_depthwise_plane_large_s8 for layers where taps outside the image are the majority
+ * (large filters on small maps; the code generator picks it): same results and memory
+ * contract; scratch MF_DW_SCRATCH(p) with planes = 4 (optimised kernels copy four
+ * channels and compute them together, skipping the taps outside the image). */
+void mf_depthwise_quad_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch);
 
 #endif /* MF_DEPTHWISE_H */

@@ -122,3 +122,7 @@ void mf_depthwise_plane_s8(const mf_depthwise_params *p, const int8_t *in, int8_
 void mf_depthwise_plane_large_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
     mf_depthwise_plane_s8(p, in, out, scratch); /* the portable kernel takes any filter */
 }
+
+void mf_depthwise_quad_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out, void *scratch) {
+    mf_depthwise_plane_s8(p, in, out, scratch); /* four channels at once is an optimisation only */
+}
