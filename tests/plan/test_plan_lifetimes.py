@@ -111,6 +111,17 @@ def test_not_pointwise_gets_window_allowance(attrs):
     assert buffer_requests(b.graph, [0], unordered={0}).overlaps == ()
 
 
+def test_one_channel_plane_kernel_may_overlap_anywhere():
+    """A one-channel depthwise on the plane kernels (its wide variant) copies the whole
+    input before it writes: the output may sit anywhere over the input."""
+    b = GraphBuilder()
+    x = b.input((1, 8, 8, 1), name="x")
+    w = b.const(np.zeros((1, 3, 3, 4), np.int8))
+    y = b.op(Op.DEPTHWISE_CONV_2D, [x, w, None], (1, 4, 4, 4), attrs=O.DepthwiseAttrs(stride=(2, 2), depth_multiplier=4))
+    b.output(y)
+    assert buffer_requests(b.graph, [0], unordered={0}).overlaps == (Overlap(y, "x", -64, None),)
+
+
 def test_elementwise_allowances_and_protected_outputs():
     b = GraphBuilder()
     x = b.input((1, 16), name="x")

@@ -175,6 +175,11 @@ def _node_allowances(g: Graph, node: Node, unordered: bool = False) -> list[tupl
         x = g.tensors[node.inputs[0]]
         pixels, cin, cout = x.size // x.shape[-1], x.shape[-1], y.shape[-1]
         out.append((x.name, (max(0, pixels * (cout - cin)), None)))
+    elif unordered and node.op == Op.DEPTHWISE_CONV_2D and inputs and node.inputs[0] == inputs[0]:
+        x = g.tensors[inputs[0]]
+        if len(x.shape) == 4 and x.shape[0] == 1 and x.shape[3] == 1:
+            # one channel, one image: the plane kernels copy all of it before any write
+            out.append((x.name, (-x.nbytes, None)))
     elif node.op in WINDOW_OPS and inputs and node.inputs[0] == inputs[0] and not getattr(node, "inplace", False) and not unordered:
         distance = _window_distance(g, node)
         if distance is not None:
