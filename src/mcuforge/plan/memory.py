@@ -13,7 +13,8 @@ from mcuforge.ir.graph import Graph
 from mcuforge.plan.lifetimes import Buffers, buffer_requests
 from mcuforge.plan.order import best_order
 from mcuforge.plan.planner import plan
-from mcuforge.plan.requests import Plan, lower_bound
+from mcuforge.plan.requests import Plan, align_up, lower_bound
+from mcuforge.plan.verify import verify
 
 
 @dataclass(frozen=True)
@@ -38,24 +39,37 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
     """Choose the execution order, then the smallest verified placement for it.
 
     `wide_scratch` (node index -> scratch of the node's wide variant, larger than its
-    entry in `scratch`): nodes get their wide variant where the plan with the larger
-    scratch keeps the arena of the plan without (all at once if that holds, else node by
-    node in execution order). The arena is therefore the same with or without
-    `wide_scratch`, so figures planned without it (TinyNAS's) stay exact."""
+    entry in `scratch`): a node gets its wide variant where that keeps the arena of the
+    plan without any. First on that plan, where the larger scratch fits in bytes free at
+    the node's step; then, for the rest whose lower bound allows it, by placing again in
+    the same order (all of them at once, else the first MAX_WIDE_TRIALS one by one). The arena is
+    therefore the same with or without `wide_scratch`, so figures planned without it
+    (TinyNAS's) stay exact."""
     sizes = {i: s for i, s in scratch.items() if s}
     order, bufs, chosen = _place(g, sizes, frozenset())
-    wide: set[int] = set()
-    candidates = [i for i in order if wide_scratch and wide_scratch.get(i, 0) > sizes.get(i, 0)]
-    if candidates:
-        assert wide_scratch is not None
-        tries = [candidates] + ([[i] for i in candidates] if len(candidates) > 1 else [])
-        for nodes in tries:
-            trial = {**sizes, **{i: wide_scratch[i] for i in (*wide, *nodes)}}
-            placed = _place(g, trial, frozenset((*wide, *nodes)))
-            if placed[2].arena_bytes == chosen.arena_bytes:
-                order, bufs, chosen = placed
-                wide.update(nodes)
-                if len(wide) == len(candidates):
+    wide: frozenset[int] = frozenset()
+    if wide_scratch:
+        arena = chosen.arena_bytes
+        candidates = [i for i in order if wide_scratch.get(i, 0) > sizes.get(i, 0)]
+        offsets = _fit_in_gaps(g, bufs, chosen, candidates, wide_scratch)
+        if offsets:
+            wide = frozenset(offsets)
+            sizes_w = {**sizes, **{i: wide_scratch[i] for i in wide}}
+            bufs = buffer_requests(g, order, lambda i: sizes_w.get(i, 0), unordered=wide)
+            placed = {**dict(chosen.offsets), **{bufs.scratch_of[i]: o for i, o in offsets.items()}}
+            chosen = Plan(placed, arena, chosen.algorithm)
+            verify(bufs.requests, bufs.overlaps, chosen)
+        rest = [i for i in candidates if i not in wide and _may_fit(g, order, sizes, wide_scratch, wide | {i}, arena)]
+        tries = [rest] + [[i] for i in rest[:MAX_WIDE_TRIALS]] if len(rest) > 1 else [rest]
+        for nodes in (t for t in tries if t):
+            trial = wide | frozenset(nodes)
+            trial_sizes = {**sizes, **{i: wide_scratch[i] for i in trial}}
+            trial_bufs = buffer_requests(g, order, lambda i: trial_sizes.get(i, 0), unordered=trial)
+            placed_trial = plan(trial_bufs.requests, trial_bufs.overlaps)  # in the same order
+            if placed_trial.arena_bytes == arena:
+                bufs, chosen = trial_bufs, placed_trial
+                wide = trial
+                if len(nodes) == len(rest):
                     break
         sizes.update((i, wide_scratch[i]) for i in wide)
     return MemoryPlan(
@@ -67,8 +81,60 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
         algorithm=chosen.algorithm,
         lower_bound=lower_bound(bufs.requests, bufs.overlaps),
         live_bytes=footprint(bufs.requests, chosen.offsets, len(order)),
-        wide=frozenset(wide),
+        wide=wide,
     )
+
+
+# Placing again costs a full placement each (seconds for graphs with hundreds of live
+# buffers): after the all-at-once try, at most this many nodes are tried one by one.
+MAX_WIDE_TRIALS = 4
+
+
+def _fit_in_gaps(
+    g: Graph, bufs: Buffers, chosen: Plan, candidates: list[int], wide_scratch: Mapping[int, int]
+) -> dict[int, int]:
+    """Node -> offset for the candidates whose wide scratch fits, at their step, in the
+    smallest free gap of the placed arena (a scratch is live at its node's step only, so
+    nodes never compete). A node not flagged in place whose output shares bytes with its
+    input (the narrow kernel's sliding-window allowance) is left out unless its input is
+    one channel of one image, which the wide kernel copies whole first
+    (lifetimes.buffer_requests)."""
+    step_of = {i: s for s, i in enumerate(bufs.order)}
+    found: dict[int, int] = {}
+    for i in candidates:
+        step, node, need = step_of[i], g.nodes[i], wide_scratch[i]
+        own = bufs.scratch_of.get(i)
+        x, y = bufs.buffer_of.get(node.inputs[0]), bufs.buffer_of.get(node.outputs[0])
+        sizes = {r.name: r.size for r in bufs.requests}
+        if x is not None and y is not None and x != y and not getattr(node, "inplace", False):
+            ox, oy = chosen.offsets[x], chosen.offsets[y]
+            shares = ox < oy + sizes[y] and oy < ox + sizes[x]
+            one_channel = g.tensors[node.inputs[0]].shape[-1] == 1 and g.tensors[node.inputs[0]].shape[0] == 1
+            if shares and not one_channel:
+                continue
+        busy = sorted(
+            (chosen.offsets[r.name], chosen.offsets[r.name] + r.size)
+            for r in bufs.requests
+            if r.first <= step <= r.last and r.size and r.name != own
+        )
+        best, pos = None, 0
+        for lo, hi in [*busy, (chosen.arena_bytes, chosen.arena_bytes)]:
+            start = align_up(pos, 8)
+            if lo - start >= need and (best is None or lo - start < best[1]):
+                best = (start, lo - start)
+            pos = max(pos, hi)
+        if best is not None:
+            found[i] = best[0]
+    return found
+
+
+def _may_fit(
+    g: Graph, order: list[int], sizes: Mapping[int, int], wide_scratch: Mapping[int, int], wide: frozenset[int], arena: int
+) -> bool:
+    """Whether the lower bound of the requests with these wide variants allows `arena`."""
+    trial = {**sizes, **{i: wide_scratch[i] for i in wide}}
+    bufs = buffer_requests(g, order, lambda i: trial.get(i, 0), unordered=wide)
+    return lower_bound(bufs.requests, bufs.overlaps) <= arena
 
 
 def _place(g: Graph, sizes: Mapping[int, int], wide: frozenset[int]) -> tuple[list[int], Buffers, Plan]:

@@ -17,6 +17,7 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
     for step, i in enumerate(mem.order):
         node = g.nodes[i]
         out = node.outputs[0]
+        call = c.project.calls.get(i)
         nodes.append(
             {
                 "index": i,
@@ -26,6 +27,8 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
                 "output_offset": mem.tensor_offsets[out],
                 "output_bytes": g.tensors[out].nbytes,
                 "scratch_bytes": mem.scratch_sizes.get(i, 0),
+                "kernel": None if call is None else call.kernel,
+                "wide_variant": i in mem.wide,  # the faster kernel variant with more scratch
                 "inplace": mem.tensor_offsets[out] == mem.tensor_offsets.get(node.inputs[0], -1),
                 "macs": node_macs(g, node),
             }
@@ -112,12 +115,13 @@ def report_md(report: dict[str, Any], chart: str) -> str:
         "",
         f"![live memory per layer]({chart})",
         "",
-        "| # | op | output | live B | offset | out B | scratch B | in place |",
-        "|---:|---|---|---:|---:|---:|---:|---|",
+        "| # | op | output | live B | offset | out B | scratch B | in place | kernel |",
+        "|---:|---|---|---:|---:|---:|---:|---|---|",
     ]
     for n in report["nodes"]:
+        kernel = (n["kernel"] or "-") + (" (wide)" if n["wide_variant"] else "")
         lines.append(
-            f"| {n['index']} | {n['op']} | {n['name']} | {n['live_bytes']:,} | {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} |"
+            f"| {n['index']} | {n['op']} | {n['name']} | {n['live_bytes']:,} | {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} | {kernel} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -574,9 +574,10 @@ typedef struct {
     int32_t dst_skip;       /* 28: plane bytes likewise */
     int32_t rows;           /* 32 */
     int8_t *dst;            /* 36: plane position of the image's first element */
+    int32_t pl, pl3;        /* 40: plane size and 3 x (gather4: four planes) */
 } gather_ctx;
 
-static void gather_init(const plane_geo *q, int8_t *plane, gather_ctx *g) {
+static void gather_init(const plane_geo *q, int8_t *plane, int32_t plane_bytes, gather_ctx *g) {
     g->c = q->src_c;
     g->c2 = 2 * q->src_c;
     g->c3 = 3 * q->src_c;
@@ -587,6 +588,8 @@ static void gather_init(const plane_geo *q, int8_t *plane, gather_ctx *g) {
     g->dst_skip = q->len - q->img_c;
     g->rows = q->img_r;
     g->dst = plane + (size_t)q->pad_r * (size_t)q->len + (size_t)q->pad_c;
+    g->pl = plane_bytes;
+    g->pl3 = 3 * plane_bytes;
 }
 
 /* Copy channel (src = the image + the channel index) into the plane. */
@@ -649,43 +652,20 @@ static int all_fast(const mf_depthwise_params *p) {
  *   p = (a0 a1 c0 c1) = PKHBT(a, c << 16),  q = (b0 b1 d0 d1) = PKHBT(b, d << 16),
  *   (a0 b0 c0 d0) = UXTAB16((q << 8) & 0xFF00FF00, p),  (a1 b1 c1 d1) = UXTAB16(q & 0xFF00FF00, p ror 8),
  * and likewise channels 2 and 3 from the high halves (PKHTB); then single elements. */
-typedef struct {
-    int32_t c, pl;          /* 0: input stride along a plane row; plane size */
-    int32_t pl3;            /* 8: 3 * plane size */
-    int32_t words, tail;    /* 12: image columns / 4, % 4 */
-    int32_t src_skip;       /* 20 */
-    int32_t dst_skip;       /* 24 */
-    int32_t rows;           /* 28 */
-    int8_t *dst;            /* 32: first plane's position of the image's first element */
-} gather4_ctx;
-
-static void gather4_init(const gather_ctx *g, int32_t plane_bytes, gather4_ctx *g4) {
-    g4->c = g->c;
-    g4->pl = plane_bytes;
-    g4->pl3 = 3 * plane_bytes;
-    g4->words = g->words;
-    g4->tail = g->tail;
-    g4->src_skip = g->src_skip;
-    g4->dst_skip = g->dst_skip;
-    g4->rows = g->rows;
-    g4->dst = g->dst;
-}
-
-static void gather4(const gather4_ctx *g, const int8_t *src) {
-    register const gather4_ctx *r0 __asm__("r0") = g;
+static void gather4(const gather_ctx *g, const int8_t *src) {
+    register const gather_ctx *r0 __asm__("r0") = g;
     register const int8_t *r1 __asm__("r1") = src;
     if (g->rows <= 0 || g->words + g->tail <= 0) {
         return;
     }
     __asm__ volatile(
         "mov      r11, r0\n\t"
-        "ldrd     r2, r3, [r11]\n\t" /* c, plane size */
-        "ldr      r5, [r11, #8]\n\t"
+        "ldr      r2, [r11]\n\t"      /* c */
+        "ldrd     r3, r5, [r11, #40]\n\t" /* plane size, 3 x */
         "mov      r4, #0xFF00FF00\n\t"
-        "ldr      lr, [r11, #28]\n\t"
-        "ldr      r0, [r11, #32]\n\t"
+        "ldrd     lr, r0, [r11, #32]\n\t" /* rows, dst */
         "1:\n\t"
-        "ldr      r12, [r11, #12]\n\t"
+        "ldr      r12, [r11, #16]\n\t"
         "cmp      r12, #0\n\t"
         "beq      3f\n\t"
         "2:\n\t"
@@ -715,7 +695,7 @@ static void gather4(const gather4_ctx *g, const int8_t *src) {
         "subs     r12, r12, #1\n\t"
         "bne      2b\n\t"
         "3:\n\t"
-        "ldr      r12, [r11, #16]\n\t"
+        "ldr      r12, [r11, #20]\n\t"
         "cmp      r12, #0\n\t"
         "beq      5f\n\t"
         "4:\n\t"
@@ -732,7 +712,7 @@ static void gather4(const gather4_ctx *g, const int8_t *src) {
         "subs     r12, r12, #1\n\t"
         "bne      4b\n\t"
         "5:\n\t"
-        "ldrd     r6, r7, [r11, #20]\n\t"
+        "ldrd     r6, r7, [r11, #24]\n\t"
         "add      r1, r1, r6\n\t"
         "add      r0, r0, r7\n\t"
         "subs     lr, lr, #1\n\t"
@@ -833,9 +813,7 @@ static void run_planes(const mf_depthwise_params *p, const int8_t *in, int8_t *o
      * image part. */
     memset(scratch, (int8_t)p->input_zp, (size_t)group * (size_t)plane_bytes);
     gather_ctx g;
-    gather_init(&geo, scratch, &g);
-    gather4_ctx g4;
-    gather4_init(&g, plane_bytes, &g4);
+    gather_init(&geo, scratch, plane_bytes, &g);
     const plane_geo img_geo = plane_geometry(p, 0);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *img = in + (size_t)b * in_img;
@@ -856,7 +834,7 @@ static void run_planes(const mf_depthwise_params *p, const int8_t *in, int8_t *o
         while (ic < p->in_c) {
             const int32_t n = group == 4 && ic + 4 <= p->in_c ? 4 : 1;
             if (n == 4) {
-                gather4(&g4, img + ic);
+                gather4(&g, img + ic);
             } else {
                 gather_channel(&g, img + ic);
             }
