@@ -115,7 +115,7 @@ static void fc_rows(fc_ctx *ctx) {
         "ldr      pc, [sp, #12]\n\t"
         ".p2align 2\n\t"
         "5:\n\t"
-        FC_BLOCK FC_BLOCK FC_BLOCK FC_BLOCK
+        FC_BLOCK FC_BLOCK
         "cmp      r11, r12\n\t"
         "bne      5b\n\t"
         /* acc = pair_init[row] + sum / 256; skip the padding bytes; requantise */
@@ -162,7 +162,7 @@ void mf_fc_s8(const mf_fc_params *p, const int8_t *in, int8_t *out, void *scratc
                     .w = p->weights,
                     .xbuf = buf,
                     .xend = buf + 2 * (n16 >> 2),
-                    .entry = (uint32_t)(((4 - (blocks & 3)) & 3) * 60) | 1u,
+                    .entry = (uint32_t)((blocks & 1) * 60) | 1u, /* an odd count enters at the second block */
                     .pi_end = p->pair_init + rows,
                     .pad = n16 - depth,
                     .m = p->multipliers[0],

@@ -1,4 +1,7 @@
 /* Arm semihosting calls; see semihost.h. */
+/* Start-up and I/O, not model work: optimised for size. */
+#pragma GCC optimize("Os")
+
 #include "semihost.h"
 
 #define SYS_OPEN 0x01
