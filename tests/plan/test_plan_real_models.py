@@ -58,3 +58,21 @@ def test_real_model_plans(models_dir, model):
     # Every real model so far plans to its lower bound (a regression check on plan quality),
     # up to the 8-byte alignment of offsets, which the bound ignores.
     assert min(p.arena_bytes for p in plans) <= floor + 7
+
+
+@pytest.mark.parametrize("model", sorted(SUPPORTED))
+def test_wide_variants_keep_the_arena(models_dir, model):
+    """The engine's plan with wide kernel variants has the arena of the plan without
+    (TinyNAS plans without them), verified, with each granted node at its wide size."""
+    from mcuforge.codegen.generate import plan_memory, scratch_sizes, size_graph
+    from mcuforge.engine import optimise
+    from mcuforge.plan.memory import plan_graph
+
+    g = optimise(load(models_dir / f"{model}.tflite"))
+    narrow, wide = scratch_sizes(g), size_graph(g, wide=True).scratch
+    m = plan_memory(g)
+    assert m.arena_bytes == plan_graph(g, narrow).arena_bytes
+    assert all(m.scratch_sizes[i] == wide[i] > narrow.get(i, 0) for i in m.wide)
+    assert all(m.scratch_sizes.get(i, 0) == narrow.get(i, 0) for i in range(len(g.nodes)) if i not in m.wide)
+    if model in ("tflm_person_detect_int8", "mlperf_vww_mbv1_96_int8", "tinyengine_mcunet_vww1"):
+        assert len(m.wide) >= 11  # every depthwise but those at the peak

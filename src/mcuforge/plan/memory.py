@@ -42,9 +42,9 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
     entry in `scratch`): a node gets its wide variant where that keeps the arena of the
     plan without any. First on that plan, where the larger scratch fits in bytes free at
     the node's step; then, for the rest whose lower bound allows it, by placing again in
-    the same order (all of them at once, else the first MAX_WIDE_TRIALS one by one). The arena is
-    therefore the same with or without `wide_scratch`, so figures planned without it
-    (TinyNAS's) stay exact."""
+    the same order (all of them at once, else the first MAX_WIDE_TRIALS one by one).
+    The arena is therefore the same with or without `wide_scratch`, so figures planned
+    without it (TinyNAS's) stay exact."""
     sizes = {i: s for i, s in scratch.items() if s}
     order, bufs, chosen = _place(g, sizes, frozenset())
     wide: frozenset[int] = frozenset()
@@ -64,7 +64,7 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
         for nodes in (t for t in tries if t):
             trial = wide | frozenset(nodes)
             trial_sizes = {**sizes, **{i: wide_scratch[i] for i in trial}}
-            trial_bufs = buffer_requests(g, order, lambda i: trial_sizes.get(i, 0), unordered=trial)
+            trial_bufs = buffer_requests(g, order, lambda i, t=trial_sizes: t.get(i, 0), unordered=trial)
             placed_trial = plan(trial_bufs.requests, trial_bufs.overlaps)  # in the same order
             if placed_trial.arena_bytes == arena:
                 bufs, chosen = trial_bufs, placed_trial
@@ -100,12 +100,12 @@ def _fit_in_gaps(
     one channel of one image, which the wide kernel copies whole first
     (lifetimes.buffer_requests)."""
     step_of = {i: s for s, i in enumerate(bufs.order)}
+    sizes = {r.name: r.size for r in bufs.requests}
     found: dict[int, int] = {}
     for i in candidates:
         step, node, need = step_of[i], g.nodes[i], wide_scratch[i]
         own = bufs.scratch_of.get(i)
         x, y = bufs.buffer_of.get(node.inputs[0]), bufs.buffer_of.get(node.outputs[0])
-        sizes = {r.name: r.size for r in bufs.requests}
         if x is not None and y is not None and x != y and not getattr(node, "inplace", False):
             ox, oy = chosen.offsets[x], chosen.offsets[y]
             shares = ox < oy + sizes[y] and oy < ox + sizes[x]
