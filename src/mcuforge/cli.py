@@ -210,12 +210,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     board = _board(args)
     g = _load_model(args.model)
-    compiled = compile_graph(g)
+    compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     inputs = None
     if args.input:
         inputs = to_model_inputs(compiled.io, check_inputs(g, [_load_input(p) for p in args.input]))
     result = profile_model(compiled, board, inputs)
     print(json.dumps(result, indent=2) if args.json else format_profile(result))
+    if not args.json and compiled.patch is not None and compiled.patch.mode != "none":
+        print(_patch_summary(compiled.patch.as_dict()))
     return 0 if result["matches_reference"] else 1
 
 
@@ -389,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     _board_args(p)
     p.add_argument("--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _patch_args(p)
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("boards", help="list the boards mcuforge knows")

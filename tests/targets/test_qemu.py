@@ -149,6 +149,16 @@ def test_profile_json(demo_model, capsys):
     assert p["text_bytes"] > p["weights_bytes"] and 0 < p["stack_bytes"] < p["stack_reserved_bytes"]
 
 
+def test_profile_patch(demo_model, capsys):
+    """--patch profiles the patched program: one row per patched node, bit-exact."""
+    assert cli(["profile", str(demo_model), "--board", "STM32F412", "--patch", "2:2", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    names = [n["name"] for n in p["nodes"]]
+    assert p["matches_reference"] and len(names) == len(set(names))
+    assert sum(n.endswith("@0") for n in names) >= 2 and any(n["op"] == "PATCH_COPY" for n in p["nodes"])
+    assert p["instructions_total"] == sum(n["instructions"] for n in p["nodes"]) > 0
+
+
 @pytest.mark.parametrize("override,word", [("--sram=9000", "SRAM"), ("--flash=4096", "Flash")])
 def test_link_overflow_exit_3(demo_model, capsys, override, word):
     assert cli(["profile", str(demo_model), "--board", "STM32F746", override]) == 3

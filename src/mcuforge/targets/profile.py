@@ -59,18 +59,19 @@ def profile_model(
     matches = all(a.tobytes() == b.tobytes() for a, b in zip(result.outputs, expected))
     order = project.memory.order
     counts = node_instructions(order, {i: project.calls.get(i) is not None for i in order}, result.marks)
+    pg = project.graph  # with patches: the patched program (its nodes, halo MACs included)
     nodes = [
         {
             "index": i,
-            "op": str(g.nodes[i].op),
-            "name": g.nodes[i].name or g.nodes[i].outputs[0],
+            "op": str(pg.nodes[i].op),
+            "name": pg.nodes[i].name or pg.nodes[i].outputs[0],
             "instructions": counts[i],
-            "macs": node_macs(g, g.nodes[i]),
+            "macs": node_macs(pg, pg.nodes[i]),
         }
         for i in order
     ]
     total = sum(counts.values())
-    macs = total_macs(g)
+    macs = total_macs(pg)
     s = fw.sizes
     return {
         "model": compiled.original.name,
