@@ -1157,6 +1157,49 @@ static int8_t dw_point(const mf_depthwise_params *p, const int8_t *img, int32_t 
     return rq_out(p, q, (int32_t)acc, oc);
 }
 
+/* Output (oy, ox) of channels oc .. oc + 3 (depth multiplier 1) into y[0..3], straight
+ * from the image: per tap inside it one word of the four channels, SXTAB16 with
+ * (-zp, -zp) for (x0 - zp, x2 - zp) and (x1 - zp, x3 - zp), the four weights packed as
+ * (w0, w2), (w1, w3), and SMLABB / SMLATT per channel; taps outside the image are
+ * skipped, so the sums start from the bias (doubled at the end for the SMMLAR form). */
+static void direct_quad(const mf_depthwise_params *p, const int8_t *img, int32_t oc, int32_t oy, int32_t ox,
+                        int8_t *y) {
+    const int32_t kk = p->k_h * p->k_w, dh = p->dil_h, dw = p->dil_w;
+    const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    const int32_t ky0 = y0 < 0 ? (-y0 + dh - 1) / dh : 0, kx0 = x0 < 0 ? (-x0 + dw - 1) / dw : 0;
+    const int32_t ky1 = mf_clamp((p->in_h - y0 + dh - 1) / dh, 0, p->k_h);
+    const int32_t kx1 = mf_clamp((p->in_w - x0 + dw - 1) / dw, 0, p->k_w);
+    const int8_t *f = filter(p, oc);
+    const int32_t nzp = pack16(-p->input_zp, -p->input_zp);
+    const size_t xstep = (size_t)dw * (size_t)p->in_c;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    if (p->bias != NULL) {
+        a0 = p->bias[oc];
+        a1 = p->bias[oc + 1];
+        a2 = p->bias[oc + 2];
+        a3 = p->bias[oc + 3];
+    }
+    for (int32_t ky = ky0; ky < ky1; ++ky) {
+        const int8_t *x = img + ((size_t)(y0 + ky * dh) * (size_t)p->in_w + (size_t)(x0 + kx0 * dw)) * (size_t)p->in_c +
+                          (size_t)oc;
+        const int8_t *w = f + ky * p->k_w + kx0;
+        for (int32_t n = kx1 - kx0; n > 0; --n, x += xstep, ++w) {
+            const uint32_t v = load_u32(x);
+            const int32_t e = __sxtab16(nzp, v), od = sxtab16_ror8(nzp, v);
+            const int32_t w02 = pack16(w[0], w[2 * kk]), w13 = pack16(w[kk], w[3 * kk]);
+            a0 = __smlabb(e, w02, a0);
+            a2 = __smlatt(e, w02, a2);
+            a1 = __smlabb(od, w13, a1);
+            a3 = __smlatt(od, w13, a3);
+        }
+    }
+    const int32_t a[4] = {a0, a1, a2, a3};
+    for (int32_t j = 0; j < 4; ++j) {
+        const dw_rq q = rq_channel(p, oc + j);
+        y[j] = rq_out(p, &q, q.fast ? (int32_t)(2u * (uint32_t)a[j]) : a[j], oc + j);
+    }
+}
+
 /* A border output of a one-channel 3x3 layer with the packed doubled weights and
  * start in c (set by rect3x3): each window row as one word, input_zp outside. */
 static int8_t border3x3(const mf_depthwise_params *p, const int8_t *img, const dw3_ctx *c, const dw_rq *q,
@@ -1190,7 +1233,8 @@ static void interior(int32_t size, int32_t out, int32_t stride, int32_t pad, int
 /* Direct depthwise (output not on the input). One input channel whose output does not
  * overlap the input: the input is a plane, so 3x3 channels run the assembly over the
  * interior outputs and C over the border, channel by channel. Otherwise outputs go
- * in (pixel, channel) order, each after its window (the mf_depthwise.h contract). */
+ * in (pixel, channel) order, each after its window (the mf_depthwise.h contract), four
+ * channels at a time where the depth multiplier is 1 (direct_quad). */
 void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out) {
     const size_t in_img = (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
     const size_t out_img = (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
@@ -1228,12 +1272,17 @@ void mf_depthwise_s8(const mf_depthwise_params *p, const int8_t *in, int8_t *out
         }
         return;
     }
+    const int32_t quads = p->depth_multiplier == 1 ? p->out_c >> 2 : 0;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *img = in + (size_t)b * in_img;
         int8_t *o = out + (size_t)b * out_img;
         for (int32_t oy = 0; oy < p->out_h; ++oy) {
             for (int32_t ox = 0; ox < p->out_w; ++ox) {
-                for (int32_t oc = 0; oc < p->out_c; ++oc) {
+                int32_t oc = 0;
+                for (; oc < 4 * quads; oc += 4, o += 4) {
+                    direct_quad(p, img, oc, oy, ox, o);
+                }
+                for (; oc < p->out_c; ++oc) {
                     const dw_rq q = rq_channel(p, oc);
                     *o++ = dw_point(p, img, oc, oy, ox, &q);
                 }
