@@ -149,6 +149,10 @@ def _use_kernels(folder: Path, kernels: str) -> tuple[str, ...]:
         if alt.is_file():
             src.write_text(alt.read_text())
             replaced.append(src.name)
+    if replaced:  # the set's own headers (primitives its files share)
+        for header in chosen.iterdir():
+            if header.name.endswith(".h"):
+                (folder / header.name).write_text(header.read_text())
     return tuple(replaced)
 
 

@@ -19,30 +19,10 @@
  * like the reference's int32 accumulator (SMLAD's accumulation wraps; its Q flag
  * is ignored).
  */
-#include <arm_acle.h>
 #include <string.h>
 
 #include "mf_conv.h"
-
-/* ------------------------------------------------------------ primitives */
-static inline int32_t sxtb16_ror8(uint32_t x) {
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
-/* SMMLAR: (c * 2^32 + a * b + 2^31) >> 32, the high word of a rounded 64-bit sum. */
-static inline int32_t smmlar(int32_t a, int32_t b, int32_t c) {
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
-
-static inline uint32_t load_u32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, 4); /* an unaligned LDR: ARMv7-M allows it */
-    return v;
-}
+#include "mf_armv7em.h"
 
 /* The first n (0..3) bytes of p as a little-endian word, the rest 0; reads nothing past p + n. */
 static inline uint32_t load_tail(const int8_t *p, int32_t n) {

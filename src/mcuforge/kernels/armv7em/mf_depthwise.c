@@ -29,29 +29,10 @@
  * and the 5x5 rows load 8 bytes for 5 taps: up to 3 bytes past a plane (or input)
  * row, inside the next row or the arena, never used in a sum.
  */
-#include <arm_acle.h>
 #include <string.h>
 
 #include "mf_depthwise.h"
-
-static inline int32_t sxtb16_ror8(uint32_t x) {
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
-/* SMMLAR: (c * 2^32 + a * b + 2^31) >> 32. */
-static inline int32_t smmlar(int32_t a, int32_t b, int32_t c) {
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
-
-static inline uint32_t load_u32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, 4); /* unaligned LDR */
-    return v;
-}
+#include "mf_armv7em.h"
 
 /* (lo, hi) as two int16 lanes. */
 static inline int32_t pack16(int32_t lo, int32_t hi) {
@@ -869,12 +850,6 @@ static void gather4(const gather_ctx *g, const int8_t *src) {
  * packed weights (w0, w2), (w1, w3) add one MAC per channel; the sums start from the
  * bias. The code generator picks it (mf_depthwise_quad_s8) where taps outside the image
  * are the majority; elsewhere the plane kernels cost fewer instructions. */
-static inline int32_t sxtab16_ror8(int32_t a, uint32_t x) {
-    int32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-    return r;
-}
-
 /* Channels ic .. ic + 3 of one image (img): buf (the scratch, MF_DW_QUAD_BYTES at least)
  * gets the image part the windows reach (img_r x img_c pixels, one word of the four
  * channels each), followed by 2 * k_h * k_w words of packed weights. */

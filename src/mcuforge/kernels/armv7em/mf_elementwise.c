@@ -16,16 +16,9 @@
  * needs 1 <= e_out <= 22. Other output shifts, broadcasting other than whole rows,
  * and MUL use the portable arithmetic.
  */
-#include <arm_acle.h>
 
 #include "mf_elementwise.h"
-
-/* SMMLAR: (c * 2^32 + a * b + 2^31) >> 32. */
-static inline int32_t smmlar(int32_t a, int32_t b, int32_t c) {
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
+#include "mf_armv7em.h"
 
 
 /* The portable ADD (sign 1) / SUB (sign -1) of one row of n elements. */

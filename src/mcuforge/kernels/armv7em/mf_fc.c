@@ -18,23 +18,10 @@
  * Everything else (per-channel quantisation, a filter offset, unaligned weights,
  * depth not a multiple of 4, other requantisation forms) runs in plain C.
  */
-#include <arm_acle.h>
 #include <string.h>
 
 #include "mf_fc.h"
-
-static inline int32_t sxtb16_ror8(uint32_t x) {
-    int32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
-/* SMMLAR: (c * 2^32 + a * b + 2^31) >> 32. */
-static inline int32_t smmlar(int32_t a, int32_t b, int32_t c) {
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
+#include "mf_armv7em.h"
 
 /* One output in the portable arithmetic (mf_fc.h). */
 static inline int8_t fc_out(const mf_fc_params *p, int32_t acc, int32_t ch) {

@@ -10,22 +10,10 @@
  * Windows of a pixel are read before its outputs are written, channels in order, as
  * the portable kernels do; remaining channels (channels % 4) take the portable path.
  */
-#include <arm_acle.h>
 #include <string.h>
 
 #include "mf_pool.h"
-
-static inline uint32_t load_u32(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, 4); /* unaligned LDR */
-    return v;
-}
-
-static inline int32_t sxtab16_ror8(int32_t acc, uint32_t x) {
-    int32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
-    return r;
-}
+#include "mf_armv7em.h"
 
 /* Bytewise signed maximum of a and b. */
 static inline uint32_t max_s8x4(uint32_t a, uint32_t b) {
