@@ -41,6 +41,13 @@ def test_writer_nets(make, plans):
     for split, grid in plans:
         c = assert_c_exact(g, PatchPlan(split, grid), random_inputs(g, split), sanitize=True)
         assert c.patch.plan == PatchPlan(split, grid)
+        # identical parameter structs (interior patches) are written once and shared
+        model_c = c.project.files["model.c"]
+        structs = model_c.count("_params = {")
+        coded = sum(call is not None and call.params_type is not None for call in c.project.calls.values())
+        assert structs <= coded and model_c.count("(&node") == coded
+        if grid[0] * grid[1] >= 6:
+            assert structs < coded
 
 
 @pytest.mark.parametrize("model", list(SUPPORTED))

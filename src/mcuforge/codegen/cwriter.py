@@ -112,11 +112,20 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         "#define mf_arena ((uint8_t *)mf_arena_storage)",
         "",
     ]
-    for step, i in enumerate(order):
+    # Identical parameter structs (the interior patches of a patch program) are written
+    # once and shared.
+    params_name: dict[int, str] = {}
+    first_with: dict[tuple, str] = {}
+    for i in order:
         call = calls[i]
         if call is not None and call.params_type is not None:
+            key = (call.params_type, call.params)
+            if key in first_with:
+                params_name[i] = first_with[key]
+                continue
+            params_name[i] = first_with[key] = f"node{i}_params"
             out.append(f"/* node {i}: {g.nodes[i].op} -> {g.nodes[i].outputs[0]} */")
-            out.append(_params_block(f"node{i}_params", call))
+            out.append(_params_block(params_name[i], call))
     out.append("static const size_t input_offsets[] = {" + ", ".join(str(offsets[n]) for n in g.inputs) + "};")
     out.append("static const size_t input_bytes[] = {" + ", ".join(str(g.tensors[n].nbytes) for n in g.inputs) + "};")
     out.append("static const size_t output_offsets[] = {" + ", ".join(str(offsets[n]) for n in g.outputs) + "};")
@@ -136,7 +145,7 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         if call is None:
             out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: alias of its input, no code */")
             continue
-        args = ([f"&node{i}_params"] if call.params_type else []) + list(call.args)
+        args = ([f"&{params_name[i]}"] if call.params_type else []) + list(call.args)
         out.append(f"    /* node {i}: {node.op} {node.outputs[0]} */")
         out.append(f"    MF_PROFILE_NODE({i});")
         out.append(f"    {call.kernel}({', '.join(args)});")
