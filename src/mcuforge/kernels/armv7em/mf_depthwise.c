@@ -386,80 +386,69 @@ typedef struct {
     int8_t *o_row;        /* 72: output of the current row's first pixel */
 } dwk_ctx;
 
-#define DWK_S1K5                                           \
-    "ldmia.w  r1!, {r2-r4}\n\t"                            \
-    "ldr      r6, [r0]\n\t"                                \
-    "ldr      r8, [r0, #4]\n\t"                            \
-    "add      r0, r0, lr\n\t"                              \
-    "sxtb16   r7, r6, ror #8\n\t"                          \
-    "sxtb16   r6, r6\n\t"                                  \
-    "sxtb16   r9, r8, ror #8\n\t"                          \
-    "sxtb16   r8, r8\n\t"                                  \
-    "smlad    r11, r6, r2, r11\n\t"                        \
-    "smlad    r11, r7, r3, r11\n\t"                        \
-    "smlabb   r11, r8, r4, r11\n\t"                        \
-    "smlad    r12, r7, r2, r12\n\t"                        \
-    "pkhbt    r10, r8, r6\n\t"                             \
-    "smladx   r12, r10, r3, r12\n\t"                       \
+/* One filter row: its packed weights into r2.. (3 words for k = 5, 4 for k = 7), the
+ * plane words x0..x3, x4..x7 split into E0 = r6, O0 = r7, E1 = r8, O1 = r9. */
+#define DWK_LOAD(wregs) \
+    "ldmia.w  r1!, {" wregs "}\n\t" \
+    "ldr      r6, [r0]\n\t" \
+    "ldr      r8, [r0, #4]\n\t" \
+    "sxtb16   r7, r6, ror #8\n\t" \
+    "sxtb16   r6, r6\n\t" \
+    "sxtb16   r9, r8, ror #8\n\t" \
+    "sxtb16   r8, r8\n\t"
+
+/* The first output of the pair (both strides). */
+#define DWK_O0_K5 \
+    "smlad    r11, r6, r2, r11\n\t" \
+    "smlad    r11, r7, r3, r11\n\t" \
+    "smlabb   r11, r8, r4, r11\n\t"
+
+#define DWK_O0_K7 \
+    "smlad    r11, r6, r2, r11\n\t" \
+    "smlad    r11, r7, r3, r11\n\t" \
+    "smlad    r11, r8, r4, r11\n\t" \
+    "smlabb   r11, r9, r5, r11\n\t"
+
+#define DWK_S1K5 \
+    DWK_LOAD("r2-r4") \
+    "add      r0, r0, lr\n\t" \
+    DWK_O0_K5 \
+    "smlad    r12, r7, r2, r12\n\t" \
+    "pkhbt    r10, r8, r6\n\t" \
+    "smladx   r12, r10, r3, r12\n\t" \
     "smlabb   r12, r9, r4, r12\n\t"
 
-#define DWK_S1K7                                           \
-    "ldmia.w  r1!, {r2-r5}\n\t"                            \
-    "ldr      r6, [r0]\n\t"                                \
-    "ldr      r8, [r0, #4]\n\t"                            \
-    "add      r0, r0, lr\n\t"                              \
-    "sxtb16   r7, r6, ror #8\n\t"                          \
-    "sxtb16   r6, r6\n\t"                                  \
-    "sxtb16   r9, r8, ror #8\n\t"                          \
-    "sxtb16   r8, r8\n\t"                                  \
-    "smlad    r11, r6, r2, r11\n\t"                        \
-    "smlad    r11, r7, r3, r11\n\t"                        \
-    "smlad    r11, r8, r4, r11\n\t"                        \
-    "smlabb   r11, r9, r5, r11\n\t"                        \
-    "smlad    r12, r7, r2, r12\n\t"                        \
-    "pkhbt    r10, r8, r6\n\t"                             \
-    "smladx   r12, r10, r3, r12\n\t"                       \
-    "smlad    r12, r9, r4, r12\n\t"                        \
+#define DWK_S1K7 \
+    DWK_LOAD("r2-r5") \
+    "add      r0, r0, lr\n\t" \
+    DWK_O0_K7 \
+    "smlad    r12, r7, r2, r12\n\t" \
+    "pkhbt    r10, r8, r6\n\t" \
+    "smladx   r12, r10, r3, r12\n\t" \
+    "smlad    r12, r9, r4, r12\n\t" \
     "smlatb   r12, r8, r5, r12\n\t"
 
-#define DWK_S2K5                                           \
-    "ldmia.w  r1!, {r2-r4}\n\t"                            \
-    "ldr      r6, [r0]\n\t"                                \
-    "ldr      r8, [r0, #4]\n\t"                            \
-    "add      r0, r0, lr\n\t"                              \
-    "sxtb16   r7, r6, ror #8\n\t"                          \
-    "sxtb16   r6, r6\n\t"                                  \
-    "sxtb16   r9, r8, ror #8\n\t"                          \
-    "sxtb16   r8, r8\n\t"                                  \
-    "smlad    r11, r6, r2, r11\n\t"                        \
-    "smlad    r11, r7, r3, r11\n\t"                        \
-    "smlabb   r11, r8, r4, r11\n\t"                        \
-    "pkhbt    r10, r8, r6\n\t"                             \
-    "smladx   r12, r10, r2, r12\n\t"                       \
-    "pkhbt    r10, r9, r7\n\t"                             \
-    "smladx   r12, r10, r3, r12\n\t"                       \
+#define DWK_S2K5 \
+    DWK_LOAD("r2-r4") \
+    "add      r0, r0, lr\n\t" \
+    DWK_O0_K5 \
+    "pkhbt    r10, r8, r6\n\t" \
+    "smladx   r12, r10, r2, r12\n\t" \
+    "pkhbt    r10, r9, r7\n\t" \
+    "smladx   r12, r10, r3, r12\n\t" \
     "smlatb   r12, r8, r4, r12\n\t"
 
-#define DWK_S2K7                                           \
-    "ldmia.w  r1!, {r2-r5}\n\t"                            \
-    "ldr      r6, [r0]\n\t"                                \
-    "ldr      r8, [r0, #4]\n\t"                            \
-    "sxtb16   r7, r6, ror #8\n\t"                          \
-    "sxtb16   r6, r6\n\t"                                  \
-    "sxtb16   r9, r8, ror #8\n\t"                          \
-    "sxtb16   r8, r8\n\t"                                  \
-    "smlad    r11, r6, r2, r11\n\t"                        \
-    "smlad    r11, r7, r3, r11\n\t"                        \
-    "smlad    r11, r8, r4, r11\n\t"                        \
-    "smlabb   r11, r9, r5, r11\n\t"                        \
-    "pkhbt    r10, r8, r6\n\t"                             \
-    "smladx   r12, r10, r2, r12\n\t"                       \
-    "pkhbt    r10, r9, r7\n\t"                             \
-    "smladx   r12, r10, r3, r12\n\t"                       \
-    "ldrsb    r10, [r0, #8]\n\t"                           \
-    "pkhbt    r10, r10, r8\n\t"                            \
-    "smladx   r12, r10, r4, r12\n\t"                       \
-    "smlatb   r12, r9, r5, r12\n\t"                        \
+#define DWK_S2K7 \
+    DWK_LOAD("r2-r5") \
+    DWK_O0_K7 \
+    "pkhbt    r10, r8, r6\n\t" \
+    "smladx   r12, r10, r2, r12\n\t" \
+    "pkhbt    r10, r9, r7\n\t" \
+    "smladx   r12, r10, r3, r12\n\t" \
+    "ldrsb    r10, [r0, #8]\n\t" \
+    "pkhbt    r10, r10, r8\n\t" \
+    "smladx   r12, r10, r4, r12\n\t" \
+    "smlatb   r12, r9, r5, r12\n\t" \
     "add      r0, r0, lr\n\t"
 
 /* The pair/row loops around k filter rows; `s2` = 2 * stride, `s1` = stride. */
