@@ -22,3 +22,7 @@ class InputError(MCUForgeError):
 
 class GraphError(MCUForgeError):
     """A graph violates an IR invariant (found by ir.verify)."""
+
+
+class DataError(InputError):
+    """A data set is missing, malformed, or too small to split (files, arrays, labels)."""
