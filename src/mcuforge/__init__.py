@@ -1,3 +1,15 @@
-"""mcuforge: TinyNAS + TinyEngine for microcontrollers (an MCUNet implementation)."""
+"""mcuforge: TinyNAS + TinyEngine for microcontrollers (an MCUNet implementation).
+
+Python API: `mcuforge.train(arch, data, out, ...)` and `mcuforge.validate(model, data,
+...)` (see mcuforge/api.py); both import their dependencies on first use.
+"""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in ("train", "validate"):
+        import importlib
+
+        return importlib.import_module(f"mcuforge.{name}")
+    raise AttributeError(f"module 'mcuforge' has no attribute {name!r}")

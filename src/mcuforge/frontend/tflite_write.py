@@ -43,8 +43,9 @@ def _tensor(t: Tensor, buffer: int) -> fb.TensorT:
     return out
 
 
-def to_model(g: Graph) -> fb.ModelT:
-    """Build the schema object tree for a graph (one subgraph)."""
+def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
+    """Build the schema object tree for a graph (one subgraph), with optional metadata
+    entries (name -> bytes, each in a buffer of its own; frontend/metadata.py reads them)."""
     model = fb.ModelT()
     model.version = 3
     model.description = "mcuforge"
@@ -86,15 +87,24 @@ def to_model(g: Graph) -> fb.ModelT:
         op.builtinOptionsType, op.builtinOptions = options_from_attrs(node.op, node.attrs)
         sub.operators.append(op)
     model.subgraphs = [sub]
+    if metadata:
+        model.metadata = []
+    for key, value in (metadata or {}).items():
+        b = fb.BufferT()
+        b.data = np.frombuffer(bytes(value), dtype=np.uint8)
+        model.buffers.append(b)
+        entry = fb.MetadataT()
+        entry.name, entry.buffer = key, len(model.buffers) - 1
+        model.metadata.append(entry)
     return model
 
 
-def write(g: Graph) -> bytes:
-    """Serialise a graph to .tflite bytes."""
+def write(g: Graph, metadata: dict[str, bytes] | None = None) -> bytes:
+    """Serialise a graph (and optional metadata entries) to .tflite bytes."""
     builder = flatbuffers.Builder(1024)
-    builder.Finish(to_model(g).Pack(builder), file_identifier=b"TFL3")
+    builder.Finish(to_model(g, metadata).Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
 
-def save(g: Graph, path: str | Path) -> None:
-    Path(path).write_bytes(write(g))
+def save(g: Graph, path: str | Path, metadata: dict[str, bytes] | None = None) -> None:
+    Path(path).write_bytes(write(g, metadata))

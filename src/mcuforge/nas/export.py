@@ -13,6 +13,11 @@ the engine's figures for this graph are those of the trained network (one except
 the code generator drops a folded accumulator-start array that is zero in every
 channel, which no random or trained layer gives).
 
+`export_trained` builds the same graph from a trained, quantised network's int8
+weights, int32 biases and activation quantisation (`TrainedParams`, which
+quant/qat.py's QuantNet.export_params produces), so a trained model and the search's
+memory figures come from one description of the network.
+
 The graph is built in pieces: the stem (first conv), one piece per block, the tail
 (feature-mix conv, pooling, classifier). nas/profile.py reuses pieces between
 configs; `export_graph` joins them in one builder.
@@ -20,8 +25,11 @@ configs; `export_graph` joins them in one builder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from mcuforge.errors import GraphError
 from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
 from mcuforge.ir.graph import Graph, Quant, Tensor
@@ -42,6 +50,10 @@ class Exporter:
 
     def __init__(self, cfg: NetConfig, b: GraphBuilder, rng: np.random.Generator) -> None:
         self.cfg, self.b, self.rng = cfg, b, rng
+
+    def out_quant(self, name: str, default: Quant) -> Quant:
+        """The quantisation of the tensor a layer called `name` writes (placeholders here)."""
+        return default
 
     def weights(self, shape: tuple[int, ...], axis: int, fan_in: int, name: str) -> str:
         """Seeded int8 weights in [-127, 127], symmetric per output channel (`axis`), with
@@ -81,11 +93,13 @@ class Exporter:
             attrs = O.ConvAttrs(stride=(stride, stride), padding=padding, activation=act)
         bias = self.bias(x, wt, cout, f"{name}_b")
         op = Op.DEPTHWISE_CONV_2D if dw else Op.CONV_2D
-        return self.b.op(op, [x, wt, bias], (n, oh, ow, cout), q=quant(*out_q), attrs=attrs, name=name)
+        q = self.out_quant(name, quant(*out_q))
+        return self.b.op(op, [x, wt, bias], (n, oh, ow, cout), q=q, attrs=attrs, name=name)
 
     def stem(self) -> str:
         cfg, r = self.cfg, self.cfg.resolution
-        x = self.b.input((1, r, r, cfg.in_channels), "int8", *INPUT_Q, name="input")
+        q = self.out_quant("input", quant(*INPUT_Q))
+        x = self.b.input((1, r, r, cfg.in_channels), "int8", q.scale, q.zero_point, name="input")
         fc = cfg.first_conv
         return self.conv(x, fc.out_channels, fc.kernel, fc.stride, Act.RELU6, RELU6_Q, "first_conv")
 
@@ -99,7 +113,8 @@ class Exporter:
         y = self.conv(y, blk.out_channels, 1, 1, Act.NONE, PROJECT_Q, f"{p}_project")
         if blk.residual:
             shape = self.b.graph.tensors[y].shape
-            y = self.b.op(Op.ADD, [x, y], shape, q=quant(*ADD_Q), attrs=O.ElementwiseAttrs(), name=f"{p}_add")
+            q = self.out_quant(f"{p}_add", quant(*ADD_Q))
+            y = self.b.op(Op.ADD, [x, y], shape, q=q, attrs=O.ElementwiseAttrs(), name=f"{p}_add")
         return y
 
     def tail(self, x: str) -> str:
@@ -109,12 +124,14 @@ class Exporter:
             x = self.conv(x, fm.out_channels, fm.kernel, fm.stride, Act.RELU6, RELU6_Q, "feature_mix")
         t = b.graph.tensors[x]
         axes = b.const(np.array([1, 2], np.int32), name="pool_axes")
-        pooled = b.op(Op.MEAN, [x, axes], (1, t.shape[3]), q=t.quant, attrs=O.ReduceAttrs(keep_dims=False), name="pool")
+        q = self.out_quant("pool", t.quant)
+        pooled = b.op(Op.MEAN, [x, axes], (1, t.shape[3]), q=q, attrs=O.ReduceAttrs(keep_dims=False), name="pool")
         c = t.shape[3]
         w = self.weights((cfg.num_classes, c), 0, c, "classifier_w")
         bias = self.bias(pooled, w, cfg.num_classes, "classifier_b")
         attrs = O.FullyConnectedAttrs()
-        return b.op(Op.FULLY_CONNECTED, [pooled, w, bias], (1, cfg.num_classes), q=quant(*LOGITS_Q), attrs=attrs, name="classifier")
+        q = self.out_quant("classifier", quant(*LOGITS_Q))
+        return b.op(Op.FULLY_CONNECTED, [pooled, w, bias], (1, cfg.num_classes), q=q, attrs=attrs, name="classifier")
 
 
 def export_graph(cfg: NetConfig, seed: int = 0) -> Graph:
@@ -140,3 +157,70 @@ def piece_builder(
         q = source.quant
         x = b.input(source.shape, source.dtype, q.scale, q.zero_point, name=name)
     return b, Exporter(cfg, b, np.random.default_rng(seed)), x
+
+
+# ------------------------------------------------------------ trained weights
+@dataclass(frozen=True)
+class LayerParams:
+    """One trained layer as the int8 kernels take it."""
+
+    weight: np.ndarray  # int8 codes in TFLite's layout (conv OHWI, depthwise 1HWC, FC OI)
+    weight_scale: np.ndarray  # float32, one per output channel (zero points 0)
+    bias: np.ndarray  # int32, scale = input scale x weight scale
+
+
+@dataclass(frozen=True)
+class TrainedParams:
+    """A quantised network: layers by name (first_conv, b<i>_expand, b<i>_dw,
+    b<i>_project, feature_mix, classifier) and the (scale, zero point) of every tensor
+    a layer writes, by the same names plus input, b<i>_add and pool."""
+
+    layers: dict[str, LayerParams]
+    acts: dict[str, tuple[float, int]]
+
+
+class TrainedExporter(Exporter):
+    """Exporter whose weights, biases and activation quantisation are a trained network's."""
+
+    def __init__(self, cfg: NetConfig, b: GraphBuilder, params: TrainedParams) -> None:
+        super().__init__(cfg, b, np.random.default_rng(0))
+        self.params = params
+
+    def _layer(self, name: str) -> LayerParams:
+        layer = self.params.layers.get(name)
+        if layer is None:
+            raise GraphError(f"the trained network has no parameters for layer {name!r} of {self.cfg.name!r}")
+        return layer
+
+    def out_quant(self, name: str, default: Quant) -> Quant:
+        if name not in self.params.acts:
+            raise GraphError(f"the trained network has no quantisation for tensor {name!r} of {self.cfg.name!r}")
+        scale, zp = self.params.acts[name]
+        return quant(np.float32(scale), int(zp))
+
+    def weights(self, shape: tuple[int, ...], axis: int, fan_in: int, name: str) -> str:
+        layer = self._layer(name.removesuffix("_w"))
+        if layer.weight.shape != shape or layer.weight.dtype != np.int8:
+            raise GraphError(f"layer {name!r}: trained weights are {layer.weight.dtype} {layer.weight.shape}, the graph needs int8 {shape}")
+        scales = np.asarray(layer.weight_scale, np.float32)
+        q = Quant(scales, np.zeros(shape[axis], np.int64), axis)
+        return self.b.const(layer.weight, q=q, name=name)
+
+    def bias(self, x: str, w: str, channels: int, name: str) -> str:
+        layer = self._layer(name.removesuffix("_b"))
+        t = self.b.graph.tensors
+        s = (np.float32(t[x].quant.s) * t[w].quant.scale).astype(np.float32)
+        if layer.bias.shape != (channels,):
+            raise GraphError(f"layer {name!r}: {layer.bias.shape} trained biases for {channels} channels")
+        return self.b.const(layer.bias.astype(np.int32), q=Quant(s, np.zeros(channels, np.int64), 0), name=name)
+
+
+def export_trained(cfg: NetConfig, params: TrainedParams) -> Graph:
+    """The int8 graph of a trained, quantised network (the same layers as export_graph)."""
+    b = GraphBuilder(cfg.name)
+    e = TrainedExporter(cfg, b, params)
+    y = e.stem()
+    for i in range(len(cfg.blocks)):
+        y = e.block(y, i)
+    b.output(e.tail(y))
+    return b.graph
