@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcuforge.cli import main as cli
-from mcuforge.demo import build_demo_graph
+from toy_cnn import build_demo_graph
 from mcuforge.engine import compile_graph
 from mcuforge.errors import MCUForgeError
 from mcuforge.frontend.tflite_read import load

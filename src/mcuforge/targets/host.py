@@ -37,10 +37,15 @@ def compiler() -> str:
     return cc
 
 
-def build(outdir: Path, sanitize: bool = False) -> Path:
-    """Compile model + kernels + host runner; return the executable."""
-    sources = sorted(p.name for p in outdir.glob("*.c"))
-    exe = outdir / ("main_host_asan" if sanitize else "main_host")
+HOST_MAINS = ("main_host.c", "batch_host.c")  # runners with a main(); a build links one
+
+
+def build(outdir: Path, sanitize: bool = False, main: str = "main_host.c") -> Path:
+    """Compile model + kernels + a host runner (`main`, a file in outdir: the project's
+    main_host.c, or targets/firmware/batch_host.c copied there); return the executable,
+    named after it."""
+    sources = sorted(p.name for p in outdir.glob("*.c") if p.name == main or p.name not in HOST_MAINS)
+    exe = outdir / (Path(main).stem + ("_asan" if sanitize else ""))
     cmd = [compiler(), *STRICT, *(SANITIZE if sanitize else []), "-o", str(exe), *sources, "-lm"]
     proc = subprocess.run(cmd, cwd=outdir, capture_output=True, text=True)
     if proc.returncode != 0:

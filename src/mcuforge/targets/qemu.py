@@ -197,21 +197,25 @@ def build_firmware(
     profile: bool = True,
     kernels: str = "auto",
     stack_bytes: int = DEFAULT_STACK_BYTES,
+    main: str = "main.c",
 ) -> Firmware:
     """Write the project and the firmware sources to `folder` and link fw.elf for `board`.
-    With `profile`, model.c calls the marker before each node (MF_PROFILE)."""
+    With `profile`, model.c calls the marker before each node (MF_PROFILE). `main` is the
+    firmware main among targets/firmware/'s files (main_batch.c: every record of in.bin
+    in one boot)."""
     _require_tools()
     core = core_of(board)
     chosen = kernel_set(core, kernels)
     script = linker_script(board, core, stack_bytes)
     write_project(project, folder)
     optimised = _use_kernels(folder, chosen)
-    fw_files = ["semihost.h", "firmware.h", *FIRMWARE_SOURCES] + (["mf_profile.h", *PROFILE_SOURCES] if profile else [])
+    fw_sources = [main if n == "main.c" else n for n in FIRMWARE_SOURCES]
+    fw_files = ["semihost.h", "firmware.h", *fw_sources] + (["mf_profile.h", *PROFILE_SOURCES] if profile else [])
     for name in fw_files:
         (folder / name).write_text(_firmware_file(name))
     (folder / "link.ld").write_text(script)
     sources = sorted(n for n in project.files if n.endswith(".c") and n not in HOST_SOURCES)
-    sources += FIRMWARE_SOURCES + (PROFILE_SOURCES if profile else [])
+    sources += fw_sources + (PROFILE_SOURCES if profile else [])
     cmd = [
         "arm-none-eabi-gcc", *core.flags, *COMMON, *(["-DMF_PROFILE"] if profile else []), "-I.",
         *LINK, "-Wl,-T,link.ld", "-Wl,-Map,fw.map", "-o", "fw.elf", *sources,
@@ -254,6 +258,15 @@ def _read_marks(path: Path) -> tuple[list[int], int]:
     return [int(v) for v in lines[:-2]], int(lines[-1])
 
 
+def qemu_command(fw: Firmware) -> list[str]:
+    """The QEMU command line that boots fw.elf with semihosting; files the firmware opens
+    are those of the folder QEMU runs in."""
+    return [
+        "qemu-system-arm", "-M", fw.core.machine, "-display", "none", "-monitor", "none", "-serial", "none",
+        "-semihosting-config", "enable=on,target=native", "-kernel", str(fw.elf.resolve()),
+    ]  # fmt: skip
+
+
 def run_firmware(fw: Firmware, g_outputs: list[tuple[str, tuple[int, ...]]], inputs: list[np.ndarray], count: bool = False) -> FirmwareRun:
     """Run fw.elf once under QEMU on `inputs` (the compiled model's, raw bytes in order);
     `g_outputs` gives each output's dtype and shape."""
@@ -262,10 +275,7 @@ def run_firmware(fw: Firmware, g_outputs: list[tuple[str, tuple[int, ...]]], inp
         stale.unlink(missing_ok=True)
     for i, x in enumerate(inputs):
         (folder / f"in{i}.bin").write_bytes(np.ascontiguousarray(x).astype(x.dtype.newbyteorder("<")).tobytes())
-    cmd = [
-        "qemu-system-arm", "-M", fw.core.machine, "-display", "none", "-monitor", "none", "-serial", "none",
-        "-semihosting-config", "enable=on,target=native", "-kernel", "fw.elf",
-    ]  # fmt: skip
+    cmd = qemu_command(fw)
     if count:
         if fw.mark is None:
             raise BuildError("instruction counts need firmware built with profile=True")
