@@ -396,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("boards", help="list the boards mcuforge knows")
     p.set_defaults(func=cmd_boards)
+    from mcuforge.train.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
+    from mcuforge.validate.cli import add_parser
+
+    add_parser(sub)
     _nas_parsers(sub)
     return parser
 
