@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mcuforge import cli
-from mcuforge.demo import build_demo_graph
+from toy_cnn import build_demo_graph
 from mcuforge.frontend.tflite_write import save
 from mcuforge.hw.boards import BOARDS, get_board
 

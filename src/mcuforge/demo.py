@@ -1,86 +1,79 @@
-"""The main job (`make demo`): build a small int8 CNN with mcuforge's own writer, then
-inspect it and run it with the reference executor, checked against TF-Lite Micro.
+"""The main job (`make demo`): train a small network on Fashion-MNIST, quantise it to
+int8, compile it for a small board, and validate the int8 model on the reference
+executor, the generated C on this machine and the Cortex-M4 firmware under QEMU, on all
+10,000 test images.
 
     python -m mcuforge.demo OUTDIR
+
+Each step is the `mcuforge` command a user would type (printed before it runs). The
+training run folder is resumed when it exists, so a second `make demo` skips training.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
-import numpy as np
-
-from mcuforge.frontend.tflite_write import save
-from mcuforge.ir import ops as O
-from mcuforge.ir.builder import GraphBuilder, quant
-from mcuforge.ir.graph import Graph
-from mcuforge.ir.ops import Op
-
-
-def _conv(b: GraphBuilder, rng, x: str, x_scale: float, shape_out, cout: int, k: int, depthwise: bool, attrs, out_scale: float):
-    cin = b.graph.tensors[x].shape[-1]
-    wshape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
-    w = rng.integers(-127, 128, wshape, dtype=np.int64).astype(np.int8)
-    w_scales = rng.uniform(0.002, 0.01, cout).astype(np.float32)
-    axis = 3 if depthwise else 0
-    wt = b.const(w, q=quant(w_scales, 0, axis=axis))
-    bias_scales = np.float32(x_scale) * w_scales
-    bias = b.const(rng.integers(-2000, 2000, cout).astype(np.int32), q=quant(bias_scales, 0))
-    op = Op.DEPTHWISE_CONV_2D if depthwise else Op.CONV_2D
-    return b.op(op, [x, wt, bias], shape_out, q=quant(out_scale, -10), attrs=attrs)
-
-
-def build_demo_graph(seed: int = 0) -> Graph:
-    """A MobileNetV2-style block on a 32x32x3 image: conv, depthwise, pointwise, residual
-    add, average pool, fully connected, softmax (int8, seeded random weights)."""
-    rng = np.random.default_rng(seed)
-    b = GraphBuilder("demo")
-    x = b.input((1, 32, 32, 3), "int8", 0.02, -1, name="image")
-    s1 = 0.05
-    h = _conv(b, rng, x, 0.02, (1, 16, 16, 16), 16, 3, False, O.ConvAttrs(stride=(2, 2), activation=O.Act.RELU6), s1)
-    d = _conv(b, rng, h, s1, (1, 16, 16, 16), 16, 3, True, O.DepthwiseAttrs(activation=O.Act.RELU6), s1)
-    p = _conv(b, rng, d, s1, (1, 16, 16, 16), 16, 1, False, O.ConvAttrs(), s1)
-    r = b.op(Op.ADD, [h, p], (1, 16, 16, 16), q=quant(0.06, -5))
-    pool = b.op(Op.AVERAGE_POOL_2D, [r], (1, 1, 1, 16), q=quant(0.06, -5), attrs=O.PoolAttrs((16, 16), (16, 16)))
-    shape = b.const(np.array([1, 16], dtype=np.int32))
-    flat = b.op(Op.RESHAPE, [pool, shape], (1, 16), q=quant(0.06, -5))
-    w = b.const(rng.integers(-127, 128, (10, 16)).astype(np.int8), q=quant(0.01, 0))
-    bias = b.const(rng.integers(-500, 500, 10).astype(np.int32), q=quant(np.float32(0.06) * np.float32(0.01), 0))
-    logits = b.op(Op.FULLY_CONNECTED, [flat, w, bias], (1, 10), q=quant(0.1, 3))
-    prob = b.op(Op.SOFTMAX, [logits], (1, 10), q=quant(1 / 256, -128), name="probabilities")
-    b.output(prob)
-    return b.graph
+ARCH = "mbv2-w0.35-r28"
+BOARD = "STM32F412"  # Cortex-M4, 256 KB SRAM, 1 MB Flash
+EPOCHS, QAT_EPOCHS = 4, 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the demo model, inspect it, run it (reference executor and the generated C,
-    each checked against TF-Lite Micro), compile it for a board and show the report."""
     from mcuforge.cli import main as cli
 
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "build/demo")
     out.mkdir(parents=True, exist_ok=True)
-    model, image = out / "demo.tflite", out / "image.npy"
-    save(build_demo_graph(), model)
-    np.save(image, np.random.default_rng(1).integers(-128, 128, (1, 32, 32, 3)).astype(np.int8))
-    print(f"== built {model} with mcuforge's own writer")
+    run, project, result = out / "run", out / "c_project", out / "validate.json"
+    started = time.monotonic()
+    train = ["train", ARCH, "--data", "fashion-mnist", "-o", str(run), "--epochs", str(EPOCHS),
+             "--qat-epochs", str(QAT_EPOCHS), "--board", BOARD]  # fmt: skip
+    if (run / "config.json").is_file():
+        train.append("--resume")
     steps = [
-        ["inspect", str(model)],
-        ["run", str(model), "--input", str(image), "--output", str(out / "ref.npy"), "--compare", "tflm", "--force"],
-        ["run", str(model), "--input", str(image), "--output", str(out / "c.npy"), "--backend", "c", "--compare", "tflm", "--force"],
-        ["compile", str(model), "--board", "STM32F412", "-o", str(out / "c_project"), "--force"],
+        train,
+        ["compile", str(run / "model.tflite"), "--board", BOARD, "-o", str(project), "--force"],
     ]
     for args in steps:
-        print(f"\n$ mcuforge {' '.join(args)}")
+        print(f"\n$ mcuforge {' '.join(args)}", flush=True)
         rc = cli(args)
         if rc != 0:
             return rc
-    same = np.array_equal(np.load(out / "ref.npy"), np.load(out / "c.npy"))
-    print(f"\ngenerated C == reference executor: {same}")
-    print(f"\n== {out / 'c_project' / 'report.md'}")
-    print((out / "c_project" / "report.md").read_text())
-    return 0 if same else 1
+    from mcuforge.errors import MCUForgeError
+    from mcuforge.validate import validate
+    from mcuforge.validate.report import format_result, plot_confusion
+
+    backends = "ref,c,qemu-m4"
+    print(f"\n$ mcuforge validate {run / 'model.tflite'} --data fashion-mnist --backend {backends} --board {BOARD} "
+          f"--confusion {out / 'confusion.png'}", flush=True)  # fmt: skip
+    try:
+        v = validate(run / "model.tflite", "fashion-mnist", backends=backends, board=BOARD)
+    except MCUForgeError as e:
+        print(f"mcuforge: error: {e}", file=sys.stderr)
+        return e.exit_code
+    plot_confusion(v, out / "confusion.png")
+    print(format_result(v))
+    result.write_text(json.dumps(v.as_dict(), indent=1) + "\n")
+
+    report = json.loads((run / "report.json").read_text())
+    acc = report["accuracy"]
+    deployed = acc["qat"] if report["deployed"] == "qat" else acc["ptq"]
+    print(f"\n== {ARCH} on Fashion-MNIST, int8, for {BOARD}: {time.monotonic() - started:.0f} s")
+    print(f"{'':40} {'accuracy':>9}  images")
+    print(f"{'float (PyTorch), test split':40} {100 * acc['float']['test']:8.2f}%  {report['data']['test']:,}")
+    label = f"int8 {report['deployed'].upper()} (reference executor), test split"
+    print(f"{label:40} {100 * deployed['test']:8.2f}%  {report['data']['test']:,}")
+    for backend in v.backends:
+        print(f"{'int8 on ' + backend + ', test split':40} {100 * v.accuracy[backend]:8.2f}%  {v.samples:,}")
+    print(f"ref, C and QEMU identical on every output byte: {'yes' if v.identical else 'NO'}")
+    mem = report["memory"]
+    fits = "fits" if mem.get("fits") else "does NOT fit"
+    print(f"peak SRAM {mem['peak_sram_bytes']:,} B, Flash {mem['flash_bytes']:,} B of constants; {BOARD}: {fits}")
+    print(f"report: {run / 'report.md'}; C project: {project}/; confusion matrix: {out / 'confusion.png'}")
+    return 0 if v.identical else 1
 
 
 if __name__ == "__main__":

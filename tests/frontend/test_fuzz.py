@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcuforge.demo import build_demo_graph
+from toy_cnn import build_demo_graph
 from mcuforge.errors import MCUForgeError
 from mcuforge.frontend.tflite_read import read
 from mcuforge.frontend.tflite_write import write

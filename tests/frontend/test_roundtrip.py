@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mcuforge.demo import build_demo_graph
+from toy_cnn import build_demo_graph
 from mcuforge.frontend.tflite_read import load, read
 from mcuforge.frontend.tflite_write import write
 from mcuforge.ir import verify
