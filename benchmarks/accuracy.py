@@ -36,19 +36,21 @@ def bare_loop_throughput(arch: str, threads: int, steps: int, seed: int = 0) -> 
     from mcuforge.nas.arch import fit_to_data, resolve
     from mcuforge.nas.torch_model import build_model
     from mcuforge.train.batches import Augment, Batches
+    from mcuforge.train.config import DEFAULT_LR, DEFAULT_WD, TrainConfig
     from mcuforge.train.loop import PhaseSettings, make_optimizer, run_phase
 
     torch.set_num_threads(threads)
     data = load_dataset("fashion-mnist")
     cfg = fit_to_data(resolve(arch), len(data.classes), data.channels)
     conv = InputConvention.of_pixels(data.train.images)
-    n = steps * 128
+    bs = TrainConfig.batch_size  # the default batch `mcuforge train` uses
+    n = steps * bs
     from mcuforge.data import Split
 
     part = Split(data.train.images[:n], data.train.labels[:n])
-    batches = Batches(part, conv, 128, shuffle=True, seed=seed, augment=Augment(max(1, cfg.resolution // 28)), drop_last=True)
+    batches = Batches(part, conv, bs, shuffle=True, seed=seed, augment=Augment(max(1, cfg.resolution // 28)), drop_last=True)
     tiny_val = Batches(Split(data.val.images[:10], data.val.labels[:10]), conv, 10)
-    ps = PhaseSettings("float", 1, 0.1, 2e-4, checkpoint_every_s=1e9)
+    ps = PhaseSettings("float", 1, DEFAULT_LR["sgd"] * bs / 128, DEFAULT_WD["sgd"], checkpoint_every_s=1e9)
 
     # (a) ours: the real phase loop, progress bar on, checkpoint at the epoch's end.
     net = build_model(cfg, seed=seed).to(memory_format=torch.channels_last)

@@ -10,8 +10,8 @@ from typing import Any
 # settings were given again (and must then equal the stored ones).
 SETTINGS: dict[str, tuple[type, str]] = {
     "epochs": (int, "float training epochs (default 15)"),
-    "batch_size": (int, "images per step (default 128)"),
-    "lr": (float, "peak learning rate (default 0.1 for SGD, 0.002 for AdamW, at batch 128; scaled with the batch)"),
+    "batch_size": (int, "images per step (default 64)"),
+    "lr": (float, "peak learning rate (default 0.1 for SGD, 0.002 for AdamW, per 128 images of batch: 0.05 and 0.001 at the default 64)"),
     "wd": (float, "weight decay on convolution and linear weights (default 2e-4 SGD, 0.05 AdamW)"),
     "warmup_epochs": (float, "linear warm-up before the cosine schedule (default 1)"),
     "label_smoothing": (float, "label smoothing (default 0.1)"),
@@ -28,6 +28,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "sram": (int, "SRAM budget in bytes for the report (overrides the board's)"),
     "flash": (int, "Flash budget in bytes for the report (overrides the board's)"),
     "checkpoint_every_s": (float, "seconds between mid-epoch checkpoints (default 60)"),
+    "init": (str, "start from these weights (a .pt state dict for this network, e.g. a subnet of a supernet)"),
 }
 
 

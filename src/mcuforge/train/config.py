@@ -27,7 +27,7 @@ class TrainConfig:
     arch: str  # as given: an architecture JSON path, a zoo name or mbv2-wW-rR
     data: str  # the data spec
     epochs: int = 15
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float | None = None  # None: DEFAULT_LR[optimizer] * batch_size / 128
     wd: float | None = None  # None: DEFAULT_WD[optimizer]
     optimizer: str = "sgd"
@@ -49,6 +49,7 @@ class TrainConfig:
     sram: int | None = None
     flash: int | None = None
     checkpoint_every_s: float = 60.0
+    init: str | None = None  # a .pt with starting weights for this network (a subnet cut from a supernet)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "qat_epochs", "calib"):

@@ -82,6 +82,22 @@ def prepare_folder(out: Path, given: dict[str, Any], resume: bool) -> tuple[Trai
     return new_config(given), None
 
 
+def load_init(net: Net, path: Path, device: torch.device) -> None:
+    """Starting weights from a .pt (a state_dict, or a dict holding one as "state_dict")."""
+    if not path.is_file():
+        raise InputError(f"--init {path} does not exist")
+    try:
+        d = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch.load raises many kinds for a bad file
+        raise InputError(f"--init {path} is not a PyTorch weights file ({type(e).__name__})") from None
+    state = d.get("state_dict", d) if isinstance(d, dict) else None
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"--init {path} does not hold weights for this network ({first})") from None
+
+
 class Run:
     def __init__(self, out: Path, cfg: TrainConfig, rt: Runtime, stored: dict[str, Any] | None) -> None:
         self.out, self.cfg, self.rt = out, cfg, rt
@@ -151,6 +167,8 @@ class Run:
             return net.eval()
         torch.manual_seed(self.cfg.seed)
         ck = self.path("float_ckpt.pt")
+        if self.cfg.init is not None and not ck.is_file():
+            load_init(net, Path(self.cfg.init), self.device)
         result = run_phase(
             net, self.batches(self.data.train, True), self.batches(self.data.val, False), self.phase_settings("float"), ck,
             resume=ck.is_file(), progress=self.rt.progress, on_epoch=self.write_history,
