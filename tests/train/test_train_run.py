@@ -136,3 +136,18 @@ def test_unknown_architecture_and_missing_data(tmp_path, patterns_npz, capsys):
     assert "--data" in capsys.readouterr().err
     assert main(["train", "-o", str(tmp_path / "nothing"), "--resume"]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+def test_init_starts_from_given_weights(trained, tmp_path, tiny_arch, patterns_npz, capsys):
+    out, _ = trained
+    again = tmp_path / "again"
+    assert main(train_cli(tiny_arch, patterns_npz, again, "--epochs", "0", "--init", str(out / "model.pt"))) == 0
+    want = torch.load(out / "model.pt", weights_only=False)["state_dict"]
+    got = torch.load(again / "model.pt", weights_only=False)["state_dict"]
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+    capsys.readouterr()
+    bad = tmp_path / "bad.pt"
+    torch.save({"state_dict": {"first_conv.0.weight": torch.zeros(1)}}, bad)
+    assert main(train_cli(tiny_arch, patterns_npz, tmp_path / "third", "--init", str(bad))) != 0
+    err = capsys.readouterr().err
+    assert "does not hold weights for this network" in err and "Traceback" not in err

@@ -29,6 +29,9 @@ BOARDS: dict[str, Board] = {
         Board("NUCLEO-L4R5ZI", "cortex-m4", 640 * KB, 2048 * KB, 120, "mps2-an386"),
         Board("nRF52840", "cortex-m4", 256 * KB, 1024 * KB, 64, "mps2-an386"),
         Board("RP2040", "cortex-m0plus", 264 * KB, 2048 * KB, 133, None),
+        # tight boards for the search (ST datasheets: STM32L432KC, STM32G071RB)
+        Board("STM32L432KC", "cortex-m4", 64 * KB, 256 * KB, 80, "mps2-an386"),
+        Board("STM32G071RB", "cortex-m0plus", 36 * KB, 128 * KB, 64, None),
     )
 }
 

@@ -294,6 +294,7 @@ class BlockSpace:
     strides: tuple[int, ...] = (2, 2, 2, 1, 2, 1)
     num_classes: int = 1000
     last_stage_depth: int = 1  # the last stage is not searched
+    in_channels: int = 3  # of the input images (1 for grey data)
     name: str = field(default="", compare=False)
 
     def channels(self, base: int) -> int:
@@ -312,7 +313,7 @@ def build(space: BlockSpace, depths: list[int], kernels: list[int], expands: lis
     n = sum(depths)
     if len(kernels) != n or len(expands) != n:
         raise InputError(f"{n} blocks need {n} kernels and expand ratios ({len(kernels)}, {len(expands)} given)")
-    first = ConvSpec(3, space.channels(space.first_channels), 3, 2)
+    first = ConvSpec(space.in_channels, space.channels(space.first_channels), 3, 2)
     c = space.channels(space.first_block_channels)
     blocks = [BlockSpec(first.out_channels, c, 3, 1, 1)]
     k = 0
@@ -323,7 +324,7 @@ def build(space: BlockSpace, depths: list[int], kernels: list[int], expands: lis
             mid = make_divisible(round(c * expands[k]), 8)
             blocks.append(BlockSpec(c, out, kernels[k], s, expands[k], mid, s == 1 and c == out))
             c, k = out, k + 1
-    return NetConfig(name, space.resolution, first, tuple(blocks), None, space.num_classes)
+    return NetConfig(name, space.resolution, first, tuple(blocks), None, space.num_classes, space.in_channels)
 
 
 def sample(space: BlockSpace, rng: np.random.Generator, name: str = "net") -> NetConfig:

@@ -26,6 +26,7 @@ from mcuforge.errors import InputError
 from mcuforge.train.batches import Batches
 
 OPTIMIZERS = ("sgd", "adamw")
+StepFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,31 @@ def run_phase(
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[list[dict[str, Any]]], None] | None = None,
+    step_fn: StepFn | None = None,
+    evaluate: Callable[[nn.Module], float] | None = None,
+    wrapped: nn.Module | None = None,
+    writer: bool = True,
 ) -> PhaseResult:
     """Train `model` for ps.epochs, checkpointing to `checkpoint`; returns the model to use.
     `on_epoch` gets the phase's history after each epoch (the lines of earlier epochs too
-    when resumed)."""
+    when resumed). `step_fn(model, x, y, global_step)` replaces the forward and backward
+    of one step (the supernet's sandwich rule runs several networks per step) and returns
+    the loss and logits it reports; `evaluate(model)` replaces the validation accuracy;
+    `wrapped` is what the steps run (a DistributedDataParallel around `model`); only a
+    `writer` (rank 0) writes checkpoints and calls `on_epoch`."""
     steps = len(train)
     opt = make_optimizer(model, ps)
     ema = WeightEMA(model, ps.ema) if ps.ema > 0 else None
     loss_fn = nn.CrossEntropyLoss(label_smoothing=ps.label_smoothing)
+    runner = model if wrapped is None else wrapped
+
+    def plain_step(m: nn.Module, x: torch.Tensor, y: torch.Tensor, _step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = m(x)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        return loss, logits
+
+    step_fn = step_fn or plain_step
     history: list[dict[str, Any]] = []
     epoch, step, stats = 0, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
     if resume and checkpoint.is_file():
@@ -145,6 +163,8 @@ def run_phase(
         epoch, step, stats, history = ck["epoch"], ck["step"], ck["stats"], ck["history"]
 
     def save(epoch: int, step: int) -> None:
+        if not writer:
+            return
         save_atomic(
             {
                 "phase": ps.name, "settings": asdict(ps), "epoch": epoch, "step": step, "stats": stats,
@@ -157,15 +177,13 @@ def run_phase(
     last_save = time.monotonic()
     model.train()
     while epoch < ps.epochs:
-        bar = tqdm(total=steps, initial=step, desc=f"{ps.name} epoch {epoch + 1}/{ps.epochs}", disable=None if progress else True, leave=False, unit="batch")
+        bar = tqdm(total=steps, initial=step, desc=f"{ps.name} epoch {epoch + 1}/{ps.epochs}", disable=None if progress and writer else True, leave=False, unit="batch")
         t0 = time.perf_counter()
         for x, y in train.epoch(epoch, step):
             for group in opt.param_groups:
                 group["lr"] = learning_rate(ps, epoch * steps + step, steps)
-            logits = model(x)
-            loss = loss_fn(logits, y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss, logits = step_fn(runner, x, y, epoch * steps + step)
             opt.step()
             if ema is not None:
                 ema.update(model)
@@ -189,12 +207,12 @@ def run_phase(
         line = {
             "phase": ps.name, "epoch": epoch + 1, "lr": learning_rate(ps, (epoch + 1) * steps - 1, steps),
             "train_loss": stats["loss"] / max(1, stats["seen"]), "train_acc": stats["correct"] / max(1, stats["seen"]),
-            "val_acc": accuracy(evaluated, val), "images_per_s": stats["seen"] / max(1e-9, stats["seconds"]),
+            "val_acc": accuracy(evaluated, val) if evaluate is None else evaluate(evaluated), "images_per_s": stats["seen"] / max(1e-9, stats["seconds"]),
             "images": stats["seen"], "seconds": stats["seconds"],
         }  # fmt: skip
         model.train()
         history.append(line)
-        if on_epoch is not None:
+        if on_epoch is not None and writer:
             on_epoch(history)
         epoch, step, stats = epoch + 1, 0, {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
         save(epoch, step)
