@@ -1,7 +1,8 @@
 """mcuforge: TinyNAS + TinyEngine for microcontrollers (an MCUNet implementation).
 
-Python API: `mcuforge.train(arch, data, out, ...)` and `mcuforge.validate(model, data,
-...)` (see mcuforge/api.py); both import their dependencies on first use.
+Python API: `mcuforge.train(arch, data, out, ...)`, `mcuforge.validate(model, data,
+...)` (see mcuforge/api.py) and `mcuforge.search(data, out, ...)` (nas/search.py); each
+imports its dependencies on first use.
 """
 
 __version__ = "0.1.0"
@@ -12,4 +13,8 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"mcuforge.{name}")
+    if name == "search":
+        from mcuforge.nas.search import search
+
+        return search
     raise AttributeError(f"module 'mcuforge' has no attribute {name!r}")

@@ -402,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.validate.cli import add_parser
 
     add_parser(sub)
+    from mcuforge.nas.search_cli import add_parser as add_search_parser
+
+    add_search_parser(sub)
     _nas_parsers(sub)
     return parser
 
@@ -409,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `search --nproc` runs the same command under torchrun
     try:
         return args.func(args)
     except MCUForgeError as e:

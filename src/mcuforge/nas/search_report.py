@@ -1,0 +1,227 @@
+"""The search's result (search.json's summary, `--json`) and RUN/report.md / report.html:
+the stage-1 CDF, the evolution curve, accuracy against peak SRAM of every scored
+candidate with the budget, the winner's per-layer memory, and the table winner /
+baseline / random search (float, int8, QEMU)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mcuforge.nas.profile import EngineMemory
+from mcuforge.nas.supernet import Arch
+from mcuforge.train.config import write_json_atomic
+
+LABELS = {"winner": "TinyNAS winner", "random": "random search", "baseline": "scaled MobileNetV2"}
+
+
+def _model(job: Any, name: str) -> dict[str, Any]:
+    t = job.state["phases"][f"train_{name}"]
+    v = job.state["phases"][f"validate_{name}"]
+    acc = t["accuracy"]
+    qemu = next((b for b in v["backends"] if b.startswith("qemu")), None)
+    return {
+        "arch": t["arch"]["name"], "model": t["model"],
+        "float_accuracy": acc["float"]["test"], "int8_accuracy": v["accuracy"]["ref"],
+        "qemu_accuracy": None if qemu is None else v["accuracy"][qemu], "qemu_backend": qemu,
+        "identical": v["identical"], "validated_on": v["backends"], "samples": v["samples"],
+        "peak_sram_bytes": t["memory"]["peak_sram_bytes"], "flash_bytes": t["memory"]["flash_bytes"],
+        "deployed": t["deployed"],
+    }  # fmt: skip
+
+
+def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int], started: float) -> dict[str, Any]:
+    del started  # the minutes are summed over every call of a resumed run
+    ph = job.state["phases"]
+    w = _model(job, "winner")
+    space = ph["space"]["best"]
+    return {
+        "data": job.st.data, "sram_budget_bytes": budget["sram"], "flash_budget_bytes": budget["flash"], "board": job.st.board,
+        "preset": job.st.preset, "seed": job.st.seed,
+        "space": {"width": space["width"], "resolution": space["resolution"]},
+        "winner": {**winner.as_dict(), "name": w["arch"], "val_fitness": ph["evolution"]["fitness"]},
+        "model": w["model"], "int8_accuracy": w["int8_accuracy"], "qemu_accuracy": w["qemu_accuracy"],
+        "float_accuracy": w["float_accuracy"], "identical": w["identical"],
+        # the search's figures (the planner on the architecture) and compile's on the trained .tflite
+        "peak_sram_bytes": mem.peak_sram_bytes, "flash_bytes": mem.flash_bytes,
+        "compile_peak_sram_bytes": w["peak_sram_bytes"], "compile_flash_bytes": w["flash_bytes"],
+        "memory_matches_compile": mem.peak_sram_bytes == w["peak_sram_bytes"] and mem.flash_bytes == w["flash_bytes"],
+        "baseline": _model(job, "baseline"), "random_search": {**_model(job, "random"), "val_fitness": ph["random_search"]["fitness"]},
+        "evaluated": ph["evolution"]["evaluated"],
+        "minutes": round(sum(job.state["minutes"].values()), 2),
+        "minutes_per_phase": {k: round(v, 2) for k, v in job.state["minutes"].items()},
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }  # fmt: skip
+
+
+# ------------------------------------------------------------------ charts
+def _plots(job: Any, result: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: dict[str, str] = {}
+    hist = job.state["phases"]["evolution"]["history"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([h["generation"] for h in hist], [100 * h["best"] for h in hist], "o-", label="best")
+    ax.plot([h["generation"] for h in hist], [100 * h["mean"] for h in hist], "s--", label="population mean")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("validation accuracy, inherited weights (%)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(job.out / "evolution.png", dpi=110)
+    plt.close(fig)
+    out["evolution"] = "evolution.png"
+
+    cands = json.loads((job.out / "candidates.json").read_text())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for src, colour in (("random", "tab:grey"), ("evolution", "tab:blue")):
+        pts = [c for c in cands if c["source"] == src]
+        ax.scatter(
+            [c["peak_sram_bytes"] / 1024 for c in pts],
+            [100 * c["fitness"] for c in pts],
+            s=8,
+            c=colour,
+            label=src,
+            alpha=0.6,
+        )
+    ax.axvline(result["sram_budget_bytes"] / 1024, color="tab:red", ls="--", label="SRAM budget")
+    ax.scatter(
+        [result["peak_sram_bytes"] / 1024],
+        [100 * result["winner"]["val_fitness"]],
+        marker="*",
+        s=160,
+        c="tab:orange",
+        label="winner",
+        zorder=3,
+    )
+    ax.set_xlabel("peak SRAM (KiB, the engine's plan)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(job.out / "candidates.png", dpi=110)
+    plt.close(fig)
+    out["candidates"] = "candidates.png"
+
+    from mcuforge.engine import compile_graph
+    from mcuforge.frontend.tflite_read import load
+    from mcuforge.hw.boards import get_board
+    from mcuforge.report.report import build_report
+
+    board = get_board(job.st.board or "STM32F746", job.st.sram, job.st.flash)
+    rep = build_report(compile_graph(load(result["model"])), board)
+    live = [n["live_bytes"] for n in rep["nodes"]]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(range(len(live)), [v / 1024 for v in live], color="tab:blue")
+    ax.axhline(result["sram_budget_bytes"] / 1024, color="tab:red", ls="--", label="SRAM budget")
+    ax.set_xlabel("layer (execution order)")
+    ax.set_ylabel("live SRAM (KiB)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(job.out / "winner_memory.png", dpi=110)
+    plt.close(fig)
+    out["winner_memory"] = "winner_memory.png"
+    if (job.out / "space_cdf.png").is_file():
+        out["space"] = "space_cdf.png"
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    rows = [
+        "| model | architecture | float | int8 (ref) | QEMU | peak SRAM B | Flash B |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    w = {"arch": result["winner"]["name"], "float_accuracy": result["float_accuracy"], "int8_accuracy": result["int8_accuracy"],
+         "qemu_accuracy": result["qemu_accuracy"], "peak_sram_bytes": result["compile_peak_sram_bytes"], "flash_bytes": result["compile_flash_bytes"]}  # fmt: skip
+    for name, m in (("winner", w), ("baseline", result["baseline"]), ("random", result["random_search"])):
+        rows.append(f"| {LABELS[name]} | {m['arch']} | {_pct(m['float_accuracy'])} | {_pct(m['int8_accuracy'])} | {_pct(m['qemu_accuracy'])} "
+                    f"| {m['peak_sram_bytes']:,} | {m['flash_bytes']:,} |")  # fmt: skip
+    return rows
+
+
+def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
+    r = result
+    lines = [
+        f"# mcuforge search: {r['data']} within {r['sram_budget_bytes']:,} B SRAM / {r['flash_budget_bytes']:,} B Flash",
+        "",
+        f"Preset {r['preset']}, seed {r['seed']}, {r['minutes']:.1f} minutes. Space (stage 1): width {r['space']['width']:g}, "
+        f"resolution {r['space']['resolution']}. {r['evaluated']:,} candidates scored by evolution and as many by random search "
+        "(validation split, inherited weights, batch norm re-estimated); nothing was chosen on the test split.",
+        "",
+        "## Test-split accuracy",
+        "",
+        *table(r),
+        "",
+        f"The winner's peak SRAM and Flash as the search planned them: {r['peak_sram_bytes']:,} B and {r['flash_bytes']:,} B; "
+        f"`mcuforge compile` of its model.tflite: {r['compile_peak_sram_bytes']:,} B and {r['compile_flash_bytes']:,} B "
+        f"({'equal' if r['memory_matches_compile'] else 'DIFFERENT'}). All backends identical on every output byte: "
+        f"{'yes' if r['identical'] else 'NO'}.",
+        "",
+        f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD`).",
+        "",
+        "## Time per phase (minutes)",
+        "",
+        "| phase | minutes |",
+        "|---|---:|",
+        *(f"| {k} | {v:.1f} |" for k, v in r["minutes_per_phase"].items()),
+        "",
+    ]
+    titles = {"space": "Stage 1: FLOPs of fitting networks per space", "evolution": "Evolution", "candidates": "Accuracy against peak SRAM",
+              "winner_memory": "The winner's memory per layer"}  # fmt: skip
+    for key, title in titles.items():
+        if key in plots:
+            lines += [f"## {title}", "", f"![{title}]({plots[key]})", ""]
+    return "\n".join(lines)
+
+
+def report_html(md: str, folder: Path) -> str:
+    """report.md as a self-contained page (images inlined)."""
+    body = []
+    for line in md.splitlines():
+        if line.startswith("!["):
+            name = line[line.index("(") + 1 : -1]
+            data = base64.b64encode((folder / name).read_bytes()).decode()
+            body.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("|---"):
+            continue
+        elif line.startswith("|"):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        elif line:
+            body.append(f"<p>{html.escape(line)}</p>")
+    out, in_table = [], False
+    for b in body:
+        if b.startswith("<tr>") and not in_table:
+            out.append("<table>")
+            in_table = True
+        elif not b.startswith("<tr>") and in_table:
+            out.append("</table>")
+            in_table = False
+        out.append(b)
+    if in_table:
+        out.append("</table>")
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}td{border:1px solid #ccc;padding:2px 8px}table{border-collapse:collapse}"
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>mcuforge search</title><style>{style}</style></head><body>{''.join(out)}</body></html>\n"
+
+
+def write_reports(job: Any, result: dict[str, Any]) -> None:
+    plots = _plots(job, result)
+    md = report_md(result, plots)
+    (job.out / "report.md").write_text(md)
+    (job.out / "report.html").write_text(report_html(md, job.out))
+    write_json_atomic(job.out / "result.json", result)
