@@ -29,7 +29,7 @@ class Preset:
     evolution: EvolutionSettings
     finetune_epochs: int  # the winner's (and random search's best) training from inherited weights
     qat_epochs: int
-    train_images: int | None  # images per supernet / fine-tune epoch (None: the whole training split)
+    train_images: int | None  # images per supernet epoch (None: the whole training split); fine-tunes see all
     val_images: int  # validation images that score a candidate
     bn_images: int = 2000  # training images that re-estimate a candidate's batch norm
 
@@ -41,7 +41,7 @@ PRESETS: dict[str, Preset] = {
             "quick",
             40,
             (0.3, 0.5, 0.7, 1.0),
-            (0.75, 1.0, 1.5),
+            (0.75, 1.0),
             SupernetSettings(largest_epochs=1, sandwich_epochs=1, random_subnets=1, warmup_epochs=0.2),
             EvolutionSettings(population=16, parents=4, mutations=8, crossovers=8, generations=4),
             finetune_epochs=2,
@@ -55,11 +55,11 @@ PRESETS: dict[str, Preset] = {
             200,
             WIDTHS,
             RESOLUTION_FACTORS,
-            SupernetSettings(largest_epochs=4, sandwich_epochs=6, random_subnets=2),
+            SupernetSettings(largest_epochs=3, sandwich_epochs=4, random_subnets=1),
             EvolutionSettings(population=50, parents=10, mutations=25, crossovers=25, generations=10),
-            finetune_epochs=8,
+            finetune_epochs=5,
             qat_epochs=1,
-            train_images=None,
+            train_images=30_000,
             val_images=2000,
             bn_images=1000,
         ),

@@ -45,7 +45,7 @@ from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces
 from mcuforge.nas.supernet import Arch, Supernet, random_arch
 from mcuforge.nas.supernet_train import SubnetScorer, bn_batches, train_supernet
 from mcuforge.train.batches import Augment, Batches
-from mcuforge.train.config import write_json_atomic
+from mcuforge.train.config import read_stored_config, write_json_atomic
 from mcuforge.train.loop import save_atomic
 from mcuforge.train.run import pick_device
 
@@ -142,6 +142,7 @@ class SearchRun:
         self.classes = d.classes
         self.convention = InputConvention.of_pixels(d.train.images)
         train = _subset(d.train, self.plan.train_images, self.st.seed)
+        self.full_train, self.supernet_images = len(d.train), len(train)
         if self.world > 1:  # every rank its own share of each batch
             train = Split(train.images[self.rank :: self.world], train.labels[self.rank :: self.world])
         bs = max(2, 64 // self.world)
@@ -338,7 +339,7 @@ class Job(SearchRun):
             return done
         t0 = time.monotonic()
         qemu = qemu_backend(self.st)
-        backends = ["ref", "c"] + ([qemu] if qemu else [])
+        backends = (["ref", "c"] if name == "winner" else ["ref"]) + ([qemu] if qemu else [])
         self.say(f"validating {name} on the test split ({', '.join(backends)})")
         v = mcuforge.validate(self.out / name / "model.tflite", self.st.data, backends=backends, progress=self.progress)
         r = {"backends": backends, "samples": v.samples, "accuracy": v.accuracy, "identical": v.identical,
@@ -378,7 +379,9 @@ class Job(SearchRun):
         winner, random_best = state.population[0][0], Arch.from_dict(rs["best"])
         budget = {"sram": self.st.sram, "flash": self.st.flash}
         plan = self.plan
-        supernet_epochs = plan.supernet.largest_epochs + plan.supernet.sandwich_epochs
+        # the baseline sees as many training images as the winner did in the supernet and its fine-tune
+        seen = plan.supernet.largest_epochs + plan.supernet.sandwich_epochs
+        supernet_epochs = round(seen * self.supernet_images / self.full_train)
         self.train_model("winner", net.config(winner, "winner"), self.subnet_init(net, winner), plan.finetune_epochs)
         self.train_model(
             "random", net.config(random_best, "random-best"), self.subnet_init(net, random_best), plan.finetune_epochs
@@ -410,15 +413,7 @@ def prepare(out: Path, given: dict[str, Any], resume: bool, writer: bool) -> Sea
         raise InputError(f"{out} exists and is not a folder")
     path = out / "config.json"
     if resume:
-        if not path.is_file():
-            raise InputError(f"{out} holds no search to resume (no config.json); start it without --resume")
-        try:
-            stored = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"{path} is not readable JSON ({e}); start a new run folder") from None
-        if not isinstance(stored, dict) or stored.get("format") != FORMAT:
-            raise InputError(f"{path} is not an mcuforge search config; start a new run folder")
-        st = _settings(stored)
+        st = _settings(read_stored_config(out, FORMAT, "search"))
         changed = [k for k, v in given.items() if v is not None and k in st.as_dict() and v != getattr(st, k)]
         if changed:
             what = ", ".join(f"{k} {getattr(st, k)!r} -> {given[k]!r}" for k in changed)

@@ -81,16 +81,25 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def read_run_config(run: Path) -> dict[str, Any]:
+def read_stored_config(run: Path, fmt: str, what: str) -> dict[str, Any]:
+    """RUN/config.json of a run folder of format `fmt` (a training run, a search), or
+    InputError naming what is wrong."""
     path = run / "config.json"
     if not path.is_file():
-        raise InputError(f"{run} holds no run to resume (no config.json); start it without --resume")
+        raise InputError(f"{run} holds no {what} to resume (no config.json); start it without --resume")
     try:
         d = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path} is not readable JSON ({e}); start a new run folder") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT or "config" not in d:
-        raise InputError(f"{path} is not an mcuforge run config; start a new run folder")
+    if not isinstance(d, dict) or d.get("format") != fmt:
+        raise InputError(f"{path} is not an mcuforge {what} config; start a new run folder")
+    return d
+
+
+def read_run_config(run: Path) -> dict[str, Any]:
+    d = read_stored_config(run, FORMAT, "run")
+    if "config" not in d:
+        raise InputError(f"{run / 'config.json'} is not an mcuforge run config; start a new run folder")
     return d
 
 
