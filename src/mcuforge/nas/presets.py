@@ -40,7 +40,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "quick",
             40,
-            (0.3, 0.5, 0.7, 1.0),
+            (0.2, 0.3, 0.5, 0.7, 1.0),
             (0.75, 1.0),
             SupernetSettings(largest_epochs=1, sandwich_epochs=1, random_subnets=1, warmup_epochs=0.2),
             EvolutionSettings(population=16, parents=4, mutations=8, crossovers=8, generations=4),

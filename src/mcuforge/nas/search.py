@@ -119,10 +119,16 @@ class SearchRun:
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))
             m = self.profiler.memory(_smallest_config(tiny))
+            where = f"(width {tiny.width:g}, resolution {tiny.resolution})"
+            if m.peak_sram_bytes <= st.sram and m.flash_bytes <= st.flash:
+                raise InputError(
+                    f"none of the {plan.space_samples} networks sampled per space fits {st.sram:,} B of SRAM and "
+                    f"{st.flash:,} B of Flash, though the space's smallest {where} does ({m.peak_sram_bytes:,} B, "
+                    f"{m.flash_bytes:,} B): use a larger preset (more samples) or a bigger budget"
+                )
             raise InputError(
                 f"no network of the MCUNet space fits {st.sram:,} B of SRAM and {st.flash:,} B of Flash; the smallest "
-                f"(width {tiny.width:g}, resolution {tiny.resolution}) needs {m.peak_sram_bytes:,} B of SRAM and "
-                f"{m.flash_bytes:,} B of Flash: give a bigger budget"
+                f"{where} needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: give a bigger budget"
             )
         if self.writer:
             from mcuforge.nas.space_opt import plot
