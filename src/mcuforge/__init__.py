@@ -14,7 +14,7 @@ def __getattr__(name: str):
 
         return importlib.import_module(f"mcuforge.{name}")
     if name == "search":
-        from mcuforge.nas.search import search
+        from mcuforge.nas.search_main import search
 
         return search
     raise AttributeError(f"module 'mcuforge' has no attribute {name!r}")

@@ -109,7 +109,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InputError(f"--threads must be at least 1, not {args.threads}")
     if args.nproc > 1 and "LOCAL_RANK" not in os.environ:
         return _launch(args, args.argv)  # rank 0 prints the result
-    from mcuforge.nas.search import search
+    from mcuforge.nas.search_main import search
 
     result = search(args.data, args.output, sram=args.sram, flash=args.flash, board=args.board, preset=args.preset, seed=args.seed,
                     resume=args.resume, threads=args.threads, device=args.device, progress=not args.json,

@@ -34,8 +34,8 @@ def _model(job: Any, name: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int], started: float) -> dict[str, Any]:
-    del started  # the minutes are summed over every call of a resumed run
+def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -> dict[str, Any]:
+    """The result; its minutes are summed over every call of a resumed run."""
     ph = job.state["phases"]
     w = _model(job, "winner")
     space = ph["space"]["best"]
