@@ -99,6 +99,25 @@ def project_files(
     return files
 
 
+def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, Call | None]]:
+    """The kernel calls of g's per-layer program under `memory` (plan_memory's): each
+    node's kernel, wide variants where the plan grants them; an alias whose output the
+    planner put on its input has no call (None). nas/latency.py predicts from these."""
+    ctx = EmitContext(
+        g, offsets=dict(memory.tensor_offsets), scratch_offsets=dict(memory.scratch_offsets), wide=memory.wide
+    )
+    calls: dict[int, Call | None] = dict(_emit_all(g, memory.order, ctx))
+    _drop_aliases(g, memory, ctx, calls)
+    return ctx, calls
+
+
+def _drop_aliases(g: Graph, memory: MemoryPlan, ctx: EmitContext, calls: dict[int, Call | None]) -> None:
+    for i in memory.order:
+        node = g.nodes[i]
+        if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):
+            calls[i] = None  # the planner gave output and input one buffer: nothing to copy
+
+
 def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:
     """The C project for g; with `patch`, g's patch stage runs patch by patch (the
     project's graph is then the patched program, patch/program.py; `order` is g's
@@ -110,18 +129,9 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
         calls: dict[int, Call | None] = dict(patched)
     else:
         memory = plan_memory(g)
-        ctx = EmitContext(
-            g,
-            offsets=dict(memory.tensor_offsets),
-            scratch_offsets=dict(memory.scratch_offsets),
-            wide=memory.wide,
-        )
-        calls = dict(_emit_all(g, memory.order, ctx))
+        ctx, calls = planned_calls(g, memory)
         for i, c in calls.items():
-            assert c.scratch_bytes == memory.scratch_sizes.get(i, 0), f"node {i}: scratch differs from the plan's"
-    for i in memory.order:
-        node = g.nodes[i]
-        if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):
-            calls[i] = None  # the planner gave output and input one buffer: nothing to copy
+            assert c is None or c.scratch_bytes == memory.scratch_sizes.get(i, 0), f"node {i}: scratch differs from the plan's"
+    _drop_aliases(g, memory, ctx, calls)
     files = project_files(g, memory.order, calls, ctx, memory.arena_bytes, memory.scratch_bytes)
     return Project(files, g, memory, calls, const_bytes(ctx))

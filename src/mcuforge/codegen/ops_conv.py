@@ -188,7 +188,7 @@ def depthwise_scratch_bytes(p: ConvParams, in_hw: tuple[int, int], planes: int) 
     return max(4 * depthwise_plane_bytes(p), 4 * in_hw[0] * in_hw[1] + 8 * kh * kw)
 
 
-def _taps_inside(size: int, out: int, stride: int, pad: int, k: int) -> int:
+def taps_inside(size: int, out: int, stride: int, pad: int, k: int) -> int:
     """Filter taps inside the image, summed over the outputs along one axis (dilation 1)."""
     return sum(min(o * stride - pad + k, size) - max(o * stride - pad, 0) for o in range(out))
 
@@ -203,7 +203,7 @@ def _mostly_outside(p: ConvParams, in_hw: tuple[int, int]) -> bool:
         return False
     (oh, ow), (kh, kw), (sh, sw) = p.out_hw, p.kernel_hw, p.stride
     pad_top, pad_left = p.padding
-    inside = _taps_inside(in_hw[0], oh, sh, pad_top, kh) * _taps_inside(in_hw[1], ow, sw, pad_left, kw)
+    inside = taps_inside(in_hw[0], oh, sh, pad_top, kh) * taps_inside(in_hw[1], ow, sw, pad_left, kw)
     return 2 * inside < oh * ow * kh * kw
 
 

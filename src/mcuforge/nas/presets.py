@@ -32,6 +32,7 @@ class Preset:
     train_images: int | None  # images per supernet epoch (None: the whole training split); fine-tunes see all
     val_images: int  # validation images that score a candidate
     bn_images: int = 2000  # training images that re-estimate a candidate's batch norm
+    latency_networks: int = 8  # --max-ms: networks of the space run under QEMU to fit the instruction model
 
 
 PRESETS: dict[str, Preset] = {
@@ -49,6 +50,7 @@ PRESETS: dict[str, Preset] = {
             train_images=20_000,
             val_images=1000,
             bn_images=500,
+            latency_networks=5,
         ),
         Preset(
             "default",
@@ -75,6 +77,7 @@ PRESETS: dict[str, Preset] = {
             train_images=None,
             val_images=5000,
             bn_images=2000,
+            latency_networks=12,
         ),
     )  # fmt: skip
 }
@@ -110,11 +113,21 @@ class SearchSettings:
     qemu: str | None = (
         None  # QEMU backend validating the models (None: the board's core, else qemu-m4; "none": no QEMU)
     )
+    max_ms: float | None = None  # latency bound on the board's clock (nas/latency.py); needs a board QEMU emulates
     overrides: dict[str, Any] = field(default_factory=dict)  # tests: preset fields replaced
 
     def __post_init__(self) -> None:
         if self.sram < 1 or self.flash < 1:
             raise InputError(f"the SRAM and Flash budgets must be positive (got {self.sram}, {self.flash})")
+        if self.max_ms is not None:
+            if not self.max_ms > 0:
+                raise InputError(f"--max-ms must be a positive number of milliseconds (got {self.max_ms})")
+            if self.board is None:
+                raise InputError("--max-ms needs --board: the latency is the model's instructions at the board's clock")
+            from mcuforge.hw.boards import get_board
+            from mcuforge.nas.latency import latency_board
+
+            latency_board(get_board(self.board))
         get_preset(self.preset)
         if self.qemu not in (None, "none", "qemu-m4", "qemu-m7"):
             raise InputError(f"unknown QEMU backend {self.qemu!r}; choose qemu-m4, qemu-m7 or none")

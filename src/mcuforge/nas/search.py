@@ -7,7 +7,9 @@ kill -9 at any phase.
 2. The supernet of that space, trained (nas/supernet_train).
 3. Evolution (nas/evolution): fitness = validation accuracy of inherited weights after
    batch-norm re-estimation; constraint = the engine's peak SRAM and Flash of the int8
-   subnet (the planner call `mcuforge compile` makes).
+   subnet (the planner call `mcuforge compile` makes) and, with --max-ms, the latency
+   of a per-kernel instruction model fitted to QEMU counts of networks of the space
+   (nas/latency.py; phase `latency`, checked on the final models in `latency_check`).
 4. Random search: as many fitting candidates of the same space as evolution scored,
    scored the same way.
 5. The winner and random search's best, fine-tuned from their inherited weights; the
@@ -244,21 +246,110 @@ class SearchRun:
                                             "candidates": [{"arch": a.as_dict(), "fitness": f} for a, f in zip(archs, scores)]}, t0)  # fmt: skip
 
     # ------------------------------------------------------------- training
+    # ------------------------------------------------------------- latency
+    def constraint(self, space: S.BlockSpace) -> MemoryConstraint:
+        """The engine's memory, and with --max-ms the latency model's prediction."""
+        args = (space, space.in_channels, space.num_classes, self.st.sram, self.st.flash, self.profiler)
+        if self.st.max_ms is None:
+            return MemoryConstraint(*args)
+        from mcuforge.nas.latency import LatencyConstraint, LatencyModel
+
+        if self.world > 1:  # rank 0 fits, every rank gets the same model
+            import torch.distributed as D
+
+            box = [self.latency(space, MemoryConstraint(*args)) if self.rank == 0 else None]
+            D.broadcast_object_list(box, src=0)
+            self.state["phases"]["latency"] = box[0]
+        else:
+            self.latency(space, MemoryConstraint(*args))
+        model = LatencyModel.from_dict(self.state["phases"]["latency"]["model"])
+        return LatencyConstraint(*args, model, self.st.max_ms)
+
+    def latency_board(self):
+        from mcuforge.hw.boards import get_board
+        from mcuforge.nas.latency import latency_board
+
+        return latency_board(get_board(self.st.board))  # type: ignore[arg-type]
+
+    def latency(self, space: S.BlockSpace, mem: MemoryConstraint) -> dict[str, Any]:
+        """Phase `latency`: networks of the space that fit the memory budget (the smallest
+        and random ones) run once under QEMU on the board's core; the per-kernel fit and
+        each network's leave-one-out error."""
+        done = self.state["phases"].get("latency")
+        if done:
+            return done
+        t0 = time.monotonic()
+        from mcuforge.nas.export import export_graph
+        from mcuforge.nas.latency import fit_model
+        from mcuforge.nas.supernet import smallest
+
+        board = self.latency_board()
+        rng = np.random.default_rng([self.st.seed, 4])
+        archs = [smallest(space)] if mem(smallest(space)) else []
+        for _ in range(1000 * self.plan.latency_networks):
+            if len(archs) >= self.plan.latency_networks:
+                break
+            a = random_arch(space, rng)
+            if a not in archs and mem(a):
+                archs.append(a)
+        self.say(f"latency: fitting the instruction model on {len(archs)} networks of the space under QEMU ({board.core})")
+        graphs = [(f"fit{k}", export_graph(mem_config(mem, a), k)) for k, a in enumerate(archs)]
+        model, loo = fit_model(graphs, board)
+        worst = max(abs(c["error"]) for c in loo)
+        self.say(f"latency: leave-one-out error at most {100 * worst:.2f}% of the instructions")
+        return self._done("latency", {"model": model.as_dict(), "networks": [a.as_dict() for a in archs], "leave_one_out": loo}, t0)
+
+    def latency_check(self, fits: MemoryConstraint, winner: Arch, base: S.NetConfig) -> dict[str, Any]:
+        """Phase `latency_check`: each final model compiled and run under QEMU with counting;
+        the model's prediction on the compiled graph, and on the search's (the figure the
+        constraint used), against QEMU's count."""
+        done = self.state["phases"].get("latency_check")
+        if done:
+            return done
+        t0 = time.monotonic()
+        from mcuforge.frontend.tflite_read import load
+        from mcuforge.nas.latency import LatencyConstraint, check, config_ms, measure
+
+        assert isinstance(fits, LatencyConstraint)
+        board = self.latency_board()
+        self.say(f"latency: the final models under QEMU ({board.core}, {board.mhz} MHz)")
+        out = {}
+        for name in MODELS:
+            m, _ = measure(load(self.out / name / "model.tflite"), board, name)
+            c = check(fits.model, m)
+            cfg = base if name == "baseline" else S.from_json(self.state["phases"][f"train_{name}"]["arch"])
+            c["search_predicted_ms"] = config_ms(self.profiler, fits.model, cfg)
+            c["within_bound"] = c["measured_ms"] <= fits.max_ms
+            out[name] = c
+        return self._done("latency_check", {"max_ms": fits.max_ms, "mhz": board.mhz, "core": board.core, "models": out}, t0)
+
+    def baseline_ok(self, cfg: S.NetConfig) -> bool:
+        if not self.profiler.fits(cfg, self.st.sram, self.st.flash):
+            return False
+        if self.st.max_ms is None:
+            return True
+        from mcuforge.nas.latency import LatencyModel, config_ms
+
+        model = LatencyModel.from_dict(self.state["phases"]["latency"]["model"])
+        return config_ms(self.profiler, model, cfg) <= self.st.max_ms
+
     def baseline_arch(self, classes: int, channels: int, resolutions: tuple[int, ...]) -> S.NetConfig:
-        """MobileNetV2 scaled (width x resolution) to the most MACs that fit the budget."""
+        """MobileNetV2 scaled (width x resolution) to the most MACs that fit the budget
+        (and the latency bound)."""
         best = None
         widths = [round(0.1 + 0.05 * i, 2) for i in range(19)]  # 0.1 .. 1.0
         for r in resolutions:
             for w in widths:
                 cfg = fit_to_data(mobilenet_v2(w, r), classes, channels)
-                if self.profiler.fits(cfg, self.st.sram, self.st.flash):
+                if self.baseline_ok(cfg):
                     if best is None or macs(cfg) > macs(best):
                         best = cfg
                 else:
                     break  # wider does not fit either at this resolution
         if best is None:
+            within = "" if self.st.max_ms is None else f" within {self.st.max_ms:g} ms"
             raise InputError(
-                f"no scaled MobileNetV2 (width 0.1 or more) fits {self.st.sram:,} B of SRAM and {self.st.flash:,} B of Flash"
+                f"no scaled MobileNetV2 (width 0.1 or more) fits {self.st.sram:,} B of SRAM and {self.st.flash:,} B of Flash{within}"
             )
         return best
 
@@ -287,6 +378,10 @@ class SearchRun:
                                 device=str(self.device.type), progress=self.progress, **settings)  # fmt: skip
         keep = {k: report[k] for k in ("accuracy", "memory", "deployed") if k in report}
         return self._done(f"train_{name}", {"arch": S.to_json(cfg), "model": str(folder / "model.tflite"), **keep}, t0)
+
+
+def mem_config(mem: MemoryConstraint, a: Arch) -> S.NetConfig:
+    return a.config(mem.space, mem.in_channels, mem.num_classes)
 
 
 def _smallest_config(space: S.BlockSpace) -> S.NetConfig:
@@ -328,8 +423,11 @@ class Job(SearchRun):
         rows = []
         for a, f in self.scorer.cache.items():
             m = fits.memory(a)
-            rows.append({"arch": a.as_dict(), "fitness": f, "peak_sram_bytes": m.peak_sram_bytes, "flash_bytes": m.flash_bytes,
-                         "source": source.get(a, "evolution")})  # fmt: skip
+            row = {"arch": a.as_dict(), "fitness": f, "peak_sram_bytes": m.peak_sram_bytes, "flash_bytes": m.flash_bytes,
+                   "source": source.get(a, "evolution")}  # fmt: skip
+            if hasattr(fits, "ms"):
+                row["predicted_ms"] = round(fits.ms(a), 3)  # type: ignore[attr-defined]
+            rows.append(row)
         write_json_atomic(self.out / "candidates.json", rows)
 
     def validate(self, name: str) -> dict[str, Any]:
@@ -359,7 +457,7 @@ class Job(SearchRun):
             self.stage1()
         space = self.space()
         self.load(space.resolution)
-        fits = MemoryConstraint(space, space.in_channels, space.num_classes, self.st.sram, self.st.flash, self.profiler)
+        fits = self.constraint(space)
         stored = self._read("candidates.json") or []
         source = {Arch.from_dict(c["arch"]): c["source"] for c in stored}
         net = self.supernet(space)
@@ -391,6 +489,8 @@ class Job(SearchRun):
         self.train_model("baseline", base, None, plan.finetune_epochs + supernet_epochs)
         for name in MODELS:
             self.validate(name)
+        if self.st.max_ms is not None:
+            self.latency_check(fits, winner, base)
         from mcuforge.nas.search_report import summary, write_reports
 
         result = summary(self, winner, fits.memory(winner), budget)

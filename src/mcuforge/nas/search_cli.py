@@ -32,6 +32,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resolutions", help="comma-separated resolutions for stage 1 (default: 0.5x-2x the data's size)")
     p.add_argument("--channels", type=int, choices=[1, 3], help="input channels (default: the data's)")
     p.add_argument(
+        "--max-ms",
+        type=float,
+        help="latency bound in milliseconds at the board's clock (needs --board with a Cortex-M4/M7): a per-kernel "
+        "instruction model fitted to QEMU counts of networks of the space, checked on the final models",
+    )
+    p.add_argument(
         "--qemu",
         choices=["qemu-m4", "qemu-m7", "none"],
         help="QEMU backend that validates the models (default: the board's core, else qemu-m4)",
@@ -114,7 +120,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     result = search(args.data, args.output, sram=args.sram, flash=args.flash, board=args.board, preset=args.preset, seed=args.seed,
                     resume=args.resume, threads=args.threads, device=args.device, progress=not args.json,
                     split_seed=args.split_seed, val_size=args.val_size, resolutions=_resolutions(args.resolutions),
-                    channels=args.channels, qemu=args.qemu)  # fmt: skip
+                    channels=args.channels, qemu=args.qemu, max_ms=args.max_ms)  # fmt: skip
     if result is None:  # a rank other than 0
         return 0
     if args.json:
@@ -131,5 +137,9 @@ def summary(r: dict[str, Any]) -> str:
              f"(preset {r['preset']}, {r['minutes']:.1f} min): test split", *table(r)]  # fmt: skip
     lines.append(f"winner: peak SRAM {r['peak_sram_bytes']:,} B, Flash {r['flash_bytes']:,} B "
                  f"(compile: {'the same' if r['memory_matches_compile'] else 'DIFFERENT'}); backends identical: {'yes' if r['identical'] else 'NO'}")  # fmt: skip
+    if r.get("max_ms") is not None:
+        e = r["latency"]["models"]["winner"]["error"]
+        lines.append(f"winner latency: {r['predicted_ms']:.2f} ms predicted, {r['qemu_ms']:.2f} ms from QEMU's count ({100 * e:+.2f}%), "
+                     f"bound {r['max_ms']:g} ms at {r['latency']['mhz']} MHz")  # fmt: skip
     lines.append(f"wrote {r['model']} and {Path(r['model']).parent.parent}/report.md")
     return "\n".join(lines)

@@ -39,7 +39,7 @@ def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -
     ph = job.state["phases"]
     w = _model(job, "winner")
     space = ph["space"]["best"]
-    return {
+    out = {
         "data": job.st.data, "sram_budget_bytes": budget["sram"], "flash_budget_bytes": budget["flash"], "board": job.st.board,
         "preset": job.st.preset, "seed": job.st.seed,
         "space": {"width": space["width"], "resolution": space["resolution"]},
@@ -56,6 +56,13 @@ def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -
         "minutes_per_phase": {k: round(v, 2) for k, v in job.state["minutes"].items()},
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }  # fmt: skip
+    lat = ph.get("latency_check")
+    if lat is not None:
+        w_lat = lat["models"]["winner"]
+        out["max_ms"] = lat["max_ms"]
+        out["predicted_ms"], out["qemu_ms"] = w_lat["search_predicted_ms"], w_lat["measured_ms"]
+        out["latency"] = {**lat, "fit_leave_one_out": ph["latency"]["leave_one_out"]}
+    return out
 
 
 # ------------------------------------------------------------------ charts
@@ -150,6 +157,30 @@ def table(result: dict[str, Any]) -> list[str]:
     return rows
 
 
+def latency_md(r: dict[str, Any]) -> list[str]:
+    lat = r.get("latency")
+    if lat is None:
+        return []
+    fit = lat["fit_leave_one_out"]
+    worst = max(abs(c["error"]) for c in fit)
+    lines = [
+        f"## Latency (--max-ms {lat['max_ms']:g}, {lat['core']} at {lat['mhz']} MHz)",
+        "",
+        (
+            "Milliseconds are instructions at the board's clock, one per cycle (QEMU counts instructions, not cycles). "
+            f"The per-kernel instruction model was fitted to QEMU counts of {len(fit)} networks of the space "
+            f"(leave-one-out error at most {100 * worst:.2f}%)."
+        ),
+        "",
+        "| model | predicted ms (search) | predicted ms (compiled model) | QEMU ms | error | within bound |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, c in lat["models"].items():
+        lines.append(f"| {LABELS[name]} | {c['search_predicted_ms']:.2f} | {c['predicted_ms']:.2f} | {c['measured_ms']:.2f} "
+                     f"| {100 * c['error']:+.2f}% | {'yes' if c['within_bound'] else 'NO'} |")  # fmt: skip
+    return [*lines, ""]
+
+
 def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
     r = result
     lines = [
@@ -170,6 +201,7 @@ def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
         "",
         f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD`).",
         "",
+        *latency_md(r),
         "## Time per phase (minutes)",
         "",
         "| phase | minutes |",
