@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"board": board.name, "core": board.core, "mhz": board.mhz, "space": f"w{width:g}-r{res}",
                      "fit_networks": len(loo), "fit_seconds": round(fit_s, 1), "leave_one_out": loo, "unseen": unseen})  # fmt: skip
 
-    print(f"\nlatency model vs QEMU instruction counts (fit {args.fit} networks, predict {args.test} unseen; seed {args.seed})\n")
+    print(
+        f"\nlatency model vs QEMU instruction counts (fit {args.fit} networks, predict {args.test} unseen; seed {args.seed})\n"
+    )
     print("| board (core, MHz) | space | fit s | leave-one-out max abs error | unseen max abs error | unseen mean abs error "
           "| unseen ms, QEMU (min-max) | same as search's prediction |")  # fmt: skip
     print("|---|---|---:|---:|---:|---:|---|---|")

@@ -110,3 +110,20 @@ def test_search_with_max_ms(fitted, tmp_path):
     # the search's figure for the winner is the compiled model's
     assert lat["models"]["winner"]["search_predicted_ms"] == pytest.approx(lat["models"]["winner"]["predicted_ms"])
     assert "## Latency" in (out / "report.md").read_text()
+
+
+@needs_qemu
+def test_unreachable_bound_fails_before_the_supernet(tmp_path):
+    pytest.importorskip("torch")
+    import mcuforge
+    from mcuforge.errors import InputError
+
+    from test_search import TINY, make_folder
+
+    data = make_folder(tmp_path / "images")
+    out = tmp_path / "run"
+    with pytest.raises(InputError, match="give a larger --max-ms"):
+        mcuforge.search(f"folder:{data}", out, board="STM32L432KC", preset="quick", threads=1, progress=False,
+                        qemu="none", resolutions=[32], max_ms=0.01,
+                        overrides={**TINY, "widths": [0.2], "latency_networks": 2})  # fmt: skip
+    assert not (out / "supernet_largest.pt").exists() and not (out / "supernet.pt").exists()

@@ -103,7 +103,13 @@ class LatencyModel:
         return instructions / (self.mhz * 1000.0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"core": self.core, "kernels": self.kernels, "mhz": self.mhz, "features": list(FEATURES), "coef": self.coef}
+        return {
+            "core": self.core,
+            "kernels": self.kernels,
+            "mhz": self.mhz,
+            "features": list(FEATURES),
+            "coef": self.coef,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LatencyModel:
@@ -225,7 +231,9 @@ class LatencyConstraint(MemoryConstraint):
     def ms(self, arch: Arch) -> float:
         v = self._ms.get(arch)
         if v is None:
-            v = self._ms[arch] = config_ms(self.profiler, self.model, arch.config(self.space, self.in_channels, self.num_classes))
+            v = self._ms[arch] = config_ms(
+                self.profiler, self.model, arch.config(self.space, self.in_channels, self.num_classes)
+            )
         return v
 
     def __call__(self, arch: Arch) -> bool:

@@ -263,7 +263,28 @@ class SearchRun:
         else:
             self.latency(space, MemoryConstraint(*args))
         model = LatencyModel.from_dict(self.state["phases"]["latency"]["model"])
-        return LatencyConstraint(*args, model, self.st.max_ms)
+        fits = LatencyConstraint(*args, model, self.st.max_ms)
+        if "supernet" not in self.state["phases"]:
+            self.latency_share(space, fits)
+        return fits
+
+    def latency_share(self, space: S.BlockSpace, fits: Any, draws: int = 200) -> None:
+        """Before the supernet is trained: the share of random networks that fit the
+        memory and run within --max-ms; none of `draws` is an error."""
+        from mcuforge.nas.supernet import smallest
+
+        rng = np.random.default_rng([self.st.seed, 5])
+        archs = [random_arch(space, rng) for _ in range(draws)]
+        in_memory = [a for a in archs if MemoryConstraint.__call__(fits, a)]
+        ok = sum(fits.ms(a) <= self.st.max_ms for a in in_memory)
+        if in_memory and ok == 0:
+            fastest = min(fits.ms(a) for a in in_memory)
+            raise InputError(
+                f"none of {len(in_memory)} random networks of space {space.label} that fit the memory runs within "
+                f"{self.st.max_ms:g} ms (the fastest takes {fastest:.1f} ms, the space's smallest network "
+                f"{fits.ms(smallest(space)):.1f} ms, predicted at {fits.model.mhz} MHz): give a larger --max-ms"
+            )
+        self.say(f"latency: {ok} of {len(in_memory)} random networks that fit the memory run within {self.st.max_ms:g} ms")
 
     def latency_board(self):
         from mcuforge.hw.boards import get_board
