@@ -171,3 +171,16 @@ def test_bad_input_is_one_sentence(searched, tmp_path, capsys):
         assert main(argv) != 0, argv
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err, (argv, err)
+
+
+def test_resume_accepts_the_same_resolutions_again(tmp_path):
+    """--resolutions given again on --resume (a list, stored as a tuple) is the same setting;
+    under torchrun every rank but 0 resumes this way."""
+    from mcuforge.errors import InputError
+    from mcuforge.nas.search_main import prepare
+
+    given = {"data": "fashion-mnist", "sram": SRAM, "flash": FLASH, "preset": "quick", "resolutions": [24, 32]}
+    first = prepare(tmp_path / "run", given, resume=False, writer=True)
+    assert prepare(tmp_path / "run", given, resume=True, writer=True) == first
+    with pytest.raises(InputError, match="other settings"):
+        prepare(tmp_path / "run", {**given, "resolutions": [28]}, resume=True, writer=True)

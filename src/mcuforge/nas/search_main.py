@@ -37,6 +37,8 @@ def prepare(out: Path, given: dict[str, Any], resume: bool, writer: bool) -> Sea
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a folder")
     path = out / "config.json"
+    if given.get("resolutions") is not None:  # stored as a tuple: a list given again is the same setting
+        given = {**given, "resolutions": tuple(int(r) for r in given["resolutions"])}
     if resume:
         st = _settings(read_stored_config(out, FORMAT, "search"))
         changed = [k for k, v in given.items() if v is not None and k in st.as_dict() and v != getattr(st, k)]
