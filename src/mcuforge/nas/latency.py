@@ -84,20 +84,19 @@ class LatencyModel:
     mhz: int
     coef: dict[str, list[float]] = field(default_factory=dict)  # kernel name or "op:OP" -> per FEATURES
 
-    def node_instructions(self, g: Graph, kernel: str | None, node: Node, x: np.ndarray) -> float:
+    def node_instructions(self, kernel: str | None, op: str, x: np.ndarray) -> float:
+        """One node's predicted instructions: its kernel's fit, else its operator's."""
         if kernel is None:
             return 0.0
-        c = self.coef.get(kernel) or self.coef.get(f"op:{node.op}")
+        c = self.coef.get(kernel) or self.coef.get(f"op:{op}")
         if c is None:
-            raise InputError(
-                f"the latency model has no fit for kernel {kernel} ({node.op}); its fit networks never ran one"
-            )
+            raise InputError(f"the latency model has no fit for kernel {kernel} ({op}); its fit networks never ran one")
         return float(np.dot(c, x))
 
     def instructions(self, g: Graph, memory: MemoryPlan | None = None) -> int:
         """Predicted instructions of g's per-layer program (memory: plan_memory(g))."""
         memory = memory or plan_memory(g)
-        return round(sum(self.node_instructions(g, k, g.nodes[i], x) for i, k, x in program_nodes(g, memory)))
+        return round(sum(self.node_instructions(k, str(g.nodes[i].op), x) for i, k, x in program_nodes(g, memory)))
 
     def ms(self, instructions: float) -> float:
         return instructions / (self.mhz * 1000.0)
@@ -126,8 +125,8 @@ class Measured:
 
 
 def measure(g: Graph, board: Board, name: str, kernels: str = "auto") -> tuple[Measured, Any]:
-    """Compile g, run it once under QEMU with counting; its nodes and counts, and the
-    Compiled (whose project.memory is the plan the counts are of)."""
+    """Compile g and run it once under QEMU with counting: its coded nodes with their
+    counts, and the profile (targets/profile.py)."""
     from mcuforge.engine import compile_graph
     from mcuforge.targets.profile import profile_model
 
@@ -161,12 +160,7 @@ def fit(measured: Sequence[Measured], core: str, kernels: str, mhz: int) -> Late
 
 def check(model: LatencyModel, m: Measured) -> dict[str, Any]:
     """Predicted against measured instructions of one network."""
-    pred = 0.0
-    for kernel, op, x, _ in m.rows:
-        if kernel is not None:
-            c = model.coef.get(kernel) or model.coef.get(f"op:{op}")
-            pred += float(np.dot(c, x)) if c is not None else 0.0
-    pred = round(pred)
+    pred = round(sum(model.node_instructions(kernel, op, x) for kernel, op, x, _ in m.rows))
     return {
         "name": m.name,
         "measured_instructions": m.total,
@@ -236,12 +230,15 @@ class LatencyConstraint(MemoryConstraint):
             )
         return v
 
+    def fits_memory(self, arch: Arch) -> bool:
+        return super().__call__(arch)
+
     def __call__(self, arch: Arch) -> bool:
-        return super().__call__(arch) and self.ms(arch) <= self.max_ms
+        return self.fits_memory(arch) and self.ms(arch) <= self.max_ms
 
     def nothing_fits(self, tries: int) -> SearchError:
         s = smallest(self.space)
-        if not super().__call__(s):
+        if not self.fits_memory(s):
             return super().nothing_fits(tries)
         return SearchError(
             f"no network of space {self.space.label} fits the memory budget within {self.max_ms:g} ms ({tries} drawn); "

@@ -43,6 +43,7 @@ from mcuforge.nas.arch import fit_to_data, min_resolution, mobilenet_v2
 from mcuforge.nas.evolution import EvolutionState, MemoryConstraint, evolve
 from mcuforge.nas.presets import SearchSettings, search_resolutions
 from mcuforge.nas.profile import EngineProfiler, macs
+from mcuforge.nas.search_latency import MODELS, LatencyPhases
 from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces
 from mcuforge.nas.supernet import Arch, Supernet, random_arch
 from mcuforge.nas.supernet_train import SubnetScorer, bn_batches, train_supernet
@@ -52,7 +53,6 @@ from mcuforge.train.loop import save_atomic
 from mcuforge.train.run import pick_device
 
 FORMAT = "mcuforge-search"
-MODELS = ("winner", "random", "baseline")
 
 
 def _subset(split: Split, n: int | None, seed: int) -> Split:
@@ -62,7 +62,7 @@ def _subset(split: Split, n: int | None, seed: int) -> Split:
     return Split(split.images[idx], split.labels[idx])
 
 
-class SearchRun:
+class SearchRun(LatencyPhases):
     def __init__(self, out: Path, st: SearchSettings, threads: int | None, device: str, progress: bool,
                  rank: int = 0, world: int = 1) -> None:  # fmt: skip
         self.out, self.st, self.plan = out, st, st.plan
@@ -71,6 +71,7 @@ class SearchRun:
         self.writer = rank == 0
         self.state: dict[str, Any] = self._read("search.json") or {"format": FORMAT, "phases": {}, "minutes": {}}
         self.profiler = EngineProfiler()
+        self.latency_model = None  # --max-ms: set by constraint() (nas/search_latency.py)
 
     # ---------------------------------------------------------------- helpers
     def _read(self, name: str) -> Any:
@@ -246,114 +247,6 @@ class SearchRun:
                                             "candidates": [{"arch": a.as_dict(), "fitness": f} for a, f in zip(archs, scores)]}, t0)  # fmt: skip
 
     # ------------------------------------------------------------- training
-    # ------------------------------------------------------------- latency
-    def constraint(self, space: S.BlockSpace) -> MemoryConstraint:
-        """The engine's memory, and with --max-ms the latency model's prediction."""
-        args = (space, space.in_channels, space.num_classes, self.st.sram, self.st.flash, self.profiler)
-        if self.st.max_ms is None:
-            return MemoryConstraint(*args)
-        from mcuforge.nas.latency import LatencyConstraint, LatencyModel
-
-        if self.world > 1:  # rank 0 fits, every rank gets the same model
-            import torch.distributed as D
-
-            box = [self.latency(space, MemoryConstraint(*args)) if self.rank == 0 else None]
-            D.broadcast_object_list(box, src=0)
-            self.state["phases"]["latency"] = box[0]
-        else:
-            self.latency(space, MemoryConstraint(*args))
-        model = LatencyModel.from_dict(self.state["phases"]["latency"]["model"])
-        fits = LatencyConstraint(*args, model, self.st.max_ms)
-        if "supernet" not in self.state["phases"]:
-            self.latency_share(space, fits)
-        return fits
-
-    def latency_share(self, space: S.BlockSpace, fits: Any, draws: int = 200) -> None:
-        """Before the supernet is trained: the share of random networks that fit the
-        memory and run within --max-ms; none of `draws` is an error."""
-        from mcuforge.nas.supernet import smallest
-
-        rng = np.random.default_rng([self.st.seed, 5])
-        archs = [random_arch(space, rng) for _ in range(draws)]
-        in_memory = [a for a in archs if MemoryConstraint.__call__(fits, a)]
-        ok = sum(fits.ms(a) <= self.st.max_ms for a in in_memory)
-        if in_memory and ok == 0:
-            fastest = min(fits.ms(a) for a in in_memory)
-            raise InputError(
-                f"none of {len(in_memory)} random networks of space {space.label} that fit the memory runs within "
-                f"{self.st.max_ms:g} ms (the fastest takes {fastest:.1f} ms, the space's smallest network "
-                f"{fits.ms(smallest(space)):.1f} ms, predicted at {fits.model.mhz} MHz): give a larger --max-ms"
-            )
-        self.say(f"latency: {ok} of {len(in_memory)} random networks that fit the memory run within {self.st.max_ms:g} ms")
-
-    def latency_board(self):
-        from mcuforge.hw.boards import get_board
-        from mcuforge.nas.latency import latency_board
-
-        return latency_board(get_board(self.st.board))  # type: ignore[arg-type]
-
-    def latency(self, space: S.BlockSpace, mem: MemoryConstraint) -> dict[str, Any]:
-        """Phase `latency`: networks of the space that fit the memory budget (the smallest
-        and random ones) run once under QEMU on the board's core; the per-kernel fit and
-        each network's leave-one-out error."""
-        done = self.state["phases"].get("latency")
-        if done:
-            return done
-        t0 = time.monotonic()
-        from mcuforge.nas.export import export_graph
-        from mcuforge.nas.latency import fit_model
-        from mcuforge.nas.supernet import smallest
-
-        board = self.latency_board()
-        rng = np.random.default_rng([self.st.seed, 4])
-        archs = [smallest(space)] if mem(smallest(space)) else []
-        for _ in range(1000 * self.plan.latency_networks):
-            if len(archs) >= self.plan.latency_networks:
-                break
-            a = random_arch(space, rng)
-            if a not in archs and mem(a):
-                archs.append(a)
-        self.say(f"latency: fitting the instruction model on {len(archs)} networks of the space under QEMU ({board.core})")
-        graphs = [(f"fit{k}", export_graph(mem_config(mem, a), k)) for k, a in enumerate(archs)]
-        model, loo = fit_model(graphs, board)
-        worst = max(abs(c["error"]) for c in loo)
-        self.say(f"latency: leave-one-out error at most {100 * worst:.2f}% of the instructions")
-        return self._done("latency", {"model": model.as_dict(), "networks": [a.as_dict() for a in archs], "leave_one_out": loo}, t0)
-
-    def latency_check(self, fits: MemoryConstraint, winner: Arch, base: S.NetConfig) -> dict[str, Any]:
-        """Phase `latency_check`: each final model compiled and run under QEMU with counting;
-        the model's prediction on the compiled graph, and on the search's (the figure the
-        constraint used), against QEMU's count."""
-        done = self.state["phases"].get("latency_check")
-        if done:
-            return done
-        t0 = time.monotonic()
-        from mcuforge.frontend.tflite_read import load
-        from mcuforge.nas.latency import LatencyConstraint, check, config_ms, measure
-
-        assert isinstance(fits, LatencyConstraint)
-        board = self.latency_board()
-        self.say(f"latency: the final models under QEMU ({board.core}, {board.mhz} MHz)")
-        out = {}
-        for name in MODELS:
-            m, _ = measure(load(self.out / name / "model.tflite"), board, name)
-            c = check(fits.model, m)
-            cfg = base if name == "baseline" else S.from_json(self.state["phases"][f"train_{name}"]["arch"])
-            c["search_predicted_ms"] = config_ms(self.profiler, fits.model, cfg)
-            c["within_bound"] = c["measured_ms"] <= fits.max_ms
-            out[name] = c
-        return self._done("latency_check", {"max_ms": fits.max_ms, "mhz": board.mhz, "core": board.core, "models": out}, t0)
-
-    def baseline_ok(self, cfg: S.NetConfig) -> bool:
-        if not self.profiler.fits(cfg, self.st.sram, self.st.flash):
-            return False
-        if self.st.max_ms is None:
-            return True
-        from mcuforge.nas.latency import LatencyModel, config_ms
-
-        model = LatencyModel.from_dict(self.state["phases"]["latency"]["model"])
-        return config_ms(self.profiler, model, cfg) <= self.st.max_ms
-
     def baseline_arch(self, classes: int, channels: int, resolutions: tuple[int, ...]) -> S.NetConfig:
         """MobileNetV2 scaled (width x resolution) to the most MACs that fit the budget
         (and the latency bound)."""
@@ -362,7 +255,7 @@ class SearchRun:
         for r in resolutions:
             for w in widths:
                 cfg = fit_to_data(mobilenet_v2(w, r), classes, channels)
-                if self.baseline_ok(cfg):
+                if self.profiler.fits(cfg, self.st.sram, self.st.flash) and self.within_ms(cfg):
                     if best is None or macs(cfg) > macs(best):
                         best = cfg
                 else:
@@ -399,10 +292,6 @@ class SearchRun:
                                 device=str(self.device.type), progress=self.progress, **settings)  # fmt: skip
         keep = {k: report[k] for k in ("accuracy", "memory", "deployed") if k in report}
         return self._done(f"train_{name}", {"arch": S.to_json(cfg), "model": str(folder / "model.tflite"), **keep}, t0)
-
-
-def mem_config(mem: MemoryConstraint, a: Arch) -> S.NetConfig:
-    return a.config(mem.space, mem.in_channels, mem.num_classes)
 
 
 def _smallest_config(space: S.BlockSpace) -> S.NetConfig:
@@ -446,7 +335,7 @@ class Job(SearchRun):
             m = fits.memory(a)
             row = {"arch": a.as_dict(), "fitness": f, "peak_sram_bytes": m.peak_sram_bytes, "flash_bytes": m.flash_bytes,
                    "source": source.get(a, "evolution")}  # fmt: skip
-            if hasattr(fits, "ms"):
+            if self.latency_model is not None:
                 row["predicted_ms"] = round(fits.ms(a), 3)  # type: ignore[attr-defined]
             rows.append(row)
         write_json_atomic(self.out / "candidates.json", rows)
@@ -511,7 +400,7 @@ class Job(SearchRun):
         for name in MODELS:
             self.validate(name)
         if self.st.max_ms is not None:
-            self.latency_check(fits, winner, base)
+            self.latency_check(fits, base)
         from mcuforge.nas.search_report import summary, write_reports
 
         result = summary(self, winner, fits.memory(winner), budget)
