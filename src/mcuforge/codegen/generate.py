@@ -127,11 +127,11 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
 
         g, memory, ctx, patched = patched_parts(g, patch, order)
         calls: dict[int, Call | None] = dict(patched)
+        _drop_aliases(g, memory, ctx, calls)
     else:
         memory = plan_memory(g)
         ctx, calls = planned_calls(g, memory)
         for i, c in calls.items():
             assert c is None or c.scratch_bytes == memory.scratch_sizes.get(i, 0), f"node {i}: scratch differs from the plan's"
-    _drop_aliases(g, memory, ctx, calls)
     files = project_files(g, memory.order, calls, ctx, memory.arena_bytes, memory.scratch_bytes)
     return Project(files, g, memory, calls, const_bytes(ctx))
