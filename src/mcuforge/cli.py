@@ -64,7 +64,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def _board(args: argparse.Namespace):
     from mcuforge.hw.boards import get_board
 
-    return get_board(args.board, args.sram, args.flash)
+    return get_board(args.board, args.sram, args.flash, getattr(args, "float_abi", None))
 
 
 def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[np.ndarray]:
@@ -137,10 +137,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
     g = _load_model(args.model)
     out = _prepare_outdir(args.output, args.force)
     compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
+    compiled = compiled.for_board(board, args.kernels)
     write_project(compiled.project, out)
     report = build_report(compiled, board)
     write_report(report, out)
-    print(f"wrote C project and report to {out}/")
+    print(f"wrote C project and report to {out}/ for {board.describe()}, {_kernels_said(compiled.project)}")
     if compiled.patch is not None and compiled.patch.mode != "none":
         print(_patch_summary(report["patch"]))
     print(
@@ -152,6 +153,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"mcuforge: does not fit: {problem}", file=sys.stderr)
         return 3
     return 0
+
+
+def _kernels_said(project) -> str:
+    if not project.optimised:
+        return "portable kernels"
+    return f"ARMv7E-M kernels in {', '.join(project.optimised)} (portable C elsewhere and on the host)"
 
 
 def _patch_spec(args: argparse.Namespace):
@@ -377,6 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the C project and report")
     _board_args(p)
     p.add_argument("--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)")
+    p.add_argument(
+        "--kernels",
+        choices=["auto", "portable", "armv7em"],
+        default="auto",
+        help="auto (default): the ARMv7E-M kernels on cores with the DSP extension (M4, M7, M33, M55), portable C otherwise",
+    )
+    p.add_argument("--float-abi", choices=["hard", "softfp", "soft"], help="override the board's float ABI (default: hard with an FPU)")
     _patch_args(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_compile)

@@ -3,15 +3,16 @@ host-side application of folded boundary nodes lives in ref/boundary.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from mcuforge.codegen.generate import Project, generate
+from mcuforge.codegen.generate import Project, for_board, generate
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.verify import verify
 from mcuforge.passes import PIPELINE, FoldedIO, fold_io
 
 if TYPE_CHECKING:
+    from mcuforge.hw.boards import Board
     from mcuforge.patch.plan import PatchPlan
     from mcuforge.patch.search import PatchChoice
 
@@ -23,6 +24,10 @@ class Compiled:
     graph: Graph  # what the C code computes (with patches: project.graph is the patched program)
     project: Project
     patch: PatchChoice | None = None  # what --patch decided (None: not asked)
+
+    def for_board(self, board: Board, kernels: str = "auto") -> Compiled:
+        """The same model with the project's kernels and build files for `board`."""
+        return replace(self, project=for_board(self.project, board, kernels))
 
 
 def optimise(g: Graph) -> Graph:

@@ -25,7 +25,7 @@ from mcuforge.ref.boundary import to_model_inputs
 from mcuforge.ref.interpreter import random_inputs, run
 from mcuforge.targets import elf
 from mcuforge.targets.profile import node_instructions, profile_model
-from mcuforge.targets.qemu import CORES, build_firmware, kernel_set, missing_tools, output_specs, run_firmware, run_qemu
+from mcuforge.targets.qemu import build_firmware, kernel_set, missing_tools, output_specs, run_firmware, run_qemu
 from real_models import SUPPORTED, make_input
 
 MISSING = missing_tools()
@@ -207,7 +207,11 @@ def test_all_real_models_bit_identical(models_dir, model, core):
 
 
 def test_kernel_set_choice():
-    assert kernel_set(CORES["cortex-m7"], "portable") == "portable"
-    assert kernel_set(CORES["cortex-m4"], "auto") in ("portable", "armv7em")
+    m7, m4, m0 = get_board("STM32F746"), get_board("STM32F412"), get_board("RP2040")
+    assert kernel_set(m7, "portable") == "portable"
+    assert kernel_set(m4, "auto") == "armv7em" and kernel_set(m7) == "armv7em"
+    assert kernel_set(m0, "auto") == "portable"
+    with pytest.raises(MCUForgeError, match="DSP extension"):
+        kernel_set(m0, "armv7em")
     with pytest.raises(MCUForgeError):
-        kernel_set(CORES["cortex-m4"], "neon")
+        kernel_set(m4, "neon")

@@ -7,17 +7,18 @@ Emitters are pure functions of the graph, so both passes agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import Call, EmitContext
+from mcuforge.codegen.kernels import kernel_files, optimised
 from mcuforge.codegen.table import ALIAS_OPS, emitter
 from mcuforge.ir.graph import Graph
 from mcuforge.plan.memory import MemoryPlan, plan_graph
 
 if TYPE_CHECKING:
+    from mcuforge.hw.boards import Board
     from mcuforge.patch.plan import PatchPlan
 
 
@@ -29,7 +30,19 @@ class Project:
     graph: Graph
     memory: MemoryPlan
     calls: dict[int, Call | None]
-    flash_bytes: int
+    flash_bytes: int  # constants (weights.c); code is measured apart (targets/codesize.py)
+    kernels: str = "portable"  # the kernel set its files carry (codegen/kernels.py)
+    board: str | None = None  # the board its build files are for (for_board), None: host only
+
+    @property
+    def families(self) -> list[str]:
+        """The kernel families (mf_conv, mf_fc, ...) the calls use."""
+        return sorted({s for c in self.calls.values() if c is not None for s in c.sources})
+
+    @property
+    def optimised(self) -> tuple[str, ...]:
+        """Kernel files that carry the ARMv7E-M implementation."""
+        return optimised(self.families, self.kernels)
 
 
 def _emit_all(g: Graph, order: list[int], ctx: EmitContext) -> dict[int, Call]:
@@ -74,15 +87,11 @@ def scratch_sizes(g: Graph) -> dict[int, int]:
     return size_graph(g).scratch
 
 
-def kernel_file(name: str) -> str:
-    return resources.files("mcuforge.kernels").joinpath(name).read_text()
-
-
 def project_files(
     g: Graph, order: list[int], calls: dict[int, Call | None], ctx: EmitContext, arena_bytes: int, scratch_bytes: int = 0
 ) -> dict[str, str]:
     """The project's files (name -> text) for emitted calls: model, weights, host runner,
-    the kernel families the calls use (portable versions; targets swap in others), Makefile."""
+    the kernel families the calls use (portable; for_board chooses the board's), Makefile."""
     families = sorted({s for c in calls.values() if c is not None for s in c.sources})
     files = {
         "model.h": cwriter.model_h(g, arena_bytes, ctx.offsets, {"scratch_bytes": scratch_bytes}),
@@ -90,13 +99,26 @@ def project_files(
         "weights.h": cwriter.weights_h(ctx.arrays),
         "weights.c": cwriter.weights_c(ctx.arrays),
         "main_host.c": cwriter.MAIN_HOST,
-        "mf_common.h": kernel_file("include/mf_common.h"),
+        **kernel_files(families, "portable"),
     }
-    for fam in families:
-        files[f"{fam}.h"] = kernel_file(f"include/{fam}.h")
-        files[f"{fam}.c"] = kernel_file(f"portable/{fam}.c")
     files["Makefile"] = cwriter.makefile([f"{fam}.c" for fam in families])
     return files
+
+
+def for_board(project: Project, board: Board, kernels: str = "auto") -> Project:
+    """`project` with the kernel files `kernels` chooses for `board` (codegen/kernels.py)
+    and the board's build files: a Makefile and CMakeLists.txt with its core, FPU and
+    float ABI, a CMake toolchain file, and for `make firmware` a startup file, a linker
+    script from its memory map and a bare-metal main (codegen/buildfiles.py)."""
+    from mcuforge.codegen import buildfiles
+    from mcuforge.codegen.kernels import choose
+
+    chosen = choose(board, kernels)
+    families = project.families
+    files = {n: t for n, t in project.files.items() if n not in buildfiles.BOARD_FILES and not n.startswith("mf_")}
+    files.update(kernel_files(families, chosen))
+    files.update(buildfiles.board_files(board, [f"{fam}.c" for fam in families], project.memory.arena_bytes))
+    return replace(project, files=files, kernels=chosen, board=board.name)
 
 
 def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, Call | None]]:

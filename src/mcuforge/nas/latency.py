@@ -180,8 +180,8 @@ def fit_model(
     (each network predicted by a model fitted without it)."""
     from mcuforge.targets.qemu import core_of, kernel_set
 
-    core = core_of(board)
-    kset = kernel_set(core)
+    core_of(board)  # a core QEMU emulates, or a clear error
+    kset = kernel_set(board)
     measured = []
     for k, (name, g) in enumerate(graphs):
         if progress is not None:

@@ -7,10 +7,12 @@ from files through semihosting, runs mf_invoke() once and writes the outputs bac
 profiling marker. Executed instructions are counted by a QEMU TCG plugin built here with
 the host C compiler (firmware/mfcount.c): exact and identical run to run.
 
-Kernels are chosen at build time: `kernels="portable"` compiles the portable C kernels the
-project ships; `"armv7em"` replaces each kernel file that mcuforge/kernels/armv7em/ has
-under the same name (same functions and signatures) and keeps the portable one otherwise;
-`"auto"` picks armv7em on cores with the DSP extension (Cortex-M4 and M7 both have it).
+Kernels are chosen as `mcuforge compile --board` chooses them (codegen/kernels.py): the
+project is rewritten for the board (codegen.generate.for_board), so the firmware compiles
+the very kernel files a user gets: on cores with the DSP extension (Cortex-M4, M7) the
+ARMv7E-M kernels, with the portable C as their fallback in the same files; `"portable"`
+forces the portable C. The compiler flags are the board's (hw/boards.py) and the
+library's of the generated Makefile (codegen/buildfiles.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from string import Template
 
 import numpy as np
 
-from mcuforge.codegen.generate import Project
+from mcuforge.codegen.buildfiles import ARM_CFLAGS, FIRMWARE_LDFLAGS
+from mcuforge.codegen.generate import Project, for_board
 from mcuforge.errors import MCUForgeError
 from mcuforge.hw.boards import Board, get_board
 from mcuforge.ref.interpreter import check_inputs
@@ -42,8 +45,9 @@ RUN_TIMEOUT_S = 600
 FIRMWARE_SOURCES = ["startup.c", "semihost.c", "main.c"]
 PROFILE_SOURCES = ["mf_profile.c"]
 HOST_SOURCES = {"main_host.c"}  # project files the firmware does not compile
-COMMON = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
-LINK = ["-nostartfiles", "-specs=nano.specs", "-Wl,--gc-sections"]
+BOARD_SOURCES = {"mf_startup.c", "mf_firmware.c"}  # `make firmware`'s own start-up and main
+COMMON = [*ARM_CFLAGS, "-Werror"]
+LINK = list(FIRMWARE_LDFLAGS)
 
 
 class FitError(MCUForgeError):
@@ -55,15 +59,11 @@ class FitError(MCUForgeError):
 @dataclass(frozen=True)
 class Core:
     name: str
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # gcc's core, FPU and float-ABI flags (the board's)
     machine: str  # the QEMU machine that emulates this core
     dsp: bool  # has the DSP extension (SMLAD, SXTB16, ...): may use kernels/armv7em/
 
 
-CORES: dict[str, Core] = {
-    "cortex-m7": Core("cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard"), "mps2-an500", True),
-    "cortex-m4": Core("cortex-m4", ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"), "mps2-an386", True),
-}
 BACKENDS: dict[str, str] = {"qemu-m7": "cortex-m7", "qemu-m4": "cortex-m4"}
 # Board `run --backend qemu-m*` builds for when none is named: the largest of that core.
 DEFAULT_BOARDS: dict[str, str] = {"qemu-m7": "STM32H743", "qemu-m4": "NUCLEO-L4R5ZI"}
@@ -107,10 +107,9 @@ def _require_tools() -> None:
 
 
 def core_of(board: Board) -> Core:
-    core = CORES.get(board.core)
-    if core is None:
+    if board.qemu_machine is None:
         raise MCUForgeError(f"no QEMU machine emulates {board.name}'s {board.core}; choose a Cortex-M4 or Cortex-M7 board")
-    return core
+    return Core(board.core, board.arch_flags, board.qemu_machine, board.dsp)
 
 
 def backend_board(backend: str, name: str | None = None, sram: int | None = None, flash: int | None = None) -> Board:
@@ -127,33 +126,11 @@ def _firmware_file(name: str) -> str:
     return resources.files("mcuforge.targets").joinpath("firmware", name).read_text()
 
 
-def kernel_set(core: Core, requested: str = "auto") -> str:
-    if requested not in ("auto", "portable", "armv7em"):
-        raise MCUForgeError(f"unknown kernel set {requested!r}; choose auto, portable or armv7em")
-    if requested == "armv7em" and not core.dsp:
-        raise MCUForgeError(f"the armv7em kernels need the DSP extension, which {core.name} lacks")
-    if requested == "auto":
-        return "armv7em" if core.dsp and resources.files("mcuforge.kernels").joinpath("armv7em").is_dir() else "portable"
-    return requested
+def kernel_set(board: Board, requested: str = "auto") -> str:
+    """The kernel set a firmware for `board` compiles (compile's choice)."""
+    from mcuforge.codegen.kernels import choose
 
-
-def _use_kernels(folder: Path, kernels: str) -> tuple[str, ...]:
-    """Replace the project's portable kernel files by the chosen set's, file by file;
-    return the names replaced."""
-    if kernels == "portable":
-        return ()
-    chosen = resources.files("mcuforge.kernels").joinpath(kernels)
-    replaced = []
-    for src in sorted(folder.glob("mf_*.c")):
-        alt = chosen.joinpath(src.name)
-        if alt.is_file():
-            src.write_text(alt.read_text())
-            replaced.append(src.name)
-    if replaced:  # the set's own headers (primitives its files share)
-        for header in chosen.iterdir():
-            if header.name.endswith(".h"):
-                (folder / header.name).write_text(header.read_text())
-    return tuple(replaced)
+    return choose(board, requested)
 
 
 def linker_script(board: Board, core: Core, stack_bytes: int) -> str:
@@ -205,16 +182,15 @@ def build_firmware(
     in one boot)."""
     _require_tools()
     core = core_of(board)
-    chosen = kernel_set(core, kernels)
+    project = for_board(project, board, kernels)
     script = linker_script(board, core, stack_bytes)
     write_project(project, folder)
-    optimised = _use_kernels(folder, chosen)
     fw_sources = [main if n == "main.c" else n for n in FIRMWARE_SOURCES]
     fw_files = ["semihost.h", "firmware.h", *fw_sources] + (["mf_profile.h", *PROFILE_SOURCES] if profile else [])
     for name in fw_files:
         (folder / name).write_text(_firmware_file(name))
     (folder / "link.ld").write_text(script)
-    sources = sorted(n for n in project.files if n.endswith(".c") and n not in HOST_SOURCES)
+    sources = sorted(n for n in project.files if n.endswith(".c") and n not in HOST_SOURCES and n not in BOARD_SOURCES)
     sources += fw_sources + (PROFILE_SOURCES if profile else [])
     cmd = [
         "arm-none-eabi-gcc", *core.flags, *COMMON, *(["-DMF_PROFILE"] if profile else []), "-I.",
@@ -230,7 +206,30 @@ def build_firmware(
         raise BuildError(f"the firmware in {folder} did not build: {first}")
     path = folder / "fw.elf"
     mark = elf.symbols(path)["mf_profile_mark"] if profile else None
-    return Firmware(path, folder, board, core, elf.sizes(path), chosen if optimised else "portable", optimised, mark)
+    optimised = project.optimised
+    return Firmware(path, folder, board, core, elf.sizes(path), project.kernels if optimised else "portable", optimised, mark)
+
+
+def link_library(library: Path, include: Path, board: Board, folder: Path, stack_bytes: int = DEFAULT_STACK_BYTES) -> Firmware:
+    """Link a model library a user built (libmodel.a of the generated Makefile or CMake,
+    headers in `include`) into the QEMU firmware for `board`: the firmware's own sources
+    are compiled with the board's flags, the library is taken as it is."""
+    _require_tools()
+    core = core_of(board)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ["semihost.h", "firmware.h", *FIRMWARE_SOURCES]:
+        (folder / name).write_text(_firmware_file(name))
+    (folder / "link.ld").write_text(linker_script(board, core, stack_bytes))
+    cmd = [
+        "arm-none-eabi-gcc", *core.flags, *COMMON, "-I.", f"-I{include.resolve()}", *LINK, "-Wl,-T,link.ld",
+        "-o", "fw.elf", *FIRMWARE_SOURCES, str(library.resolve()), "-lm",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
+        raise BuildError(f"linking {library} into the firmware failed: {first}")
+    path = folder / "fw.elf"
+    return Firmware(path, folder, board, core, elf.sizes(path), "library", (), None)
 
 
 @functools.cache
