@@ -150,9 +150,26 @@ def cmd_compile(args: argparse.Namespace) -> int:
     )
     problem = misfit_message(report)
     if problem:
+        if report["peak_sram_bytes"] > board.sram and args.patch == "none":
+            problem += _patch_hint(g, args, board)
         print(f"mcuforge: does not fit: {problem}", file=sys.stderr)
         return 3
     return 0
+
+
+def _patch_hint(g, args: argparse.Namespace, board) -> str:
+    """Whether patch-based inference would make the SRAM fit (tried, not guessed)."""
+    from mcuforge.engine import compile_graph
+
+    try:
+        trial = compile_graph(g, float_io=args.float_io, patch="auto", max_mac_overhead=args.max_mac_overhead)
+    except MCUForgeError:
+        return ""
+    if trial.patch is None or trial.patch.plan is None:
+        return "; --patch auto finds no patch plan with a smaller peak"
+    peak = trial.project.memory.arena_bytes
+    verdict = "fits: add --patch auto" if peak <= board.sram else f"still {peak - board.sram:,} B too many"
+    return f"; with --patch auto the peak is {peak:,} B ({verdict})"
 
 
 def _kernels_said(project) -> str:
@@ -198,14 +215,16 @@ def _patch_args(p: argparse.ArgumentParser) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from mcuforge.bench import bench_model
 
-    result = bench_model(args.model, _load_model(args.model))
+    result = bench_model(args.model, _load_model(args.model), _patch_spec(args), args.max_mac_overhead)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        how = "" if result["patch"] is None else (" with patches" if result["patch"]["used"] else " (per layer: no patch plan is smaller)")
         print(
-            f"{result['model']}: mcuforge peak SRAM {result['peak_sram_bytes']:,} B, "
+            f"{result['model']}: mcuforge peak SRAM {result['peak_sram_bytes']:,} B{how}, "
             f"TF-Lite Micro minimum arena {result['tflm_arena_bytes']:,} B, ratio {result['ratio']:.3f}"
         )
+        print(f"TF-Lite Micro's messages while its arena was searched: {result['tflm_log']}")
     return 0
 
 
@@ -398,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="our peak SRAM next to TF-Lite Micro's minimum arena for the same model")
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _patch_args(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("profile", help="executed instructions per layer, Flash, SRAM and stack of the model's firmware under QEMU")

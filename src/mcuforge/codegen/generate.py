@@ -32,7 +32,7 @@ class Project:
     calls: dict[int, Call | None]
     flash_bytes: int  # constants (weights.c); code is measured apart (targets/codesize.py)
     kernels: str = "portable"  # the kernel set its files carry (codegen/kernels.py)
-    board: str | None = None  # the board its build files are for (for_board), None: host only
+    board: Board | None = None  # the board its build files are for (for_board), None: host only
 
     @property
     def families(self) -> list[str]:
@@ -118,7 +118,7 @@ def for_board(project: Project, board: Board, kernels: str = "auto") -> Project:
     files = {n: t for n, t in project.files.items() if n not in buildfiles.BOARD_FILES and not n.startswith("mf_")}
     files.update(kernel_files(families, chosen))
     files.update(buildfiles.board_files(board, [f"{fam}.c" for fam in families], project.memory.arena_bytes))
-    return replace(project, files=files, kernels=chosen, board=board.name)
+    return replace(project, files=files, kernels=chosen, board=board)
 
 
 def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, Call | None]]:

@@ -25,7 +25,9 @@ class OracleError(MCUForgeError):
 def _interpreter(model: bytes, arena_size: int | None, preserve: bool):
     from tflite_micro.python.tflite_micro import runtime
 
-    config = runtime.InterpreterConfig.kPreserveAllTensors if preserve else runtime.InterpreterConfig.kAllocationRecording
+    config = (
+        runtime.InterpreterConfig.kPreserveAllTensors if preserve else runtime.InterpreterConfig.kAllocationRecording
+    )
     if arena_size is None:
         arena_size = max(len(model) * 10, 16 << 20)
     return runtime.Interpreter.from_bytes(model, arena_size=arena_size, intrepreter_config=config)
@@ -56,8 +58,19 @@ def run_tflm_tensors(model: bytes, inputs: list[np.ndarray], tensor_indices: lis
     return {t: np.array(interp.GetTensor(t, 0)["tensor_data"]) for t in tensor_indices}
 
 
-def _child(conn, model: bytes, inputs: list[np.ndarray], arena_size: int | None) -> None:
+def _quiet(log: str | None) -> None:
+    """Send this process's C-level stdout and stderr (TF-Lite Micro's messages, such as
+    "Failed to resize buffer" while the arena search probes too small arenas) to `log`
+    (appended), or discard them."""
+    fd = os.open(log or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _child(conn, model: bytes, inputs: list[np.ndarray], arena_size: int | None, log: str | None = None) -> None:
     faulthandler.disable()  # an abort here is an expected outcome, reported to the parent
+    _quiet(log)
     try:
         conn.send(("ok", run_tflm(model, inputs, arena_size)))
     except Exception as e:  # noqa: BLE001 - anything TF-Lite Micro raises is reported to the parent
@@ -73,11 +86,18 @@ class IsolatedResult:
     message: str = ""
 
 
-def run_tflm_isolated(model: bytes, inputs: list[np.ndarray], arena_size: int | None = None, timeout: float = 120.0) -> IsolatedResult:
-    """Run TF-Lite Micro in a child process; a crash or error there is reported, not raised."""
+def run_tflm_isolated(
+    model: bytes,
+    inputs: list[np.ndarray],
+    arena_size: int | None = None,
+    timeout: float = 120.0,
+    log: str | None = None,
+) -> IsolatedResult:
+    """Run TF-Lite Micro in a child process; a crash or error there is reported, not raised.
+    What it prints goes to the file `log` (appended), or nowhere."""
     ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, model, inputs, arena_size))
+    proc = ctx.Process(target=_child, args=(child, model, inputs, arena_size, log))
     proc.start()
     child.close()
     result = IsolatedResult(False, [], "TF-Lite Micro crashed")
@@ -96,19 +116,22 @@ def run_tflm_isolated(model: bytes, inputs: list[np.ndarray], arena_size: int | 
     return result
 
 
-def min_arena_bytes(model: bytes, inputs: list[np.ndarray], hi: int | None = None, granularity: int = 16) -> int:
+def min_arena_bytes(
+    model: bytes, inputs: list[np.ndarray], hi: int | None = None, granularity: int = 16, log: str | None = None
+) -> int:
     """TF-Lite Micro's smallest working arena, by binary search over arena_size.
 
-    Each try runs in a child process because too small an arena can crash it.
-    Raises OracleError when even `hi` bytes are not enough.
+    Each try runs in a child process because too small an arena can crash it; what the
+    tries print goes to `log` (or nowhere). Raises OracleError when even `hi` bytes are
+    not enough.
     """
     hi = hi or max(len(model) * 10, 16 << 20)
-    if not run_tflm_isolated(model, inputs, hi).ok:
+    if not run_tflm_isolated(model, inputs, hi, log=log).ok:
         raise OracleError(f"TF-Lite Micro cannot run this model even with a {hi}-byte arena")
     lo = 0  # known to fail (or untested)
     while hi - lo > granularity:
         mid = (lo + hi) // 2
-        if run_tflm_isolated(model, inputs, mid).ok:
+        if run_tflm_isolated(model, inputs, mid, log=log).ok:
             hi = mid
         else:
             lo = mid

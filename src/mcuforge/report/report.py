@@ -34,15 +34,30 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
             }
         )
     peak = mem.arena_bytes
-    flash = c.project.flash_bytes
+    from mcuforge.codegen.generate import for_board
+    from mcuforge.targets.codesize import flash_figure
+
+    project = c.project if c.project.board is not None else for_board(c.project, board)
+    figure = flash_figure(project, board)
+    flash = figure.total
     return {
         "model": c.original.name,
-        "board": {"name": board.name, "sram_bytes": board.sram, "flash_bytes": board.flash, "core": board.core},
+        "board": {
+            "name": board.name,
+            "sram_bytes": board.sram,
+            "flash_bytes": board.flash,
+            "core": board.core,
+            "fpu": board.fpu,
+            "float_abi": board.float_abi,
+            "mhz": board.mhz,
+        },  # fmt: skip
         "peak_sram_bytes": peak,
         "arena_bytes": mem.arena_bytes,
         "scratch_bytes": mem.scratch_bytes,
         "lower_bound_bytes": mem.lower_bound,
-        "flash_bytes": flash,
+        "flash_bytes": flash,  # code + constants (flash.source: measured from the linked image, or estimated)
+        "flash": figure.as_dict(),
+        "kernels": project.kernels,
         "macs": total_macs(g),
         "fits": peak <= board.sram and flash <= board.flash,
         "planner": mem.algorithm,
@@ -58,7 +73,13 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
 def _io(g, name: str) -> dict[str, Any]:
     t = g.tensors[name]
     q = t.quant
-    return {"name": name, "shape": list(t.shape), "dtype": t.dtype, "scale": None if q is None else q.s, "zero_point": None if q is None else q.zp}
+    return {
+        "name": name,
+        "shape": list(t.shape),
+        "dtype": t.dtype,
+        "scale": None if q is None else q.s,
+        "zero_point": None if q is None else q.zp,
+    }
 
 
 def peak_node(report: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +98,12 @@ def misfit_message(report: dict[str, Any]) -> str | None:
         )
     if report["flash_bytes"] > board["flash_bytes"]:
         over = report["flash_bytes"] - board["flash_bytes"]
-        return f"the model's constants need {report['flash_bytes']:,} B of Flash but {board['name']} has {board['flash_bytes']:,} B ({over:,} B too many)"
+        f = report["flash"]
+        how = "measured from the linked image" if f["source"] == "elf" else "estimated: no arm-none-eabi-gcc here"
+        return (
+            f"the model needs {report['flash_bytes']:,} B of Flash (constants {f['constants_bytes']:,} B + code {f['code_bytes']:,} B, "
+            f"{how}) but {board['name']} has {board['flash_bytes']:,} B ({over:,} B too many)"
+        )
     return None
 
 
@@ -88,10 +114,19 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     live = [n["live_bytes"] / 1024 for n in report["nodes"]]
-    fig, ax = plt.subplots(figsize=(min(40, max(6, len(live) * 0.12)), 3.5), dpi=100)  # patched programs: hundreds of steps
+    fig, ax = plt.subplots(
+        figsize=(min(40, max(6, len(live) * 0.12)), 3.5), dpi=100
+    )  # patched programs: hundreds of steps
     ax.bar(range(len(live)), live, color="#4878a8", width=0.85, label="live tensors + scratch")
-    ax.axhline(report["peak_sram_bytes"] / 1024, color="#c03030", lw=1, label=f"arena {report['peak_sram_bytes'] / 1024:.1f} KiB")
-    ax.axhline(report["board"]["sram_bytes"] / 1024, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM")
+    ax.axhline(
+        report["peak_sram_bytes"] / 1024,
+        color="#c03030",
+        lw=1,
+        label=f"arena {report['peak_sram_bytes'] / 1024:.1f} KiB",
+    )
+    ax.axhline(
+        report["board"]["sram_bytes"] / 1024, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM"
+    )
     ax.set_xlabel("layer (execution order)")
     ax.set_ylabel("KiB")
     ax.set_title(f"{report['model']}: live memory per layer")
@@ -108,7 +143,9 @@ def report_md(report: dict[str, Any], chart: str) -> str:
         "",
         f"- peak SRAM: {report['peak_sram_bytes']:,} B (arena, all scratch included; board has {b['sram_bytes']:,} B)",
         f"- largest scratch buffer: {report['scratch_bytes']:,} B; live-tensor lower bound: {report['lower_bound_bytes']:,} B",
-        f"- Flash (constants): {report['flash_bytes']:,} B (board has {b['flash_bytes']:,} B)",
+        f"- Flash: {report['flash_bytes']:,} B: constants {report['flash']['constants_bytes']:,} B + code {report['flash']['code_bytes']:,} B "
+        f"({'measured from the linked image' if report['flash']['source'] == 'elf' else 'code estimated: no arm-none-eabi-gcc'}; board has {b['flash_bytes']:,} B)",
+        f"- kernels: {report['kernels']}",
         f"- MACs: {report['macs']:,}",
         f"- fits: {'yes' if report['fits'] else 'no'}; planner: {report['planner']}",
         *_patch_lines(report.get("patch")),

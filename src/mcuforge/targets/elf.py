@@ -81,6 +81,28 @@ def sizes(path: Path) -> ElfSizes:
     return ElfSizes(text, code, data, bss, stack)
 
 
+def object_text(path: Path) -> int:
+    """Bytes of an object file's allocated read-only sections (code and constants)."""
+    return sum(s.size for s in _sections(Path(path).read_bytes()) if s.flags & SHF_ALLOC and not s.flags & SHF_WRITE and s.type != SHT_NOBITS)
+
+
+def function_sizes(path: Path) -> dict[str, int]:
+    """Name -> byte size of every global function an object or image defines."""
+    blob = Path(path).read_bytes()
+    sections = _sections(blob)
+    out: dict[str, int] = {}
+    for s in sections:
+        if s.type != SHT_SYMTAB:
+            continue
+        strtab = sections[s.link]
+        for k in range(s.size // 16):
+            st_name, _, st_size, st_info, _, st_shndx = struct.unpack_from("<IIIBBH", blob, s.offset + 16 * k)
+            if st_name and st_info == 0x12 and st_shndx != 0:  # STB_GLOBAL << 4 | STT_FUNC, defined
+                end = blob.index(b"\0", strtab.offset + st_name)
+                out[blob[strtab.offset + st_name : end].decode()] = st_size
+    return out
+
+
 def symbols(path: Path) -> dict[str, int]:
     """Name -> value of every named symbol (functions keep their Thumb bit)."""
     blob = Path(path).read_bytes()
