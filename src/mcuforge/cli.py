@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -41,16 +44,24 @@ def _check_output_path(path: str, n_outputs: int, force: bool) -> Path:
         raise InputError(f"the model has {n_outputs} outputs; name an .npz file for --output")
     if p.exists() and not force:
         raise InputError(f"output file {path} already exists; pass --force to overwrite it")
-    if not p.parent.exists():
+    if p.is_dir():
+        raise InputError(f"output file {path} is a folder")
+    parent = p.resolve().parent
+    if not parent.is_dir():
         raise InputError(f"the folder of output file {path} does not exist")
+    if not os.access(p if p.exists() else parent, os.W_OK):
+        raise InputError(f"cannot write output file {path}: permission denied")
     return p
 
 
 def _save_outputs(p: Path, outputs: list[np.ndarray]) -> None:
-    if p.suffix == ".npz":
-        np.savez(p, **{f"out{i}": y for i, y in enumerate(outputs)})
-    else:
-        np.save(p, outputs[0])
+    try:
+        if p.suffix == ".npz":
+            np.savez(p, **{f"out{i}": y for i, y in enumerate(outputs)})
+        else:
+            np.save(p, outputs[0])
+    except OSError as e:
+        raise InputError(f"cannot write output file {p}: {e.strerror or e}") from None
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -118,29 +129,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_outdir(path: str, force: bool) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{path} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise InputError(f"folder {path} is not empty; pass --force to overwrite the files mcuforge writes there")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def cmd_compile(args: argparse.Namespace) -> int:
     from mcuforge.engine import compile_graph
     from mcuforge.report.report import build_report, misfit_message, write_report
     from mcuforge.targets.host import write_project
 
+    from mcuforge.outdir import check_outdir, staged
+
     board = _board(args)
     g = _load_model(args.model)
-    out = _prepare_outdir(args.output, args.force)
+    out = check_outdir(args.output, args.force)
     compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     compiled = compiled.for_board(board, args.kernels)
-    write_project(compiled.project, out)
     report = build_report(compiled, board)
-    write_report(report, out)
+    with staged(out) as tmp:  # the folder appears complete, or stays as it was
+        write_project(compiled.project, tmp)
+        write_report(report, tmp)
     print(f"wrote C project and report to {out}/ for {board.describe()}, {_kernels_said(compiled.project)}")
     if compiled.patch is not None and compiled.patch.mode != "none":
         print(_patch_summary(report["patch"]))
@@ -443,10 +447,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised so that cleanup (staged output folders, run folders) runs."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `search --nproc` runs the same command under torchrun
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         return args.func(args)
     except MCUForgeError as e:
@@ -455,6 +468,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mcuforge: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("mcuforge: terminated", file=sys.stderr)
+        return 143
+    except OSError as e:  # the machine, not the model: a full disk, a file another program removed
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"mcuforge: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

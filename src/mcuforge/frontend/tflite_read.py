@@ -12,6 +12,7 @@ handle) in one sentence naming the node, operator or tensor; no other exception 
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -52,11 +53,25 @@ DTYPES = {
 TRANSIENT = set(FOLDERS) | {"SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}
 
 
+MAX_MODEL_BYTES = 2**31  # a flatbuffer's offsets are 32-bit
+
+
 def load(path: str | Path) -> Graph:
     """Read a .tflite file; the graph is named after the file."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        if p.exists() and not p.is_dir() and not p.is_file():
+            raise ModelFormatError(f"model path {str(p)!r} is not a regular file (a device, pipe or socket)")
+        with p.open("rb") as f:  # the header first: a large file that is no model is refused at once
+            head = f.read(8)
+            if len(head) == 8 and head[4:8] != b"TFL3":
+                raise ModelFormatError(
+                    f"model {p.stem!r} is not a TFLite file: its file identifier is {head[4:8]!r}, expected b'TFL3'"
+                )
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_MODEL_BYTES:
+                raise ModelFormatError(f"model file {str(p)!r} holds {size:,} B; a TFLite flatbuffer holds at most 2 GiB")
+            data = head + f.read()
     except FileNotFoundError:
         raise ModelFormatError(f"model file {str(p)!r} does not exist") from None
     except IsADirectoryError:
@@ -261,6 +276,10 @@ def _shape(raw: Any, where: str) -> tuple[int, ...]:
     return tuple(dims)
 
 
+# Zero points a tensor of each type can hold (other types are refused on their own).
+ZERO_POINT_RANGE = {"int8": (-128, 127), "int16": (-32768, 32767), "int32": (-(2**31), 2**31 - 1)}
+
+
 def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
@@ -272,8 +291,9 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
         raise ModelFormatError(f"{where} has {scale.size} quantisation scale(s) but {zp.size} zero point(s)")
     if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
         raise ModelFormatError(f"{where} has a non-positive or non-finite quantisation scale")
-    if dtype == "int8" and (zp.min() < -128 or zp.max() > 127):
-        raise ModelFormatError(f"{where} has an int8 zero point outside [-128, 127]")
+    lo, hi = ZERO_POINT_RANGE.get(dtype, (-(2**63), 2**63 - 1))
+    if zp.size and (zp.min() < lo or zp.max() > hi):
+        raise ModelFormatError(f"{where} has an {dtype} zero point outside [{lo}, {hi}]")
     axis = int(q.quantizedDimension)
     if scale.size > 1 and not (0 <= axis < len(shape) and shape[axis] == scale.size):
         # TF-Lite Micro ignores quantized_dimension of rank-1 (bias) tensors; person_detect stores 3 there.

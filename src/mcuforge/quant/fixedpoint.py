@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from mcuforge.errors import UnsupportedError
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -103,7 +105,14 @@ def activation_range(act: str, scale: float, zero_point: int, qmin: int = -128, 
 
     def q(v: float) -> int:
         # TF-Lite Micro divides in float32: zero_point + round(f / scale).
-        return zero_point + int(tflite_round(float(np.float32(v) / np.float32(scale))))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            r = float(np.float32(v) / np.float32(scale))
+        if not math.isfinite(r) or abs(r) >= 2.0**31:
+            # TF-Lite Micro converts the float to int32 here, undefined behaviour in C++
+            raise UnsupportedError(
+                f"an output scale of {scale:g} is too small for its fused {act}: {v:g} / scale overflows a 32-bit integer"
+            )
+        return zero_point + int(tflite_round(r))
 
     if act == "RELU":
         return max(qmin, q(0.0)), qmax
