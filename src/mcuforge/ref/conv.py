@@ -43,34 +43,38 @@ def conv_output_size(in_size: int, k: int, stride: int, dilation: int, padding) 
     return window(in_size, k, stride, dilation, padding)
 
 
-def pad_for_grid(
+def _axis_taps(n_out: int, stride: int, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input positions start + stride * i (i < n_out) clipped into [0, size), and which
+    of them lie inside."""
+    r = start + stride * np.arange(n_out, dtype=np.int64)
+    return np.clip(r, 0, size - 1), (r >= 0) & (r < size)
+
+
+def tap(
     x: np.ndarray,
+    fy: int,
+    fx: int,
     out_hw: tuple[int, int],
-    k_hw: tuple[int, int],
     stride: tuple[int, int],
     dilation: tuple[int, int],
     pad: tuple[int, int],
     fill: float | int,
 ) -> np.ndarray:
-    """An NHWC array padded with `fill`: `pad` (top, left) rows and columns before, and
-    after whatever the last window of the `out_hw` output grid reaches past the image.
+    """The (N, OH, OW, C) input values that filter tap (fy, fx) meets across the output
+    grid; `fill` where the tap falls outside the image (`pad`: top, left).
 
-    TF-Lite kernels loop over the output tensor's shape and skip taps outside the
-    image; padding with a neutral value and reading every tap is the same.
+    TF-Lite kernels loop over the output tensor's shape and skip taps outside the image;
+    reading a neutral value there is the same. Positions are gathered, not padded, so any
+    stride or dilation costs memory of the output's size only.
     """
     _, h, w, _ = x.shape
-    need_h = (out_hw[0] - 1) * stride[0] + (k_hw[0] - 1) * dilation[0] + 1
-    need_w = (out_hw[1] - 1) * stride[1] + (k_hw[1] - 1) * dilation[1] + 1
-    top, left = pad
-    bottom, right = max(need_h - h - top, 0), max(need_w - w - left, 0)
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
-
-
-def tap(xp: np.ndarray, fy: int, fx: int, out_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]) -> np.ndarray:
-    """The (N, OH, OW, C) input values that filter tap (fy, fx) meets across the output grid."""
-    ys, xs = fy * dilation[0], fx * dilation[1]
-    ye, xe = ys + (out_hw[0] - 1) * stride[0] + 1, xs + (out_hw[1] - 1) * stride[1] + 1
-    return xp[:, ys : ye : stride[0], xs : xe : stride[1], :]
+    ry, vy = _axis_taps(out_hw[0], stride[0], fy * dilation[0] - pad[0], h)
+    rx, vx = _axis_taps(out_hw[1], stride[1], fx * dilation[1] - pad[1], w)
+    v = x[:, ry][:, :, rx]
+    if vy.all() and vx.all():
+        return v
+    inside = (vy[:, None] & vx[None, :])[None, :, :, None]
+    return np.where(inside, v, np.asarray(fill, dtype=x.dtype))
 
 
 def window_taps(
@@ -82,12 +86,11 @@ def window_taps(
     pad: tuple[int, int],
     fill: float | int,
 ) -> np.ndarray:
-    """All window taps of an NHWC array: shape (N, OH, OW, KH, KW, C) (see pad_for_grid)."""
-    xp = pad_for_grid(x, out_hw, k_hw, stride, dilation, pad, fill)
+    """All window taps of an NHWC array: shape (N, OH, OW, KH, KW, C) (see tap)."""
     taps = np.empty((x.shape[0], *out_hw, *k_hw, x.shape[3]), dtype=x.dtype)
     for fy in range(k_hw[0]):
         for fx in range(k_hw[1]):
-            taps[:, :, :, fy, fx, :] = tap(xp, fy, fx, out_hw, stride, dilation)
+            taps[:, :, :, fy, fx, :] = tap(x, fy, fx, out_hw, stride, dilation, pad, fill)
     return taps
 
 
@@ -185,7 +188,9 @@ def prepare_conv2d(g: Graph, node: Node) -> ConvParams:
         raise UnsupportedError(f"{node_label(node)}: {c_in} input channels are not a multiple of the filter's {c_w}.")
     groups = c_in // c_w
     if c_out % groups != 0 or y.shape[3] != c_out:
-        raise UnsupportedError(f"{node_label(node)}: {c_out} filters cannot be split into {groups} groups for {y.shape[3]} outputs.")
+        raise UnsupportedError(
+            f"{node_label(node)}: {c_out} filters cannot be split into {groups} groups for {y.shape[3]} outputs."
+        )
     return replace(p, groups=groups)
 
 
@@ -251,12 +256,11 @@ def depthwise_conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> l
     xs = _shifted_input(x, p)
     if p.depth_multiplier > 1:
         xs = np.repeat(xs, p.depth_multiplier, axis=3)
-    xp = pad_for_grid(xs, p.out_hw, p.kernel_hw, p.stride, p.dilation, p.padding, 0)
     wi = w.astype(np.int64)
     acc = np.zeros((x.shape[0], *p.out_hw, xs.shape[3]), dtype=np.int64)
     for fy in range(p.kernel_hw[0]):
         for fx in range(p.kernel_hw[1]):
-            acc += tap(xp, fy, fx, p.out_hw, p.stride, p.dilation) * wi[0, fy, fx]
+            acc += tap(xs, fy, fx, p.out_hw, p.stride, p.dilation, p.padding, 0) * wi[0, fy, fx]
     if bias is not None:
         acc += bias.astype(np.int64).reshape(-1)
     y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
