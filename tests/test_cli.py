@@ -96,11 +96,14 @@ def test_bad_input_exit_2(demo, tmp_path, capsys, make_args, words):
 def test_wrong_shape_and_dtype(demo, tmp_path, capsys):
     model, _ = demo
     np.save(tmp_path / "bad_shape.npy", np.zeros((1, 31, 32, 3), np.int8))
-    np.save(tmp_path / "bad_dtype.npy", np.zeros((1, 32, 32, 3), np.float32))
+    np.save(tmp_path / "bad_dtype.npy", np.zeros((1, 32, 32, 3), np.int32))
+    np.save(tmp_path / "float.npy", np.zeros((1, 32, 32, 3), np.float32))
     rc, _, err = run_cli(["run", model, "--input", tmp_path / "bad_shape.npy", "--output", tmp_path / "y.npy"], capsys)
     assert rc == 2 and "shape (1, 32, 32, 3)" in err
     rc, _, err = run_cli(["run", model, "--input", tmp_path / "bad_dtype.npy", "--output", tmp_path / "y.npy"], capsys)
-    assert rc == 2 and "int8" in err and "float32" in err
+    assert rc == 2 and "int8" in err and "int32" in err
+    rc, out, _ = run_cli(["run", model, "--input", tmp_path / "float.npy", "--output", tmp_path / "y.npy"], capsys)
+    assert rc == 0 and "float values quantised with scale" in out  # float input to an int8 model: TFLite's QUANTIZE
 
 
 def test_not_a_model(tmp_path, capsys):

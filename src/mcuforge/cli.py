@@ -23,19 +23,6 @@ def _load_model(path: str):
     return load(path)
 
 
-def _load_input(path: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"input file {path} does not exist")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"input file {path} is not a readable .npy array ({e})") from None
-    if isinstance(arr, np.lib.npyio.NpzFile):
-        raise InputError(f"input file {path} is an .npz archive; pass one .npy file per model input")
-    return arr
-
-
 def _check_output_path(path: str, n_outputs: int, force: bool) -> Path:
     p = Path(path)
     if p.suffix not in (".npy", ".npz"):
@@ -100,32 +87,81 @@ def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mcuforge.ref.interpreter import check_inputs
+    from mcuforge.inputs import load_inputs
+    from mcuforge.validate.cli import _input_range
 
     g = _load_model(args.model)
-    inputs = check_inputs(g, [_load_input(p) for p in args.input])
+    records, how = load_inputs(g, args.input, _input_range(args.input_range))
     out_path = _check_output_path(args.output, len(g.outputs), args.force)
-    outputs = _run_backend(g, inputs, args)
+    for i, h in enumerate(how):
+        if h != "as given":
+            print(f"input {i}: {h}")
+    runs = [_run_backend(g, xs, args) for xs in records]
+    outputs = runs[0] if len(runs) == 1 else [np.stack([r[k] for r in runs]) for k in range(len(g.outputs))]
     _save_outputs(out_path, outputs)
+    batch = "" if len(runs) == 1 else f" ({len(runs)} records, stacked on a new first axis)"
     for i, y in enumerate(outputs):
         flat = y.reshape(-1)
         preview = " ".join(str(v) for v in flat[:8]) + (" ..." if flat.size > 8 else "")
         print(f"output {i}: {'x'.join(map(str, y.shape))} {y.dtype}: {preview}")
-    print(f"wrote {out_path}")
+    print(f"wrote {out_path}{batch}")
     if args.backend.startswith("qemu"):
         from mcuforge.oracle.compare import compare_outputs
         from mcuforge.ref.interpreter import run
 
-        same = compare_outputs(outputs, run(g, inputs))
-        print(f"compare with the reference executor: {'identical' if all(same) else 'outputs ' + ', '.join(str(i) for i, ok in enumerate(same) if not ok) + ' differ'}")
-        if not all(same):
+        same = [all(compare_outputs(r, run(g, xs))) for r, xs in zip(runs, records)]
+        bad = [k for k, ok in enumerate(same) if not ok]
+        print(
+            "compare with the reference executor: "
+            + ("identical" if not bad else f"records {', '.join(map(str, bad))} differ")
+        )
+        if bad:
             return 1
     if args.compare == "tflm":
         from mcuforge.oracle.compare import compare_with_tflm
 
-        result = compare_with_tflm(Path(args.model).read_bytes(), g, inputs, outputs)
-        print(f"compare with TF-Lite Micro: {result.message}")
-        return 0 if result.identical else 1
+        data = Path(args.model).read_bytes()
+        results = [compare_with_tflm(data, g, xs, r) for r, xs in zip(runs, records)]
+        bad = [r for r in results if not r.identical]
+        print(f"compare with TF-Lite Micro: {results[0].message if not bad else bad[0].message}")
+        return 0 if not bad else 1
+    return 0
+
+
+def cmd_quantize_input(args: argparse.Namespace) -> int:
+    """The raw bytes the C runner (main_host, the firmware) reads for one model input."""
+    from mcuforge.inputs import load_input
+    from mcuforge.passes import fold_io
+    from mcuforge.ref.boundary import to_model_inputs
+    from mcuforge.validate.cli import _input_range
+
+    g = _load_model(args.model)
+    if not 0 <= args.index < len(g.inputs):
+        raise InputError(f"the model has {len(g.inputs)} input(s); --index must be 0..{len(g.inputs) - 1}")
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise InputError(f"{args.output} already exists; pass --force to overwrite it")
+    if not out.resolve().parent.is_dir():
+        raise InputError(f"the folder of {args.output} does not exist")
+    x, how = load_input(g, args.index, args.x, _input_range(args.input_range))
+    if len(x) != 1:
+        raise InputError(f"{args.x} holds {len(x)} records; the C runner reads one record per file")
+    io = fold_io(g)
+    inputs = [np.zeros(g.tensors[n].shape, g.tensors[n].dtype) for n in g.inputs]
+    inputs[args.index] = x[0]
+    y = to_model_inputs(io, inputs)[args.index]  # the compiled model's input: a boundary QUANTIZE applied
+    data = np.ascontiguousarray(y).astype(y.dtype.newbyteorder("<")).tobytes()
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        raise InputError(f"cannot write {args.output}: {e.strerror or e}") from None
+    t = io.graph.tensors[io.graph.inputs[args.index]]
+    info = {"output": str(out), "bytes": len(data), "dtype": str(y.dtype), "shape": list(t.shape), "how": how}
+    print(
+        json.dumps(info)
+        if args.json
+        else f"wrote {out}: {len(data):,} B, {y.dtype} {'x'.join(map(str, t.shape))} ({how})"
+    )
     return 0
 
 
@@ -223,7 +259,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        how = "" if result["patch"] is None else (" with patches" if result["patch"]["used"] else " (per layer: no patch plan is smaller)")
+        how = (
+            ""
+            if result["patch"] is None
+            else (" with patches" if result["patch"]["used"] else " (per layer: no patch plan is smaller)")
+        )
         print(
             f"{result['model']}: mcuforge peak SRAM {result['peak_sram_bytes']:,} B{how}, "
             f"TF-Lite Micro minimum arena {result['tflm_arena_bytes']:,} B, ratio {result['ratio']:.3f}"
@@ -243,7 +283,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     inputs = None
     if args.input:
-        inputs = to_model_inputs(compiled.io, check_inputs(g, [_load_input(p) for p in args.input]))
+        from mcuforge.inputs import load_inputs
+
+        records, _ = load_inputs(g, args.input)
+        if len(records) != 1:
+            raise InputError(f"profile runs one record; the inputs hold {len(records)}")
+        inputs = to_model_inputs(compiled.io, check_inputs(g, records[0]))
     result = profile_model(compiled, board, inputs)
     print(json.dumps(result, indent=2) if args.json else format_profile(result))
     if not args.json and compiled.patch is not None and compiled.patch.mode != "none":
@@ -280,7 +325,9 @@ def cmd_arch(args: argparse.Namespace) -> int:
     else:
         print(f"{p.name} at {p.resolution}x{p.resolution}: {p.macs:,} MACs, {p.params:,} params")
         print(f"peak activation (MCUNet rule): {p.peak_activation_elements:,} elements")
-        print(f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash {p.flash_bytes:,} B; fits {p.board}: {'yes' if p.fits else 'no'}")
+        print(
+            f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash {p.flash_bytes:,} B; fits {p.board}: {'yes' if p.fits else 'no'}"
+        )
     return 0
 
 
@@ -337,7 +384,9 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         if not out.resolve().parent.is_dir():
             raise InputError(f"the folder of {args.tflite} does not exist")
         size = zoo.write_tflite(args.name, out, seed=args.seed)
-        print(f"wrote {out} ({size:,} B): {cfg.name} int8 at {cfg.resolution}x{cfg.resolution}, random weights (seed {args.seed})")
+        print(
+            f"wrote {out} ({size:,} B): {cfg.name} int8 at {cfg.resolution}x{cfg.resolution}, random weights (seed {args.seed})"
+        )
         return 0
     row = [r for r in zoo.table(board) if r.profile.name == cfg.name]
     print(json.dumps(row[0].as_dict(), indent=2) if args.json else zoo.format_table(row, board))
@@ -345,14 +394,18 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 
 def _nas_parsers(sub) -> None:
-    p = sub.add_parser("arch", help="MACs, params, MCUNet peak activation and the engine's SRAM/Flash of an architecture config")
+    p = sub.add_parser(
+        "arch", help="MACs, params, MCUNet peak activation and the engine's SRAM/Flash of an architecture config"
+    )
     p.add_argument("config", help="architecture JSON (mcuforge-arch or MCUNet's ProxylessNAS format)")
     _board_args(p)
     p.add_argument("--resolution", type=int, help="input resolution (default: the config's)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_arch)
 
-    p = sub.add_parser("space", help="TinyNAS search-space optimisation: the width x resolution space that fits the board best")
+    p = sub.add_parser(
+        "space", help="TinyNAS search-space optimisation: the width x resolution space that fits the board best"
+    )
     _board_args(p)
     p.add_argument("--samples", type=int, default=1000, help="networks sampled per space (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
@@ -374,7 +427,9 @@ def _nas_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcuforge", description="Deep learning on microcontrollers: an MCUNet toolkit.")
+    parser = argparse.ArgumentParser(
+        prog="mcuforge", description="Deep learning on microcontrollers: an MCUNet toolkit."
+    )
     parser.add_argument("--version", action="version", version=f"mcuforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -385,8 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model on .npy inputs and write its outputs")
     p.add_argument("model", help="an int8 .tflite model")
-    p.add_argument("--input", action="append", required=True, metavar="X.npy", help="one per model input, in order")
-    p.add_argument("--output", required=True, metavar="Y.npy|Y.npz", help="outputs (.npz with out0, out1, ... when several)")
+    p.add_argument(
+        "--input",
+        action="append",
+        required=True,
+        metavar="X",
+        help="one per model input, in order: .npy of the input's dtype, float .npy (quantised as TFLite does), "
+        "an image (PNG/JPEG/BMP, resized), or a batch of arrays (one more leading dimension)",
+    )
+    p.add_argument(
+        "--output", required=True, metavar="Y.npy|Y.npz", help="outputs (.npz with out0, out1, ... when several)"
+    )
     p.add_argument(
         "--backend",
         choices=["ref", "c", "qemu-m7", "qemu-m4"],
@@ -394,10 +458,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="ref: the NumPy reference executor (default); c: the generated C, built with gcc on this machine; "
         "qemu-m7/qemu-m4: Cortex-M firmware run under QEMU, checked against the reference executor",
     )
-    p.add_argument("--board", help="board the QEMU firmware is linked for (default STM32H743 for qemu-m7, NUCLEO-L4R5ZI for qemu-m4)")
+    p.add_argument(
+        "--board",
+        help="board the QEMU firmware is linked for (default STM32H743 for qemu-m7, NUCLEO-L4R5ZI for qemu-m4)",
+    )
     p.add_argument("--sram", type=int, help="override the board's SRAM in bytes (QEMU backends)")
     p.add_argument("--flash", type=int, help="override the board's Flash in bytes (QEMU backends)")
     p.add_argument("--compare", choices=["tflm"], help="also run TF-Lite Micro and check every output is identical")
+    p.add_argument(
+        "--input-range",
+        metavar="LO,HI",
+        help="image inputs: the float range the network was trained on (default: pixel - 128)",
+    )
     _patch_args(p)
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.set_defaults(func=cmd_run)
@@ -406,17 +478,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the C project and report")
     _board_args(p)
-    p.add_argument("--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)")
+    p.add_argument(
+        "--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)"
+    )
     p.add_argument(
         "--kernels",
         choices=["auto", "portable", "armv7em"],
         default="auto",
         help="auto (default): the ARMv7E-M kernels on cores with the DSP extension (M4, M7, M33, M55), portable C otherwise",
     )
-    p.add_argument("--float-abi", choices=["hard", "softfp", "soft"], help="override the board's float ABI (default: hard with an FPU)")
+    p.add_argument(
+        "--float-abi",
+        choices=["hard", "softfp", "soft"],
+        help="override the board's float ABI (default: hard with an FPU)",
+    )
     _patch_args(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("quantize-input", help="an image or .npy as the raw int8 bytes the C runner reads (in0.bin)")
+    p.add_argument("model", help="an int8 .tflite model")
+    p.add_argument("x", metavar="X", help="an image (PNG/JPEG/BMP) or an .npy array (float values are quantised)")
+    p.add_argument("-o", "--output", required=True, metavar="IN.bin", help="raw bytes of the compiled model's input")
+    p.add_argument("--index", type=int, default=0, help="which model input (default 0)")
+    p.add_argument(
+        "--input-range",
+        metavar="LO,HI",
+        help="images: the float range the network was trained on (default: pixel - 128)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_quantize_input)
 
     p = sub.add_parser("bench", help="our peak SRAM next to TF-Lite Micro's minimum arena for the same model")
     p.add_argument("model", help="an int8 .tflite model")
@@ -424,10 +516,14 @@ def build_parser() -> argparse.ArgumentParser:
     _patch_args(p)
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("profile", help="executed instructions per layer, Flash, SRAM and stack of the model's firmware under QEMU")
+    p = sub.add_parser(
+        "profile", help="executed instructions per layer, Flash, SRAM and stack of the model's firmware under QEMU"
+    )
     p.add_argument("model", help="an int8 .tflite model")
     _board_args(p)
-    p.add_argument("--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)")
+    p.add_argument(
+        "--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     _patch_args(p)
     p.set_defaults(func=cmd_profile)
@@ -459,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `search --nproc` runs the same command under torchrun
-    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    previous = (
+        signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         return args.func(args)
     except MCUForgeError as e:
