@@ -177,3 +177,38 @@ def test_unknown_board_names_the_known_ones():
         get_board("ESP32")
     assert replace(get_board("STM32H743"), sram=1).sram == 1
     assert np.all([b.qemu_machine is None for b in BOARDS.values() if not b.dsp])
+
+
+def test_custom_boards_from_flags_and_toml(model, tmp_path, capsys):
+    toml = tmp_path / "mine.toml"
+    toml.write_text('[board]\nname = "Mine"\ncore = "cortex-m33"\nsram = 131072\nflash = 524288\nmhz = 110\n')
+    out = _compile(model, tmp_path / "a", "--board", str(toml))
+    mk = (out / "Makefile").read_text()
+    assert "CPU        ?= cortex-m33" in mk and "FPU        ?= fpv5-sp-d16" in mk
+    assert "__ARM_FEATURE_DSP" in (out / "mf_conv.c").read_text()
+    out = _compile(model, tmp_path / "b", "--core", "cortex-m3", "--sram", "20480", "--flash", "65536", "--mhz", "72")
+    assert (
+        "CPU        ?= cortex-m3" in (out / "Makefile").read_text()
+        and "FLOAT_ABI  ?= soft" in (out / "Makefile").read_text()
+    )
+    capsys.readouterr()
+    for bad, message in (
+        ('core = "cortex-m4"\nsram = 1\n', "needs flash, mhz"),
+        ('core = "cortex-m9"\nsram = 1\nflash = 1\nmhz = 1\n', "unknown core"),
+        ('core = "cortex-m4"\nsram = "big"\nflash = 1\nmhz = 1\n', "sram must be a whole number"),
+        ("core = [", "not valid TOML"),
+    ):
+        toml.write_text(bad)
+        assert cli(["compile", str(model), "-o", str(tmp_path / "c"), "--board", str(toml)]) == 2
+        assert message in capsys.readouterr().err
+    assert cli(["compile", str(model), "-o", str(tmp_path / "d"), "--core", "cortex-m4"]) == 2
+    assert "needs --sram, --flash and --mhz" in capsys.readouterr().err
+
+
+@needs_arm
+def test_profile_gives_milliseconds_at_the_boards_clock():
+    from mcuforge.targets.profile import format_profile, profile_model
+
+    p = profile_model(compile_graph(build_demo_graph()), get_board("NUCLEO-L432KC"))
+    assert p["mhz"] == 80 and p["estimated_ms"] == round(p["instructions_total"] / 80_000, 3)
+    assert "ms at 80 MHz (assumes one instruction per cycle" in format_profile(p)

@@ -5,6 +5,7 @@ float ABI the vendor's firmware uses, the clock and where Flash and SRAM start."
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from mcuforge.errors import MCUForgeError
 
@@ -107,6 +108,19 @@ BOARD_LIST = (
     Board(
         "RP2040", "cortex-m0plus", 264 * KB, 2048 * KB, 133, flash_origin=0x1000_0000, aliases=("Raspberry-Pi-Pico",)
     ),
+    Board("STM32F401RE", "cortex-m4", 96 * KB, 512 * KB, 84, aliases=("NUCLEO-F401RE",)),
+    Board("nRF52832", "cortex-m4", 64 * KB, 512 * KB, 64, flash_origin=0, aliases=("nRF52-DK",)),
+    # Microchip SAMD21G18: Flash at 0 (Arduino Zero, MKR boards)
+    Board(
+        "SAMD21G18",
+        "cortex-m0plus",
+        32 * KB,
+        256 * KB,
+        48,
+        flash_origin=0,
+        aliases=("Arduino-Zero", "Arduino-MKR-Zero"),
+    ),
+    Board("STM32F103C8", "cortex-m3", 20 * KB, 64 * KB, 72, aliases=("Blue-Pill",)),
     # tight boards for the search (ST datasheets: STM32L432KC, STM32G071RB)
     Board("STM32L432KC", "cortex-m4", 64 * KB, 256 * KB, 80, aliases=("NUCLEO-L432KC",)),
     Board("STM32G071RB", "cortex-m0plus", 36 * KB, 128 * KB, 64, aliases=("NUCLEO-G071RB",)),
@@ -138,3 +152,56 @@ def get_board(name: str, sram: int | None = None, flash: int | None = None, floa
     if float_abi is not None:
         board = replace(board, float_abi=float_abi)
     return board
+
+
+BOARD_FIELDS = {
+    "name": str,
+    "core": str,
+    "sram": int,
+    "flash": int,
+    "mhz": int,
+    "fpu": str,
+    "float_abi": str,
+    "flash_origin": int,
+    "ram_origin": int,
+}
+
+
+def board_from_toml(path: str | Path) -> Board:
+    """A custom board from a TOML file: name, core, sram, flash (bytes), mhz, and
+    optionally fpu ("none" for none), float_abi, flash_origin, ram_origin."""
+    import tomllib
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise MCUForgeError(f"board file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise MCUForgeError(f"cannot read board file {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise MCUForgeError(f"board file {path} is not valid TOML: {e}") from None
+    data = data.get("board", data)
+    unknown = sorted(set(data) - set(BOARD_FIELDS))
+    if unknown:
+        raise MCUForgeError(
+            f"board file {path}: unknown field(s) {', '.join(unknown)}; known: {', '.join(BOARD_FIELDS)}"
+        )
+    missing = [f for f in ("core", "sram", "flash", "mhz") if f not in data]
+    if missing:
+        raise MCUForgeError(f"board file {path} needs {', '.join(missing)}")
+    for key, kind in BOARD_FIELDS.items():
+        if key in data and not isinstance(data[key], kind) or (kind is int and isinstance(data.get(key), bool)):
+            raise MCUForgeError(f"board file {path}: {key} must be {'a whole number' if kind is int else 'a string'}")
+    if "fpu" in data and data["fpu"].lower() == "none":
+        data["fpu"] = None
+    data.setdefault("name", p.stem)
+    return custom_board(**data)
+
+
+def custom_board(core: str, sram: int, flash: int, mhz: int, name: str = "custom", **extra) -> Board:
+    """A board given by its figures (`--core --sram --flash --mhz`)."""
+    for what, v in (("sram", sram), ("flash", flash), ("mhz", mhz)):
+        if v <= 0:
+            raise MCUForgeError(f"the board's {what} must be positive, not {v}")
+    return Board(name, core, sram, flash, mhz, **extra)

@@ -25,6 +25,10 @@ from mcuforge.ref.interpreter import run as run_ref
 from mcuforge.targets.qemu import build_firmware, output_specs, run_firmware
 
 MARK_CALL_INSTRUCTIONS = 1  # the `bl mf_profile_mark` in model.c
+MS_ASSUMES = (
+    "one instruction per cycle at the board's clock: QEMU counts instructions, not cycles; a Cortex-M7 "
+    "issues up to two per cycle, Flash wait states, cache misses and multi-cycle loads add cycles"
+)
 
 
 def node_instructions(order: list[int], has_code: dict[int, bool], marks: list[int]) -> dict[int, int]:
@@ -83,6 +87,9 @@ def profile_model(
         "instructions_total": total,
         "macs": macs,
         "instructions_per_mac": round(total / macs, 3) if macs else None,
+        "mhz": board.mhz,
+        "estimated_ms": round(total / (board.mhz * 1000.0), 3),
+        "estimate_assumes": MS_ASSUMES,
         "matches_reference": matches,
         "nodes": nodes,
         "text_bytes": s.text,
@@ -108,12 +115,15 @@ def format_profile(p: dict[str, Any]) -> str:
     ]
     for n in p["nodes"]:
         per_mac = f"{n['instructions'] / n['macs']:.2f}" if n["macs"] else ""
-        lines.append(f"{n['index']:>4}  {n['op']:<22} {n['instructions']:>13,} {n['macs']:>11,} {per_mac:>9}  {n['name']}")
+        lines.append(
+            f"{n['index']:>4}  {n['op']:<22} {n['instructions']:>13,} {n['macs']:>11,} {per_mac:>9}  {n['name']}"
+        )
     per_mac = f" ({p['instructions_per_mac']} per MAC)" if p["instructions_per_mac"] else ""
     lines += [
         "",
         f"instructions: {p['instructions_total']:,} executed by the model{per_mac}; outputs "
         + ("identical to the reference executor" if p["matches_reference"] else "DIFFER from the reference executor"),
+        f"time: about {p['estimated_ms']:,.2f} ms at {p['mhz']} MHz (assumes {p['estimate_assumes']})",
         f"Flash: {p['flash_bytes']:,} B (text {p['text_bytes']:,} B of which code {p['code_bytes']:,} B, data {p['data_bytes']:,} B; "
         f"weights {p['weights_bytes']:,} B); board has {p['board_flash_bytes']:,} B",
         f"SRAM: {p['sram_bytes']:,} B (data {p['data_bytes']:,} B, bss {p['bss_bytes']:,} B; arena {p['peak_sram_bytes']:,} B) "
