@@ -57,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nFashion-MNIST test split (10,000 images), preset {args.preset}, seed {args.seed}, {args.threads} threads\n"
     )
-    print("| budget SRAM / Flash | model | architecture | float | int8 | QEMU | peak SRAM B | Flash B |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    print("| budget SRAM / Flash | model | architecture | float | int8 | QEMU | peak SRAM B | Flash B (code + constants) | fits |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
     for (s, f), r in results.items():
         rows = [("TinyNAS winner", r["winner"]["name"], r["float_accuracy"], r["int8_accuracy"], r["qemu_accuracy"],
-                 r["compile_peak_sram_bytes"], r["compile_flash_bytes"])]  # fmt: skip
-        for label, key in (("scaled MobileNetV2", "baseline"), ("random search", "random_search")):
+                 r["compile_peak_sram_bytes"], r["compile_flash_bytes"], r["fits_budget"]["winner"])]  # fmt: skip
+        for label, key, name in (("scaled MobileNetV2", "baseline", "baseline"), ("random search", "random_search", "random")):
             m = r[key]
             rows.append(
                 (
@@ -73,11 +73,13 @@ def main(argv: list[str] | None = None) -> int:
                     m["qemu_accuracy"],
                     m["peak_sram_bytes"],
                     m["flash_bytes"],
+                    r["fits_budget"][name],
                 )
             )
-        for label, arch, fa, ia, qa, sram, flash in rows:
+        for label, arch, fa, ia, qa, sram, flash, fits in rows:
             print(
-                f"| {s} KiB / {f} KiB | {label} | {arch} | {_pct(fa)} | {_pct(ia)} | {_pct(qa)} | {sram:,} | {flash:,} |"
+                f"| {s} KiB / {f} KiB | {label} | {arch} | {_pct(fa)} | {_pct(ia)} | {_pct(qa)} | {sram:,} | {flash:,} "
+                f"| {'yes' if fits else 'NO'} |"
             )
     print(
         "\n| budget | winner - baseline | target | winner - random | target | winner QEMU | target | minutes | target | memory = compile |"

@@ -7,7 +7,8 @@ kill -9 at any phase.
 2. The supernet of that space, trained (nas/supernet_train).
 3. Evolution (nas/evolution): fitness = validation accuracy of inherited weights after
    batch-norm re-estimation; constraint = the engine's peak SRAM and Flash of the int8
-   subnet (the planner call `mcuforge compile` makes) and, with --max-ms, the latency
+   subnet (the planner call `mcuforge compile` makes; the Flash budget less the code
+   reserve of phase `code`, nas/search_code.py, for the constants) and, with --max-ms, the latency
    of a per-kernel instruction model fitted to QEMU counts of networks of the space
    (nas/latency.py; phase `latency`, checked on the final models in `latency_check`).
 4. Random search: as many fitting candidates of the same space as evolution scored,
@@ -43,6 +44,7 @@ from mcuforge.nas.arch import fit_to_data, min_resolution, mobilenet_v2
 from mcuforge.nas.evolution import EvolutionState, MemoryConstraint, evolve
 from mcuforge.nas.presets import SearchSettings, search_resolutions
 from mcuforge.nas.profile import EngineProfiler, macs
+from mcuforge.nas.search_code import CodePhase
 from mcuforge.nas.search_latency import MODELS, LatencyPhases
 from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces
 from mcuforge.nas.supernet import Arch, Supernet, random_arch
@@ -62,7 +64,7 @@ def _subset(split: Split, n: int | None, seed: int) -> Split:
     return Split(split.images[idx], split.labels[idx])
 
 
-class SearchRun(LatencyPhases):
+class SearchRun(LatencyPhases, CodePhase):
     def __init__(self, out: Path, st: SearchSettings, threads: int | None, device: str, progress: bool,
                  rank: int = 0, world: int = 1) -> None:  # fmt: skip
         self.out, self.st, self.plan = out, st, st.plan
@@ -112,26 +114,27 @@ class SearchRun(LatencyPhases):
         res = st.resolutions or search_resolutions(probe.resolution, plan.resolution_factors, low)
         if min(res) < low:
             raise InputError(f"resolution {min(res)} is too small for the MCUNet space's strides; give {low} or more")
+        self.code_reserve(base, tuple(res))
+        flash = self.constants_flash
         self.say(
             f"stage 1: {len(plan.widths)} widths x {len(res)} resolutions ({', '.join(map(str, res))}), {plan.space_samples} networks each"
         )
-        ss = SpaceSettings(
-            st.sram, st.flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base
-        )
+        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base)
         found = optimise_spaces(ss, progress=self.progress and self.writer)
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))
             m = self.profiler.memory(_smallest_config(tiny))
             where = f"(width {tiny.width:g}, resolution {tiny.resolution})"
-            if m.peak_sram_bytes <= st.sram and m.flash_bytes <= st.flash:
+            room = f"{st.flash:,} B of Flash ({flash:,} B for constants after {st.flash - flash:,} B of code)"
+            if m.peak_sram_bytes <= st.sram and m.flash_bytes <= flash:
                 raise InputError(
                     f"none of the {plan.space_samples} networks sampled per space fits {st.sram:,} B of SRAM and "
-                    f"{st.flash:,} B of Flash, though the space's smallest {where} does ({m.peak_sram_bytes:,} B, "
-                    f"{m.flash_bytes:,} B): use a larger preset (more samples) or a bigger budget"
+                    f"{room}, though the space's smallest {where} does ({m.peak_sram_bytes:,} B, "
+                    f"{m.flash_bytes:,} B of constants): use a larger preset (more samples) or a bigger budget"
                 )
             raise InputError(
-                f"no network of the MCUNet space fits {st.sram:,} B of SRAM and {st.flash:,} B of Flash; the smallest "
-                f"{where} needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: give a bigger budget"
+                f"no network of the MCUNet space fits {st.sram:,} B of SRAM and {room}; the smallest "
+                f"{where} needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of constants: give a bigger budget"
             )
         if self.writer:
             from mcuforge.nas.space_opt import plot
@@ -255,7 +258,7 @@ class SearchRun(LatencyPhases):
         for r in resolutions:
             for w in widths:
                 cfg = fit_to_data(mobilenet_v2(w, r), classes, channels)
-                if self.profiler.fits(cfg, self.st.sram, self.st.flash) and self.within_ms(cfg):
+                if self.profiler.fits(cfg, self.st.sram, self.constants_flash) and self.within_ms(cfg):
                     if best is None or macs(cfg) > macs(best):
                         best = cfg
                 else:
@@ -263,7 +266,8 @@ class SearchRun(LatencyPhases):
         if best is None:
             within = "" if self.st.max_ms is None else f" within {self.st.max_ms:g} ms"
             raise InputError(
-                f"no scaled MobileNetV2 (width 0.1 or more) fits {self.st.sram:,} B of SRAM and {self.st.flash:,} B of Flash{within}"
+                f"no scaled MobileNetV2 (width 0.1 or more) fits {self.st.sram:,} B of SRAM and {self.st.flash:,} B of Flash "
+                f"({self.constants_flash:,} B for constants){within}"
             )
         return best
 
@@ -360,9 +364,9 @@ class Job(SearchRun):
         if dist:
             import torch.distributed as D
 
-            box = [self.stage1() if self.rank == 0 else None]
+            box = [(self.stage1(), self.state["phases"]["code"]) if self.rank == 0 else None]
             D.broadcast_object_list(box, src=0)
-            self.state["phases"]["space"] = box[0]
+            self.state["phases"]["space"], self.state["phases"]["code"] = box[0]
         else:
             self.stage1()
         space = self.space()
@@ -385,7 +389,7 @@ class Job(SearchRun):
             if self.rank != 0:
                 return None
         winner, random_best = state.population[0][0], Arch.from_dict(rs["best"])
-        budget = {"sram": self.st.sram, "flash": self.st.flash}
+        budget = {"sram": self.st.sram, "flash": self.st.flash, "constants_flash": self.constants_flash}
         plan = self.plan
         # the baseline sees as many training images as the winner did in the supernet and its fine-tune
         seen = plan.supernet.largest_epochs + plan.supernet.sandwich_epochs

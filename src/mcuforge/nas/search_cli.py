@@ -135,8 +135,9 @@ def summary(r: dict[str, Any]) -> str:
 
     lines = [f"search on {r['data']} within {r['sram_budget_bytes']:,} B SRAM / {r['flash_budget_bytes']:,} B Flash "
              f"(preset {r['preset']}, {r['minutes']:.1f} min): test split", *table(r)]  # fmt: skip
-    lines.append(f"winner: peak SRAM {r['peak_sram_bytes']:,} B, Flash {r['flash_bytes']:,} B "
-                 f"(compile: {'the same' if r['memory_matches_compile'] else 'DIFFERENT'}); backends identical: {'yes' if r['identical'] else 'NO'}")  # fmt: skip
+    lines.append(f"winner: peak SRAM {r['peak_sram_bytes']:,} B, Flash {r['flash_bytes']:,} B (constants {r['constants_bytes']:,} B: "
+                 f"compile {'the same' if r['memory_matches_compile'] else 'DIFFERENT'}; code {r['flash_bytes'] - r['compile_constants_bytes']:,} B); "
+                 f"backends identical: {'yes' if r['identical'] else 'NO'}")  # fmt: skip
     if r.get("max_ms") is not None:
         e = r["latency"]["models"]["winner"]["error"]
         lines.append(f"winner latency: {r['predicted_ms']:.2f} ms predicted, {r['qemu_ms']:.2f} ms from QEMU's count ({100 * e:+.2f}%), "

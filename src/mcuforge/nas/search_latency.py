@@ -28,10 +28,11 @@ class LatencyPhases:
     state: dict[str, Any]
     profiler: Any
     latency_model: Any
+    constants_flash: int
 
     def constraint(self, space: S.BlockSpace) -> MemoryConstraint:
         """The engine's memory, and with --max-ms the latency model's prediction."""
-        args = (space, space.in_channels, space.num_classes, self.st.sram, self.st.flash, self.profiler)
+        args = (space, space.in_channels, space.num_classes, self.st.sram, self.constants_flash, self.profiler)
         if self.st.max_ms is None:
             return MemoryConstraint(*args)
         from mcuforge.nas.latency import LatencyConstraint, LatencyModel

@@ -30,6 +30,7 @@ def _model(job: Any, name: str) -> dict[str, Any]:
         "qemu_accuracy": None if qemu is None else v["accuracy"][qemu], "qemu_backend": qemu,
         "identical": v["identical"], "validated_on": v["backends"], "samples": v["samples"],
         "peak_sram_bytes": t["memory"]["peak_sram_bytes"], "flash_bytes": t["memory"]["flash_bytes"],
+        "constants_bytes": t["memory"].get("constants_bytes", t["memory"]["flash_bytes"]), "code_bytes": t["memory"].get("code_bytes"),
         "deployed": t["deployed"],
     }  # fmt: skip
 
@@ -46,10 +47,14 @@ def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -
         "winner": {**winner.as_dict(), "name": w["arch"], "val_fitness": ph["evolution"]["fitness"]},
         "model": w["model"], "int8_accuracy": w["int8_accuracy"], "qemu_accuracy": w["qemu_accuracy"],
         "float_accuracy": w["float_accuracy"], "identical": w["identical"],
-        # the search's figures (the planner on the architecture) and compile's on the trained .tflite
-        "peak_sram_bytes": mem.peak_sram_bytes, "flash_bytes": mem.flash_bytes,
-        "compile_peak_sram_bytes": w["peak_sram_bytes"], "compile_flash_bytes": w["flash_bytes"],
-        "memory_matches_compile": mem.peak_sram_bytes == w["peak_sram_bytes"] and mem.flash_bytes == w["flash_bytes"],
+        # the search's figures (the planner on the architecture: peak SRAM and constants) and
+        # compile's on the trained .tflite (Flash: code + constants, from the linked image)
+        "peak_sram_bytes": mem.peak_sram_bytes, "constants_bytes": mem.flash_bytes,
+        "code_reserve_bytes": ph["code"]["reserve_bytes"], "flash_bytes": w["flash_bytes"],
+        "compile_peak_sram_bytes": w["peak_sram_bytes"], "compile_constants_bytes": w["constants_bytes"], "compile_flash_bytes": w["flash_bytes"],
+        "memory_matches_compile": mem.peak_sram_bytes == w["peak_sram_bytes"] and mem.flash_bytes == w["constants_bytes"],
+        "fits_budget": {name: m["peak_sram_bytes"] <= budget["sram"] and m["flash_bytes"] <= budget["flash"]
+                        for name, m in (("winner", w), ("baseline", _model(job, "baseline")), ("random", _model(job, "random")))},
         "baseline": _model(job, "baseline"), "random_search": {**_model(job, "random"), "val_fitness": ph["random_search"]["fitness"]},
         "evaluated": ph["evolution"]["evaluated"],
         "minutes": round(sum(job.state["minutes"].values()), 2),
@@ -146,14 +151,14 @@ def _pct(v: float | None) -> str:
 
 def table(result: dict[str, Any]) -> list[str]:
     rows = [
-        "| model | architecture | float | int8 (ref) | QEMU | peak SRAM B | Flash B |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| model | architecture | float | int8 (ref) | QEMU | peak SRAM B | Flash B (code + constants) | fits |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     w = {"arch": result["winner"]["name"], "float_accuracy": result["float_accuracy"], "int8_accuracy": result["int8_accuracy"],
          "qemu_accuracy": result["qemu_accuracy"], "peak_sram_bytes": result["compile_peak_sram_bytes"], "flash_bytes": result["compile_flash_bytes"]}  # fmt: skip
     for name, m in (("winner", w), ("baseline", result["baseline"]), ("random", result["random_search"])):
         rows.append(f"| {LABELS[name]} | {m['arch']} | {_pct(m['float_accuracy'])} | {_pct(m['int8_accuracy'])} | {_pct(m['qemu_accuracy'])} "
-                    f"| {m['peak_sram_bytes']:,} | {m['flash_bytes']:,} |")  # fmt: skip
+                    f"| {m['peak_sram_bytes']:,} | {m['flash_bytes']:,} | {'yes' if result['fits_budget'][name] else 'NO'} |")  # fmt: skip
     return rows
 
 
@@ -194,10 +199,11 @@ def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
         "",
         *table(r),
         "",
-        f"The winner's peak SRAM and Flash as the search planned them: {r['peak_sram_bytes']:,} B and {r['flash_bytes']:,} B; "
-        f"`mcuforge compile` of its model.tflite: {r['compile_peak_sram_bytes']:,} B and {r['compile_flash_bytes']:,} B "
-        f"({'equal' if r['memory_matches_compile'] else 'DIFFERENT'}). All backends identical on every output byte: "
-        f"{'yes' if r['identical'] else 'NO'}.",
+        f"The winner's peak SRAM and constants as the search planned them: {r['peak_sram_bytes']:,} B and {r['constants_bytes']:,} B; "
+        f"`mcuforge compile` of its model.tflite: {r['compile_peak_sram_bytes']:,} B and {r['compile_constants_bytes']:,} B "
+        f"({'equal' if r['memory_matches_compile'] else 'DIFFERENT'}). Its code takes {r['flash_bytes'] - r['compile_constants_bytes']:,} B "
+        f"(the search reserved {r['code_reserve_bytes']:,} B), so {r['flash_bytes']:,} B of Flash in all. "
+        f"All backends identical on every output byte: {'yes' if r['identical'] else 'NO'}.",
         "",
         f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD`).",
         "",

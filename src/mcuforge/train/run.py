@@ -263,11 +263,15 @@ class Run:
         from mcuforge.frontend.tflite_read import load
         from mcuforge.hw.boards import BOARDS, get_board
 
+        from mcuforge.targets.codesize import flash_figure
+
         c = compile_graph(load(model))
-        peak, flash = c.project.memory.arena_bytes, c.project.flash_bytes
-        mem: dict[str, Any] = {"peak_sram_bytes": peak, "flash_bytes": flash}
+        board = get_board(self.cfg.board or "STM32F746", self.cfg.sram, self.cfg.flash)
+        figure = flash_figure(c.for_board(board).project, board)  # code + constants, as `compile` reports
+        peak, flash = c.project.memory.arena_bytes, figure.total
+        mem: dict[str, Any] = {"peak_sram_bytes": peak, "flash_bytes": flash, "constants_bytes": figure.constants,
+                               "code_bytes": figure.code, "flash_source": figure.source}  # fmt: skip
         if self.cfg.board is not None or self.cfg.sram is not None:
-            board = get_board(self.cfg.board or "STM32F746", self.cfg.sram, self.cfg.flash)
             mem.update(board=board.name, board_sram=board.sram, board_flash=board.flash, fits=peak <= board.sram and flash <= board.flash)
         mem["fits_boards"] = [b.name for b in BOARDS.values() if peak <= b.sram and flash <= b.flash]
         return mem
