@@ -70,7 +70,7 @@ def test_unknown_board(demo_model, tmp_path, capsys):
 
 
 def test_board_registry():
-    assert len(BOARDS) == 9
+    assert len(BOARDS) == 13 and len({b.name for b in BOARDS.values()}) == 13
     tight = get_board("stm32l432kc"), get_board("STM32G071RB")
     assert [(b.core, b.sram, b.flash, b.qemu_machine) for b in tight] == [
         ("cortex-m4", 64 * 1024, 256 * 1024, "mps2-an386"), ("cortex-m0plus", 36 * 1024, 128 * 1024, None)]

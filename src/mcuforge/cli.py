@@ -52,7 +52,7 @@ def _save_outputs(p: Path, outputs: list[np.ndarray]) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from mcuforge.inspect import format_summary, summary
+    from mcuforge.model_info import format_summary, summary
 
     info = summary(_load_model(args.model))
     print(json.dumps(info, indent=2) if args.json else format_summary(info))

@@ -13,9 +13,24 @@ from typing import TYPE_CHECKING
 from mcuforge.codegen import cwriter
 from mcuforge.codegen.call import Call, EmitContext
 from mcuforge.codegen.kernels import kernel_files, optimised
-from mcuforge.codegen.table import ALIAS_OPS, emitter
+from mcuforge.codegen.sizing import Sizing, const_bytes, emit_all, plan_memory, scratch_sizes, size_graph
 from mcuforge.ir.graph import Graph
-from mcuforge.plan.memory import MemoryPlan, plan_graph
+from mcuforge.ir.ops import ALIAS_OPS
+from mcuforge.patch.codegen import patched_parts
+from mcuforge.plan.memory import MemoryPlan
+
+__all__ = [
+    "Project",
+    "Sizing",
+    "const_bytes",
+    "for_board",
+    "generate",
+    "plan_memory",
+    "planned_calls",
+    "project_files",
+    "scratch_sizes",
+    "size_graph",
+]
 
 if TYPE_CHECKING:
     from mcuforge.hw.boards import Board
@@ -45,50 +60,13 @@ class Project:
         return optimised(self.families, self.kernels)
 
 
-def _emit_all(g: Graph, order: list[int], ctx: EmitContext) -> dict[int, Call]:
-    calls = {}
-    for i in order:
-        ctx.node_index = i
-        calls[i] = emitter(g.nodes[i].op)(g, g.nodes[i], ctx)
-    return calls
-
-
-@dataclass(frozen=True)
-class Sizing:
-    """What the sizing pass learns before any plan exists."""
-
-    scratch: dict[int, int]  # node index -> scratch bytes its kernel needs
-    flash_bytes: int  # bytes of every constant array the C will hold (weights.c)
-
-
-def const_bytes(ctx: EmitContext) -> int:
-    return sum(a.data.size * a.data.itemsize for a in ctx.arrays)
-
-
-def size_graph(g: Graph, wide: bool = False) -> Sizing:
-    """The sizing pass: every emitter once, with placeholder addresses. Constants do not
-    depend on the plan, so its Flash figure is the generated project's. With `wide`,
-    every node's wide variant (EmitContext.wide)."""
-    ctx = EmitContext(g, wide=frozenset(range(len(g.nodes))) if wide else frozenset())
-    calls = _emit_all(g, list(range(len(g.nodes))), ctx)
-    return Sizing({i: c.scratch_bytes for i, c in calls.items()}, const_bytes(ctx))
-
-
-def plan_memory(g: Graph) -> MemoryPlan:
-    """The memory plan of g's per-layer program: placed with each kernel's narrow scratch,
-    then wide variants granted where their scratch fits (the arena stays the same)."""
-    narrow = scratch_sizes(g)
-    wide = {i: s for i, s in size_graph(g, wide=True).scratch.items() if s > narrow.get(i, 0)}
-    return plan_graph(g, narrow, wide)
-
-
-def scratch_sizes(g: Graph) -> dict[int, int]:
-    """Scratch bytes each node's kernel needs (see size_graph)."""
-    return size_graph(g).scratch
-
-
 def project_files(
-    g: Graph, order: list[int], calls: dict[int, Call | None], ctx: EmitContext, arena_bytes: int, scratch_bytes: int = 0
+    g: Graph,
+    order: list[int],
+    calls: dict[int, Call | None],
+    ctx: EmitContext,
+    arena_bytes: int,
+    scratch_bytes: int = 0,
 ) -> dict[str, str]:
     """The project's files (name -> text) for emitted calls: model, weights, host runner,
     the kernel families the calls use (portable; for_board chooses the board's), Makefile."""
@@ -128,7 +106,7 @@ def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, 
     ctx = EmitContext(
         g, offsets=dict(memory.tensor_offsets), scratch_offsets=dict(memory.scratch_offsets), wide=memory.wide
     )
-    calls: dict[int, Call | None] = dict(_emit_all(g, memory.order, ctx))
+    calls: dict[int, Call | None] = dict(emit_all(g, memory.order, ctx))
     _drop_aliases(g, memory, ctx, calls)
     return ctx, calls
 
@@ -145,8 +123,6 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
     project's graph is then the patched program, patch/program.py; `order` is g's
     per-layer execution order, default the planner's)."""
     if patch is not None:
-        from mcuforge.patch.codegen import patched_parts
-
         g, memory, ctx, patched = patched_parts(g, patch, order)
         calls: dict[int, Call | None] = dict(patched)
         _drop_aliases(g, memory, ctx, calls)
@@ -154,6 +130,8 @@ def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None =
         memory = plan_memory(g)
         ctx, calls = planned_calls(g, memory)
         for i, c in calls.items():
-            assert c is None or c.scratch_bytes == memory.scratch_sizes.get(i, 0), f"node {i}: scratch differs from the plan's"
+            assert c is None or c.scratch_bytes == memory.scratch_sizes.get(i, 0), (
+                f"node {i}: scratch differs from the plan's"
+            )
     files = project_files(g, memory.order, calls, ctx, memory.arena_bytes, memory.scratch_bytes)
     return Project(files, g, memory, calls, const_bytes(ctx))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from mcuforge.codegen import ops_activation, ops_conv, ops_elementwise, ops_quantize, ops_reduce, ops_shape, ops_softmax
 from mcuforge.codegen.call import EmitFn
 from mcuforge.errors import UnsupportedError
-from mcuforge.ir.ops import Op
+from mcuforge.ir.ops import ALIAS_OPS, Op
+
+__all__ = ["ALIAS_OPS", "EMITTERS", "emitter"]
 
 EMITTERS: dict[Op, EmitFn] = {
     **ops_conv.EMITTERS,
@@ -16,9 +18,6 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_quantize.EMITTERS,
     **ops_shape.EMITTERS,
 }
-
-# Ops whose output is the input's bytes reinterpreted: the planner may give both one buffer.
-ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})
 
 
 def emitter(op: Op) -> EmitFn:

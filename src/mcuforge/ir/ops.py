@@ -43,6 +43,11 @@ class Op(StrEnum):
     STRIDED_SLICE = "STRIDED_SLICE"
 
 
+# Ops whose output is the input's bytes reinterpreted: the planner may give both one buffer
+# (plan/lifetimes.py) and then they have no code (codegen/generate.py).
+ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})
+
+
 class Act(StrEnum):
     """Fused activation (TFLite ActivationFunctionType subset)."""
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from mcuforge.codegen.call import Call, EmitContext
 from mcuforge.codegen.ops_shape import _strided as strided_gather  # one gather kernel for TRANSPOSE and loads
+from mcuforge.codegen.sizing import scratch_sizes
 from mcuforge.codegen.table import emitter
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.patch.plan import PatchPlan
@@ -106,7 +107,6 @@ def patched_parts(
     from mcuforge.patch.memory import plan_program
 
     if order is None:
-        from mcuforge.codegen.generate import scratch_sizes
         from mcuforge.plan.order import best_order
 
         sizes = scratch_sizes(h)

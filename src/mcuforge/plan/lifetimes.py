@@ -24,12 +24,11 @@ from types import MappingProxyType
 import numpy as np
 
 from mcuforge.ir.graph import Graph, Node
-from mcuforge.ir.ops import Op, axis_padding
+from mcuforge.ir.ops import ALIAS_OPS, Op, axis_padding
 from mcuforge.ir.shapes import window
 from mcuforge.plan.requests import BufferRequest, Overlap
 from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
-ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})
 # Read element i of every input before writing element i, in increasing i.
 ELEMENTWISE_OPS = frozenset(
     {Op.ADD, Op.SUB, Op.MUL, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH, Op.LOGISTIC, Op.TANH, Op.QUANTIZE}
