@@ -73,7 +73,9 @@ def test_board_registry():
     assert len(BOARDS) == 13 and len({b.name for b in BOARDS.values()}) == 13
     tight = get_board("stm32l432kc"), get_board("STM32G071RB")
     assert [(b.core, b.sram, b.flash, b.qemu_machine) for b in tight] == [
-        ("cortex-m4", 64 * 1024, 256 * 1024, "mps2-an386"), ("cortex-m0plus", 36 * 1024, 128 * 1024, None)]
+        ("cortex-m4", 64 * 1024, 256 * 1024, "mps2-an386"),
+        ("cortex-m0plus", 36 * 1024, 128 * 1024, None),
+    ]
     b = get_board("STM32H743", sram=100)
     assert (b.sram, b.flash, b.mhz) == (100, 2 * 1024 * 1024, 480)
 
@@ -81,6 +83,30 @@ def test_board_registry():
 def test_run_backend_c(demo_model, tmp_path, capsys):
     x = np.random.default_rng(0).integers(-128, 128, (1, 32, 32, 3)).astype(np.int8)
     np.save(tmp_path / "x.npy", x)
-    rc = cli.main(["run", str(demo_model), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"), "--backend", "c", "--compare", "tflm"])
+    rc = cli.main(
+        [
+            "run",
+            str(demo_model),
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--output",
+            str(tmp_path / "y.npy"),
+            "--backend",
+            "c",
+            "--compare",
+            "tflm",
+        ]
+    )
     assert rc == 0
     assert "identical" in capsys.readouterr().out
+
+
+def test_report_html_and_shapes(demo_model, tmp_path):
+    out = tmp_path / "p"
+    assert compile_to(demo_model, out) == 0
+    md = (out / "report.md").read_text()
+    assert "| # | op | output | shape |" in md and "| 1x16x16x16 |" in md
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!doctype html>") and "data:image/png;base64," in page and "<table>" in page
+    nodes = json.loads((out / "report.json").read_text())["nodes"]
+    assert all(n["label"].startswith(f"{n['index']} {n['op']}") for n in nodes)

@@ -19,7 +19,9 @@ from mcuforge.ref.interpreter import KERNELS
 IR = set(Op)
 
 
-@pytest.mark.parametrize("name, table", [("shapes", RULES), ("reference", KERNELS), ("codegen", EMITTERS), ("reader options", SPECS)])
+@pytest.mark.parametrize(
+    "name, table", [("shapes", RULES), ("reference", KERNELS), ("codegen", EMITTERS), ("reader options", SPECS)]
+)
 def test_every_table_covers_the_ir(name, table):
     missing, extra = sorted(IR - set(table)), sorted(set(table) - IR)
     assert not missing and not extra, f"{name}: missing {missing}, not in the IR {extra}"

@@ -5,14 +5,13 @@ baseline / random search (float, int8, QEMU)."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 from mcuforge.nas.profile import EngineMemory
+from mcuforge.report.html import report_html
 from mcuforge.nas.supernet import Arch
 from mcuforge.train.config import write_json_atomic
 
@@ -223,43 +222,9 @@ def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def report_html(md: str, folder: Path) -> str:
-    """report.md as a self-contained page (images inlined)."""
-    body = []
-    for line in md.splitlines():
-        if line.startswith("!["):
-            name = line[line.index("(") + 1 : -1]
-            data = base64.b64encode((folder / name).read_bytes()).decode()
-            body.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}"></p>')
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("|---"):
-            continue
-        elif line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
-    out, in_table = [], False
-    for b in body:
-        if b.startswith("<tr>") and not in_table:
-            out.append("<table>")
-            in_table = True
-        elif not b.startswith("<tr>") and in_table:
-            out.append("</table>")
-            in_table = False
-        out.append(b)
-    if in_table:
-        out.append("</table>")
-    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}td{border:1px solid #ccc;padding:2px 8px}table{border-collapse:collapse}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>mcuforge search</title><style>{style}</style></head><body>{''.join(out)}</body></html>\n"
-
-
 def write_reports(job: Any, result: dict[str, Any]) -> None:
     plots = _plots(job, result)
     md = report_md(result, plots)
     (job.out / "report.md").write_text(md)
-    (job.out / "report.html").write_text(report_html(md, job.out))
+    (job.out / "report.html").write_text(report_html(md, job.out, "mcuforge search"))
     write_json_atomic(job.out / "result.json", result)

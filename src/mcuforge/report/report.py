@@ -23,6 +23,8 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
                 "index": i,
                 "op": str(node.op),
                 "name": out,
+                "label": f"{i} {node.op} {short_name(out)}",
+                "shape": list(g.tensors[out].shape),
                 "live_bytes": mem.live_bytes[step],
                 "output_offset": mem.tensor_offsets[out],
                 "output_bytes": g.tensors[out].nbytes,
@@ -70,6 +72,15 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
     }
 
 
+def short_name(name: str, width: int = 32) -> str:
+    """A tensor name people can read: the converter's first alternative, its last two
+    path parts, at most `width` characters."""
+    first = name.split(";")[0]
+    parts = [q for q in first.split("/") if q]
+    short = "/".join(parts[-2:]) if parts else first
+    return short if len(short) <= width else "..." + short[-(width - 3) :]
+
+
 def _io(g, name: str) -> dict[str, Any]:
     t = g.tensors[name]
     q = t.quant
@@ -114,22 +125,33 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     live = [n["live_bytes"] / 1024 for n in report["nodes"]]
-    fig, ax = plt.subplots(
-        figsize=(min(40, max(6, len(live) * 0.12)), 3.5), dpi=100
-    )  # patched programs: hundreds of steps
-    ax.bar(range(len(live)), live, color="#4878a8", width=0.85, label="live tensors + scratch")
+    labelled = len(live) <= 48  # a per-layer program: one labelled bar per node
+    fig, ax = plt.subplots(figsize=(max(6, min(12, len(live) * 0.22)), 4.2 if labelled else 3.5), dpi=100)
+    if labelled:
+        ax.bar(range(len(live)), live, color="#4878a8", width=0.85, label="live tensors + scratch")
+        ax.set_xticks(
+            range(len(live)), [f"{n['index']} {n['op'][:12]}" for n in report["nodes"]], rotation=90, fontsize=6
+        )
+    else:  # a patch program's hundreds of steps: a filled step curve, 12 inches at most
+        ax.fill_between(range(len(live)), live, step="mid", color="#4878a8", label="live tensors + scratch")
+        ax.set_xlim(-0.5, len(live) - 0.5)
     ax.axhline(
         report["peak_sram_bytes"] / 1024,
         color="#c03030",
         lw=1,
         label=f"arena {report['peak_sram_bytes'] / 1024:.1f} KiB",
     )
-    ax.axhline(
-        report["board"]["sram_bytes"] / 1024, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM"
-    )
-    ax.set_xlabel("layer (execution order)")
+    board_k = report["board"]["sram_bytes"] / 1024
+    top = max([*live, report["peak_sram_bytes"] / 1024]) * 1.3
+    if board_k <= top * 1.6:  # the board's SRAM on the same scale, or named only when far above
+        ax.axhline(board_k, color="#888888", lw=1, ls="--", label=f"{report['board']['name']} SRAM")
+        top = max(top, board_k * 1.1)
+    else:
+        ax.plot([], [], " ", label=f"{report['board']['name']} SRAM: {board_k:.0f} KiB (off the scale)")
+    ax.set_ylim(0, top)
+    ax.set_xlabel("node (execution order)" if labelled else "step of the patch program (execution order)")
     ax.set_ylabel("KiB")
-    ax.set_title(f"{report['model']}: live memory per layer")
+    ax.set_title(f"{report['model']}: live memory per node")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
@@ -152,13 +174,14 @@ def report_md(report: dict[str, Any], chart: str) -> str:
         "",
         f"![live memory per layer]({chart})",
         "",
-        "| # | op | output | live B | offset | out B | scratch B | in place | kernel |",
-        "|---:|---|---|---:|---:|---:|---:|---|---|",
+        "| # | op | output | shape | live B | offset | out B | scratch B | in place | kernel |",
+        "|---:|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for n in report["nodes"]:
         kernel = (n["kernel"] or "-") + (" (wide)" if n["wide_variant"] else "")
         lines.append(
-            f"| {n['index']} | {n['op']} | {n['name']} | {n['live_bytes']:,} | {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} | {kernel} |"
+            f"| {n['index']} | {n['op']} | {short_name(n['name'])} | {'x'.join(map(str, n['shape']))} | {n['live_bytes']:,} "
+            f"| {n['output_offset']:,} | {n['output_bytes']:,} | {n['scratch_bytes']:,} | {'yes' if n['inplace'] else ''} | {kernel} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -181,4 +204,10 @@ def _patch_lines(p: dict[str, Any] | None) -> list[str]:
 def write_report(report: dict[str, Any], outdir: Path) -> None:
     (outdir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     write_chart(report, outdir / "memory.png")
-    (outdir / "report.md").write_text(report_md(report, "memory.png"))
+    md = report_md(report, "memory.png")
+    (outdir / "report.md").write_text(md)
+    from mcuforge.report.html import report_html
+
+    (outdir / "report.html").write_text(
+        report_html(md, outdir, f"mcuforge: {report['model']} on {report['board']['name']}")
+    )
