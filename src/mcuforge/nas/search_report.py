@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from mcuforge.nas.profile import EngineMemory
-from mcuforge.report.html import report_html
 from mcuforge.nas.supernet import Arch
+from mcuforge.report.html import report_html
 from mcuforge.train.config import write_json_atomic
 
 LABELS = {"winner": "TinyNAS winner", "random": "random search", "baseline": "scaled MobileNetV2"}
