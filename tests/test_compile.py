@@ -110,3 +110,14 @@ def test_report_html_and_shapes(demo_model, tmp_path):
     assert page.startswith("<!doctype html>") and "data:image/png;base64," in page and "<table>" in page
     nodes = json.loads((out / "report.json").read_text())["nodes"]
     assert all(n["label"].startswith(f"{n['index']} {n['op']}") for n in nodes)
+
+
+def test_inspect_engine_numbers_nodes_as_the_report(demo_model, tmp_path, capsys):
+    out = tmp_path / "p"
+    assert compile_to(demo_model, out) == 0
+    capsys.readouterr()
+    assert cli.main(["inspect", str(demo_model), "--engine", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    report = json.loads((out / "report.json").read_text())
+    assert info["numbering"] == "engine"
+    assert {(n["index"], n["op"]) for n in info["nodes"]} == {(n["index"], n["op"]) for n in report["nodes"]}

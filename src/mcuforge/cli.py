@@ -54,7 +54,7 @@ def _save_outputs(p: Path, outputs: list[np.ndarray]) -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from mcuforge.model_info import format_summary, summary
 
-    info = summary(_load_model(args.model))
+    info = summary(_load_model(args.model), engine=args.engine)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
     return 0
 
@@ -474,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="show a model's inputs, outputs, per-node table and totals")
     p.add_argument("model", help="an int8 .tflite model")
+    p.add_argument(
+        "--engine",
+        action="store_true",
+        help="the graph the engine runs, numbered as report.json, profile and --patch SPLIT:GRID number it (default: the file's)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_inspect)
 

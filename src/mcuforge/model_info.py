@@ -19,23 +19,33 @@ def _tensor_info(t: Tensor) -> dict[str, Any]:
     return info
 
 
-def summary(g: Graph) -> dict[str, Any]:
-    """The figures `inspect` prints, as a JSON-ready dict."""
+def summary(g: Graph, engine: bool = False) -> dict[str, Any]:
+    """The figures `inspect` prints, as a JSON-ready dict. With `engine`, of the graph the
+    engine runs (after its passes: PAD folded, activations fused, boundary QUANTIZE moved
+    out), numbered as report.json, `profile` and `--patch SPLIT:GRID` number it."""
+    name = g.name
+    if engine:
+        from mcuforge.engine import compile_graph
+
+        g = compile_graph(g).graph
     nodes = []
     for i, node in enumerate(g.nodes):
         nodes.append(
             {
                 "index": i,
                 "op": str(node.op),
-                "name": node.name,
-                "inputs": [list(g.tensors[n].shape) for n in node.inputs if n is not None and not g.tensors[n].is_const],
+                "name": node.name or node.outputs[0],
+                "inputs": [
+                    list(g.tensors[n].shape) for n in node.inputs if n is not None and not g.tensors[n].is_const
+                ],
                 "outputs": [list(g.tensors[n].shape) for n in node.outputs],
                 "macs": node_macs(g, node),
                 "weight_bytes": node_weight_bytes(g, node),
             }
         )
     return {
-        "model": g.name,
+        "model": name,
+        "numbering": "engine" if engine else "file",
         "inputs": [_tensor_info(g.tensors[n]) for n in g.inputs],
         "outputs": [_tensor_info(g.tensors[n]) for n in g.outputs],
         "nodes": nodes,
@@ -50,17 +60,23 @@ def _shape(s: list[int]) -> str:
 
 
 def format_summary(info: dict[str, Any]) -> str:
+    from mcuforge.report.report import short_name
+
     lines = [f"model {info['model']}"]
+    if info.get("numbering") == "engine":
+        lines[0] += " as the engine runs it (nodes numbered as in report.json, profile and --patch SPLIT:GRID)"
     for kind in ("inputs", "outputs"):
         for i, t in enumerate(info[kind]):
             q = "" if t["scale"] is None else f"  scale {t['scale']:.6g}  zero point {t['zero_point']}"
             lines.append(f"{kind[:-1]:6} {i}: {_shape(t['shape']):>14} {t['dtype']:8}{q}")
     lines.append("")
-    lines.append(f"{'#':>4}  {'op':24} {'input':>16} {'output':>16} {'MACs':>12} {'weight B':>10}")
+    lines.append(f"{'#':>4}  {'op':24} {'input':>16} {'output':>16} {'MACs':>12} {'weight B':>10}  name")
     for n in info["nodes"]:
         ins = ",".join(_shape(s) for s in n["inputs"]) or "-"
         outs = ",".join(_shape(s) for s in n["outputs"])
-        lines.append(f"{n['index']:>4}  {n['op']:24} {ins:>16} {outs:>16} {n['macs']:>12,} {n['weight_bytes']:>10,}")
+        lines.append(
+            f"{n['index']:>4}  {n['op']:24} {ins:>16} {outs:>16} {n['macs']:>12,} {n['weight_bytes']:>10,}  {short_name(n['name'] or '')}"
+        )
     lines.append("")
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()))
     lines.append(f"total: {len(info['nodes'])} nodes, {info['macs']:,} MACs, {info['weight_bytes']:,} weight bytes")
