@@ -147,9 +147,6 @@ class Graph:
                     out.setdefault(name, []).append(i)
         return out
 
-    def node_inputs(self, node: Node) -> list[Tensor | None]:
-        return [None if n is None else self.tensors[n] for n in node.inputs]
-
     def activations(self) -> Iterable[Tensor]:
         return (t for t in self.tensors.values() if not t.is_const)
 

@@ -65,11 +65,3 @@ def grid_cells(hw: tuple[int, int], grid: tuple[int, int]) -> list[Box]:
     return [(re_[i], re_[i + 1], ce[j], ce[j + 1]) for i in range(rows) for j in range(cols)]
 
 
-def box_union(a: Box | None, b: Box) -> Box:
-    if a is None:
-        return b
-    return (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
-
-
-def box_hw(b: Box) -> tuple[int, int]:
-    return (b[1] - b[0], b[3] - b[2])

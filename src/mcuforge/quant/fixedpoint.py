@@ -94,12 +94,6 @@ def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_sh
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), -np.asarray(left_shift))
 
 
-def multiply_by_quantized_multiplier_greater_than_one(x, multiplier, left_shift):
-    """MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0)."""
-    x = np.asarray(x, dtype=np.int64)
-    return saturating_rounding_doubling_high_mul(wrap_int32(x * (np.int64(1) << np.asarray(left_shift))), multiplier)
-
-
 def activation_range(act: str, scale: float, zero_point: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
     """CalculateActivationRangeQuantized: the clamp a fused activation implies."""
 

@@ -11,14 +11,11 @@ must be bit-identical to running the graph layer by layer (ref/interpreter.run).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 
 from mcuforge.errors import UnsupportedError
-from mcuforge.ir.graph import Graph
-from mcuforge.patch.plan import PatchPlan
-from mcuforge.patch.program import Program, build_program, is_copy, resolve
+from mcuforge.patch.program import Program, is_copy, resolve
 from mcuforge.ref.interpreter import KERNELS, check_inputs
 
 
@@ -88,10 +85,3 @@ def run_program(prog: Program, inputs: list[np.ndarray]) -> dict[str, np.ndarray
     return mem.values
 
 
-def run_patched(
-    h: Graph, plan: PatchPlan, inputs: list[np.ndarray], order: Sequence[int] | None = None
-) -> list[np.ndarray]:
-    """Run the optimised graph h with `plan`; return its outputs in order."""
-    prog = build_program(h, plan, order)
-    values = run_program(prog, inputs)
-    return [values[n] for n in h.outputs]

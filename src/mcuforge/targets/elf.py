@@ -81,11 +81,6 @@ def sizes(path: Path) -> ElfSizes:
     return ElfSizes(text, code, data, bss, stack)
 
 
-def object_text(path: Path) -> int:
-    """Bytes of an object file's allocated read-only sections (code and constants)."""
-    return sum(s.size for s in _sections(Path(path).read_bytes()) if s.flags & SHF_ALLOC and not s.flags & SHF_WRITE and s.type != SHT_NOBITS)
-
-
 def function_sizes(path: Path) -> dict[str, int]:
     """Name -> byte size of every global function an object or image defines."""
     blob = Path(path).read_bytes()
