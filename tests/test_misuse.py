@@ -158,3 +158,11 @@ def test_interrupted_compile_leaves_nothing_that_looks_complete(tmp_path, models
             outcomes.add("absent")
         assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
     assert "absent" in outcomes
+
+
+def test_compile_makes_missing_parent_folders(demo, tmp_path, capsys):
+    assert cli(["compile", str(demo), "-o", str(tmp_path / "a" / "b" / "p")]) == 0
+    assert (tmp_path / "a" / "b" / "p" / MANIFEST).is_file()
+    (tmp_path / "file").write_text("mine")
+    assert cli(["compile", str(demo), "-o", str(tmp_path / "file" / "p")]) == 2
+    assert "is not a folder" in capsys.readouterr().err and (tmp_path / "file").read_text() == "mine"

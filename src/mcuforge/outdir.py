@@ -31,12 +31,13 @@ def check_outdir(path: str | Path, force: bool) -> Path:
         raise InputError(f"{path} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise InputError(f"folder {path} is not empty; pass --force to overwrite the files mcuforge writes there")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"the folder {parent} that would hold {path} does not exist")
-    for where in [out] if out.is_dir() else [parent]:
-        if not os.access(where, os.W_OK | os.X_OK):
-            raise InputError(f"cannot write into {where}: permission denied")
+    where = out if out.is_dir() else out.resolve().parent
+    while not where.exists():  # missing parent folders are made (nothing of the user's is there)
+        where = where.parent
+    if not where.is_dir():
+        raise InputError(f"{where} is not a folder, so {path} cannot be made")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {where}: permission denied")
     return out
 
 
@@ -59,6 +60,7 @@ def staged(out: Path) -> Iterator[Path]:
     and the staging folder is removed."""
     parent = out.resolve().parent
     try:
+        parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     except OSError as e:
         raise InputError(f"cannot write into {parent}: {e.strerror or e}") from None
