@@ -365,7 +365,8 @@ def cmd_arch(args: argparse.Namespace) -> int:
         print(f"{p.name} at {p.resolution}x{p.resolution}: {p.macs:,} MACs, {p.params:,} params")
         print(f"peak activation (MCUNet rule): {p.peak_activation_elements:,} elements")
         print(
-            f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash {p.flash_bytes:,} B; fits {p.board}: {'yes' if p.fits else 'no'}"
+            f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash constants {p.flash_bytes:,} B (code comes on top: `compile` "
+            f"measures it); constants fit {p.board}: {'yes' if p.fits else 'no'}"
         )
     return 0
 
