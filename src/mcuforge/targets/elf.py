@@ -81,35 +81,27 @@ def sizes(path: Path) -> ElfSizes:
     return ElfSizes(text, code, data, bss, stack)
 
 
-def function_sizes(path: Path) -> dict[str, int]:
-    """Name -> byte size of every global function an object or image defines."""
+def _symbol_table(path: Path):
+    """(name, value, size, info, section index) of every named symbol."""
     blob = Path(path).read_bytes()
     sections = _sections(blob)
-    out: dict[str, int] = {}
     for s in sections:
         if s.type != SHT_SYMTAB:
             continue
         strtab = sections[s.link]
         for k in range(s.size // 16):
-            st_name, _, st_size, st_info, _, st_shndx = struct.unpack_from("<IIIBBH", blob, s.offset + 16 * k)
-            if st_name and st_info == 0x12 and st_shndx != 0:  # STB_GLOBAL << 4 | STT_FUNC, defined
+            st_name, st_value, st_size, st_info, _, st_shndx = struct.unpack_from("<IIIBBH", blob, s.offset + 16 * k)
+            if st_name:
                 end = blob.index(b"\0", strtab.offset + st_name)
-                out[blob[strtab.offset + st_name : end].decode()] = st_size
-    return out
+                yield blob[strtab.offset + st_name : end].decode(), st_value, st_size, st_info, st_shndx
+
+
+def function_sizes(path: Path) -> dict[str, int]:
+    """Name -> byte size of every global function an object or image defines."""
+    # st_info STB_GLOBAL << 4 | STT_FUNC; section index 0 is "undefined"
+    return {name: size for name, _, size, info, shndx in _symbol_table(path) if info == 0x12 and shndx != 0}
 
 
 def symbols(path: Path) -> dict[str, int]:
     """Name -> value of every named symbol (functions keep their Thumb bit)."""
-    blob = Path(path).read_bytes()
-    sections = _sections(blob)
-    out: dict[str, int] = {}
-    for s in sections:
-        if s.type != SHT_SYMTAB:
-            continue
-        strtab = sections[s.link]
-        for k in range(s.size // 16):
-            st_name, st_value = struct.unpack_from("<II", blob, s.offset + 16 * k)
-            if st_name:
-                end = blob.index(b"\0", strtab.offset + st_name)
-                out[blob[strtab.offset + st_name : end].decode()] = st_value
-    return out
+    return {name: value for name, value, *_ in _symbol_table(path)}
