@@ -15,6 +15,7 @@ import numpy as np
 
 from mcuforge import __version__
 from mcuforge.errors import InputError, MCUForgeError
+from mcuforge.hw.cli import add_board_args, board_from_args, cmd_boards
 
 
 def _load_model(path: str):
@@ -57,28 +58,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     info = summary(_load_model(args.model), engine=args.engine)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
     return 0
-
-
-def _board(args: argparse.Namespace):
-    from dataclasses import replace
-
-    from mcuforge.hw.boards import board_from_toml, custom_board, get_board
-
-    abi = getattr(args, "float_abi", None)
-    core, mhz = getattr(args, "core", None), getattr(args, "mhz", None)
-    if core is not None:
-        if args.sram is None or args.flash is None or mhz is None:
-            raise InputError("a custom board (--core) needs --sram, --flash and --mhz too")
-        board = custom_board(core, args.sram, args.flash, mhz)
-        return board if abi is None else replace(board, float_abi=abi)
-    if args.board.lower().endswith(".toml"):
-        board = board_from_toml(args.board)
-        for key, value in (("sram", args.sram), ("flash", args.flash), ("float_abi", abi), ("mhz", mhz)):
-            if value is not None:
-                board = replace(board, **{key: value})
-        return board
-    board = get_board(args.board, args.sram, args.flash, abi)
-    return board if mhz is None else replace(board, mhz=mhz)
 
 
 def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[np.ndarray]:
@@ -183,12 +162,11 @@ def cmd_quantize_input(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from mcuforge.engine import compile_graph
+    from mcuforge.outdir import check_outdir, staged
     from mcuforge.report.report import build_report, misfit_message, write_report
     from mcuforge.targets.host import write_project
 
-    from mcuforge.outdir import check_outdir, staged
-
-    board = _board(args)
+    board = board_from_args(args)
     g = _load_model(args.model)
     out = check_outdir(args.output, args.force)
     compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
@@ -294,7 +272,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from mcuforge.ref.interpreter import check_inputs
     from mcuforge.targets.profile import format_profile, profile_model
 
-    board = _board(args)
+    board = board_from_args(args)
     g = _load_model(args.model)
     compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     inputs = None
@@ -310,160 +288,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not args.json and compiled.patch is not None and compiled.patch.mode != "none":
         print(_patch_summary(compiled.patch.as_dict()))
     return 0 if result["matches_reference"] else 1
-
-
-def _board_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--board",
-        default="STM32F746",
-        help="target board or dev-board name (default STM32F746; see `mcuforge boards`), or a board .toml file",
-    )
-    p.add_argument("--sram", type=int, help="override the board's SRAM in bytes")
-    p.add_argument("--flash", type=int, help="override the board's Flash in bytes")
-    p.add_argument(
-        "--core", help="a custom board: its core (cortex-m0plus, -m3, -m4, -m7, -m33, -m55), with --sram --flash --mhz"
-    )
-    p.add_argument("--mhz", type=int, help="the board's clock in MHz (custom boards; overrides a named board's)")
-
-
-def cmd_boards(args: argparse.Namespace) -> int:
-    from mcuforge.hw.boards import BOARDS
-
-    rows = [
-        {"name": b.name, "core": b.core, "sram_bytes": b.sram, "flash_bytes": b.flash, "mhz": b.mhz, "fpu": b.fpu,
-         "float_abi": b.float_abi, "dsp": b.dsp, "qemu_machine": b.qemu_machine, "aliases": list(b.aliases)}
-        for b in BOARDS.values()
-    ]  # fmt: skip
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    for r in rows:
-        fp = r["fpu"] or "no FPU"
-        also = f"  also: {', '.join(r['aliases'])}" if r["aliases"] else ""
-        print(
-            f"{r['name']:14} {r['core']:13} {r['sram_bytes'] // 1024:4} KB SRAM {r['flash_bytes'] // 1024:5} KB Flash {r['mhz']:4} MHz  {fp:12}{also}"
-        )
-    print(
-        "custom boards: --core CORE --sram B --flash B --mhz MHZ, or --board FILE.toml (name, core, sram, flash, mhz[, fpu, float_abi, flash_origin, ram_origin])"
-    )
-    return 0
-
-
-def cmd_arch(args: argparse.Namespace) -> int:
-    from mcuforge.nas.profile import profile
-    from mcuforge.nas.space import load
-
-    cfg = load(args.config)
-    if args.resolution is not None:
-        if args.resolution < 8:
-            raise InputError(f"resolution {args.resolution} is too small; give at least 8 pixels")
-        cfg = cfg.with_resolution(args.resolution)
-    p = profile(cfg, _board(args))
-    if args.json:
-        print(json.dumps(p.as_dict(), indent=2))
-    else:
-        print(f"{p.name} at {p.resolution}x{p.resolution}: {p.macs:,} MACs, {p.params:,} params")
-        print(f"peak activation (MCUNet rule): {p.peak_activation_elements:,} elements")
-        print(
-            f"engine: peak SRAM {p.peak_sram_bytes:,} B, Flash constants {p.flash_bytes:,} B (code comes on top: `compile` "
-            f"measures it); constants fit {p.board}: {'yes' if p.fits else 'no'}"
-        )
-    return 0
-
-
-def cmd_space(args: argparse.Namespace) -> int:
-    from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces, plot
-
-    board = _board(args)
-    for path in (args.json, args.plot):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            raise InputError(f"the folder of {path} does not exist")
-    if args.samples < 1:
-        raise InputError("--samples must be at least 1")
-    grid = {}
-    for what, text, kind in (("widths", args.widths, float), ("resolutions", args.resolutions, int)):
-        if text is not None:
-            try:
-                grid[what] = tuple(kind(v) for v in text.split(","))
-            except ValueError:
-                raise InputError(f"--{what} must be a comma-separated list of numbers, not {text!r}") from None
-    st = SpaceSettings(
-        sram=board.sram, flash=board.flash, samples=args.samples, seed=args.seed, workers=args.workers, **grid
-    )
-    search = optimise_spaces(st)
-    ranked = sorted(search.spaces, key=lambda s: -s.mean_mflops_fit)[:5]
-    print(f"{board.name}: {board.sram:,} B SRAM, {board.flash:,} B Flash; {args.samples} networks per space")
-    for s in ranked:
-        print(f"  {s.label:10} {s.fit_fraction:6.1%} fit, mean {s.mean_mflops_fit:8.2f} MFLOPs")
-    best = search.best
-    print(f"best space: {best.label}" if best else "no network of any space fits the board")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"board": board.name, **search.as_json()}, indent=1) + "\n")
-        print(f"wrote {args.json}")
-    if args.plot:
-        plot(search, args.plot)
-        print(f"wrote {args.plot}")
-    return 0
-
-
-def cmd_zoo(args: argparse.Namespace) -> int:
-    from mcuforge.nas import zoo
-
-    board = _board(args)
-    if args.name is None:
-        if args.tflite:
-            raise InputError("--tflite needs a model name; see `mcuforge zoo`")
-        rows = zoo.table(board)
-        print(json.dumps([r.as_dict() for r in rows], indent=2) if args.json else zoo.format_table(rows, board))
-        return 0
-    cfg = zoo.get(args.name)
-    if args.tflite:
-        out = Path(args.tflite)
-        if out.exists() and not args.force:
-            raise InputError(f"{args.tflite} already exists; pass --force to overwrite it")
-        if not out.resolve().parent.is_dir():
-            raise InputError(f"the folder of {args.tflite} does not exist")
-        size = zoo.write_tflite(args.name, out, seed=args.seed)
-        print(
-            f"wrote {out} ({size:,} B): {cfg.name} int8 at {cfg.resolution}x{cfg.resolution}, random weights (seed {args.seed})"
-        )
-        return 0
-    row = [r for r in zoo.table(board) if r.profile.name == cfg.name]
-    print(json.dumps(row[0].as_dict(), indent=2) if args.json else zoo.format_table(row, board))
-    return 0
-
-
-def _nas_parsers(sub) -> None:
-    p = sub.add_parser(
-        "arch", help="MACs, params, MCUNet peak activation and the engine's SRAM/Flash of an architecture config"
-    )
-    p.add_argument("config", help="architecture JSON (mcuforge-arch or MCUNet's ProxylessNAS format)")
-    _board_args(p)
-    p.add_argument("--resolution", type=int, help="input resolution (default: the config's)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_arch)
-
-    p = sub.add_parser(
-        "space", help="TinyNAS search-space optimisation: the width x resolution space that fits the board best"
-    )
-    _board_args(p)
-    p.add_argument("--samples", type=int, default=1000, help="networks sampled per space (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
-    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    p.add_argument("--widths", metavar="W,W,...", help="width multipliers (default 0.2,0.3,...,1.0)")
-    p.add_argument("--resolutions", metavar="R,R,...", help="input resolutions (default 48,64,...,224)")
-    p.add_argument("--json", metavar="OUT", help="write spaces and best as JSON")
-    p.add_argument("--plot", metavar="PNG", help="draw the FLOPs CDF of fitting networks per space")
-    p.set_defaults(func=cmd_space)
-
-    p = sub.add_parser("zoo", help="the MCUNet ImageNet models: figures, or one written as an int8 .tflite")
-    p.add_argument("name", nargs="?", help="a zoo model (mcunet-in0..in4, mbv2-w0.35, proxyless-w0.3)")
-    _board_args(p)
-    p.add_argument("--tflite", metavar="OUT", help="write the model as an int8 .tflite with seeded random weights")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
-    p.add_argument("--force", action="store_true", help="overwrite --tflite if it exists")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_zoo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -522,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="compile a model into a self-contained C project with a static memory plan")
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the C project and report")
-    _board_args(p)
+    add_board_args(p)
     p.add_argument(
         "--float-io", action="store_true", help="keep the boundary QUANTIZE/DEQUANTIZE (float input/output buffers)"
     )
@@ -565,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         "profile", help="executed instructions per layer, Flash, SRAM and stack of the model's firmware under QEMU"
     )
     p.add_argument("model", help="an int8 .tflite model")
-    _board_args(p)
+    add_board_args(p)
     p.add_argument(
         "--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)"
     )
@@ -585,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.nas.search_cli import add_parser as add_search_parser
 
     add_search_parser(sub)
-    _nas_parsers(sub)
+    from mcuforge.nas.cli import add_parsers as add_nas_parsers
+
+    add_nas_parsers(sub)
     return parser
 
 
