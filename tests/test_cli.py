@@ -119,3 +119,23 @@ def test_output_not_overwritten(demo, tmp_path, capsys):
     rc, _, err = run_cli(["run", model, "--input", x, "--output", tmp_path / "y.npy"], capsys)
     assert rc == 2 and "--force" in err
     assert (tmp_path / "y.npy").read_bytes() == b"precious"
+
+
+def test_inspect_numbers_each_operator_as_the_engine_does(capsys):
+    """`inspect` shows, per operator of the file, the engine's node number (the one
+    report.json, profile and --patch use); folded operators show none."""
+    from shared_paths import require_models
+
+    model = require_models() / "tinyengine_mcunet_vww1.tflite"
+    rc, out, _ = run_cli(["inspect", model, "--json"], capsys)
+    file_nodes = json.loads(out)["nodes"]
+    rc2, out2, _ = run_cli(["inspect", model, "--engine", "--json"], capsys)
+    engine_nodes = json.loads(out2)["nodes"]
+    assert rc == rc2 == 0
+    folded = [n["op"] for n in file_nodes if n["engine_index"] is None]
+    assert sorted(set(folded)) == ["DEQUANTIZE", "PAD", "QUANTIZE"] and len(folded) == len(file_nodes) - len(engine_nodes)
+    mapped = [n for n in file_nodes if n["engine_index"] is not None]
+    assert [n["engine_index"] for n in mapped] == list(range(len(engine_nodes)))
+    assert all(engine_nodes[n["engine_index"]]["name"] == n["name"] for n in mapped)
+    rc, out, _ = run_cli(["inspect", model], capsys)
+    assert "engine" in out.splitlines()[4] and "-: folded into a neighbour" in out

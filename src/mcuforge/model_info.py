@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcuforge.errors import MCUForgeError
 from mcuforge.ir.graph import Graph, Tensor
 from mcuforge.ir.stats import node_macs, node_weight_bytes, total_macs, total_weight_bytes
 
@@ -23,11 +24,18 @@ def summary(g: Graph, engine: bool = False) -> dict[str, Any]:
     """The figures `inspect` prints, as a JSON-ready dict. With `engine`, of the graph the
     engine runs (after its passes: PAD folded, activations fused, boundary QUANTIZE moved
     out), numbered as report.json, `profile` and `--patch SPLIT:GRID` number it."""
-    name = g.name
-    if engine:
-        from mcuforge.engine import compile_graph
+    from mcuforge.engine import compile_graph
 
+    name = g.name
+    engine_index: dict[str, int] | None = None
+    if engine:
         g = compile_graph(g).graph
+    else:
+        try:  # the engine's number for each operator of the file (None: folded into a neighbour)
+            ran = compile_graph(g).graph
+            engine_index = {node.outputs[0]: i for i, node in enumerate(ran.nodes)}
+        except MCUForgeError:
+            pass  # a model the engine refuses is still described; `compile` names the reason
     nodes = []
     for i, node in enumerate(g.nodes):
         nodes.append(
@@ -43,6 +51,8 @@ def summary(g: Graph, engine: bool = False) -> dict[str, Any]:
                 "weight_bytes": node_weight_bytes(g, node),
             }
         )
+        if engine_index is not None:
+            nodes[-1]["engine_index"] = engine_index.get(node.outputs[0])
     return {
         "model": name,
         "numbering": "engine" if engine else "file",
@@ -70,15 +80,23 @@ def format_summary(info: dict[str, Any]) -> str:
             q = "" if t["scale"] is None else f"  scale {t['scale']:.6g}  zero point {t['zero_point']}"
             lines.append(f"{kind[:-1]:6} {i}: {_shape(t['shape']):>14} {t['dtype']:8}{q}")
     lines.append("")
-    lines.append(f"{'#':>4}  {'op':24} {'input':>16} {'output':>16} {'MACs':>12} {'weight B':>10}  name")
+    mapped = any("engine_index" in n for n in info["nodes"])
+    eng = f" {'engine':>6}" if mapped else ""
+    lines.append(f"{'#':>4}{eng}  {'op':24} {'input':>16} {'output':>16} {'MACs':>12} {'weight B':>10}  name")
     for n in info["nodes"]:
         ins = ",".join(_shape(s) for s in n["inputs"]) or "-"
         outs = ",".join(_shape(s) for s in n["outputs"])
+        e = (" " + f"{'-' if n.get('engine_index') is None else n['engine_index']:>6}") if mapped else ""
         lines.append(
-            f"{n['index']:>4}  {n['op']:24} {ins:>16} {outs:>16} {n['macs']:>12,} {n['weight_bytes']:>10,}  {short_name(n['name'] or '')}"
+            f"{n['index']:>4}{e}  {n['op']:24} {ins:>16} {outs:>16} {n['macs']:>12,} {n['weight_bytes']:>10,}  {short_name(n['name'] or '')}"
         )
     lines.append("")
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()))
     lines.append(f"total: {len(info['nodes'])} nodes, {info['macs']:,} MACs, {info['weight_bytes']:,} weight bytes")
     lines.append(f"ops: {ops}")
+    if mapped:
+        lines.append(
+            "engine: the node's number in report.json, profile and --patch SPLIT:GRID (inspect --engine lists them); "
+            "-: folded into a neighbour (a PAD into its convolution, an activation fused, a boundary QUANTIZE or DEQUANTIZE moved out)"
+        )
     return "\n".join(lines)
