@@ -21,21 +21,24 @@ def run_kernels(g: Graph, inputs: list[np.ndarray], kernels: dict) -> list[np.nd
     return [values[n] for n in g.outputs]
 
 
+def _ours(g: Graph, inputs: list[np.ndarray], kernels: dict | None) -> list[np.ndarray]:
+    """Our outputs: the reference interpreter, or the given kernel table."""
+    if kernels is None:
+        from mcuforge.ref.interpreter import run
+
+        return run(g, inputs)
+    return run_kernels(g, inputs, kernels)
+
+
 def assert_matches_tflm(g: Graph, inputs: list[np.ndarray], kernels: dict | None = None) -> list[np.ndarray]:
     """Run g with TF-Lite Micro and with our kernels; assert every output is identical."""
     verify(g)
     theirs = run_tflm(write(g), inputs)
-    if kernels is None:
-        from mcuforge.ref.interpreter import run
-
-        ours = run(g, inputs)
-    else:
-        ours = run_kernels(g, inputs, kernels)
+    ours = _ours(g, inputs, kernels)
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
-        b = np.asarray(b).reshape(a.shape)
-        assert a.dtype == b.dtype, (a.dtype, b.dtype)
-        assert np.array_equal(a, b), f"{int(np.sum(a != b))} of {a.size} values differ:\nours   {a.ravel()[:16]}\ntheirs {b.ravel()[:16]}"
+        d = _diff(a, b)
+        assert d is None, d
     return ours
 
 
@@ -66,12 +69,7 @@ def assert_matches_litert(g: Graph, inputs: list[np.ndarray], kernels: dict | No
     """Run g with LiteRT's reference kernels and with ours; assert every output is identical."""
     verify(g)
     theirs = run_litert(g, inputs)
-    if kernels is None:
-        from mcuforge.ref.interpreter import run
-
-        ours = run(g, inputs)
-    else:
-        ours = run_kernels(g, inputs, kernels)
+    ours = _ours(g, inputs, kernels)
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         d = _diff(a, b)
@@ -89,12 +87,7 @@ def assert_matches_oracles(
     "litert": ours equals that one and the other oracle is known to differ (why says how)."""
     assert follows in ("both", "tflm", "litert")
     verify(g)
-    if kernels is None:
-        from mcuforge.ref.interpreter import run
-
-        ours = run(g, inputs)
-    else:
-        ours = run_kernels(g, inputs, kernels)
+    ours = _ours(g, inputs, kernels)
     results = {"tflm": run_tflm(write(g), inputs), "litert": run_litert(g, inputs)}
     for name, theirs in results.items():
         assert len(ours) == len(theirs), name
