@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from mcuforge.codegen import ops_activation, ops_conv, ops_elementwise, ops_quantize, ops_reduce, ops_shape, ops_softmax
+from mcuforge.codegen import (
+    ops_activation,
+    ops_binary,
+    ops_conv,
+    ops_elementwise,
+    ops_matmul,
+    ops_quantize,
+    ops_reduce,
+    ops_resize,
+    ops_shape,
+    ops_slicing,
+    ops_softmax,
+    ops_spatial,
+    ops_unary,
+)
 from mcuforge.codegen.call import EmitFn
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.ops import ALIAS_OPS, Op
@@ -17,6 +31,12 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_reduce.EMITTERS,
     **ops_quantize.EMITTERS,
     **ops_shape.EMITTERS,
+    **ops_slicing.EMITTERS,
+    **ops_spatial.EMITTERS,
+    **ops_binary.EMITTERS,
+    **ops_unary.EMITTERS,
+    **ops_resize.EMITTERS,
+    **ops_matmul.EMITTERS,
 }
 
 

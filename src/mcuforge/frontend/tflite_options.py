@@ -187,6 +187,18 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.QUANTIZE: OptionsSpec("Quantize"),
     Op.DEQUANTIZE: OptionsSpec("Dequantize"),
     Op.STRIDED_SLICE: OptionsSpec("StridedSlice", (*_MASKS, _f("offset", "offset", BOOL))),
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 }
 
 

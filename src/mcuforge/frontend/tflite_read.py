@@ -351,6 +351,48 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     Op.TRANSPOSE: (1,),
     Op.RESIZE_NEAREST_NEIGHBOR: (1,),
     Op.STRIDED_SLICE: (1, 2, 3),
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
+}
+# Slots that may hold data other than quantised int8 (a comparison's bool output, ARG_MAX's
+# int32 output, SELECT_V2's bool condition): input slot -> dtypes, and output dtypes.
+_OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
+}
+_OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 }
 _WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
 _INT16 = "mcuforge supports int8 activations only (16x8 quantisation is not supported)"
@@ -363,6 +405,8 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
         if name is None:
             continue
         t = g.tensors[name]
+        if t.dtype in _OTHER_INPUTS.get(node.op, {}).get(slot, ()):
+            continue
         if slot in _OPERANDS.get(node.op, ()):
             if t.dtype not in ("int32", "int64"):
                 raise ModelFormatError(f"{where}: operand {name!r} has dtype {t.dtype}, expected int32")
@@ -383,6 +427,8 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
                 )
     for name in node.outputs:
         t = g.tensors[name]
+        if t.dtype in _OTHER_OUTPUTS.get(node.op, ()):
+            continue
         _data_type(t, where, node.op, float_ok=node.op == Op.DEQUANTIZE)
         if t.quant is not None and t.quant.per_channel:
             raise UnsupportedError(

@@ -41,6 +41,18 @@ class Op(StrEnum):
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
     STRIDED_SLICE = "STRIDED_SLICE"
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 
 
 # Ops whose output is the input's bytes reinterpreted: the planner may give both one buffer
@@ -166,6 +178,25 @@ class StridedSliceAttrs:
     offset: bool = False
 
 
+# attribute classes of family slicing (begin)
+# attribute classes of family slicing (end)
+
+# attribute classes of family spatial (begin)
+# attribute classes of family spatial (end)
+
+# attribute classes of family binary (begin)
+# attribute classes of family binary (end)
+
+# attribute classes of family unary (begin)
+# attribute classes of family unary (end)
+
+# attribute classes of family reduce (begin)
+# attribute classes of family reduce (end)
+
+# attribute classes of family matmul (begin)
+# attribute classes of family matmul (end)
+
+
 # The one table: op kind -> attribute class.
 ATTRS: dict[Op, type] = {
     Op.CONV_2D: ConvAttrs,
@@ -196,6 +227,18 @@ ATTRS: dict[Op, type] = {
     Op.QUANTIZE: NoAttrs,
     Op.DEQUANTIZE: NoAttrs,
     Op.STRIDED_SLICE: StridedSliceAttrs,
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -216,6 +259,18 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.CONCATENATION: (1, 1 << 16),
     Op.RESIZE_NEAREST_NEIGHBOR: (2, 2),
     Op.STRIDED_SLICE: (4, 4),
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 }
 
 

@@ -422,4 +422,16 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     Op.QUANTIZE: _same,
     Op.DEQUANTIZE: _same,
     Op.STRIDED_SLICE: _strided_slice,
+    # family slicing (begin)
+    # family slicing (end)
+    # family spatial (begin)
+    # family spatial (end)
+    # family binary (begin)
+    # family binary (end)
+    # family unary (begin)
+    # family unary (end)
+    # family reduce (begin)
+    # family reduce (end)
+    # family matmul (begin)
+    # family matmul (end)
 }

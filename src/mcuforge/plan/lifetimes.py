@@ -31,8 +31,22 @@ from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
 # Read element i of every input before writing element i, in increasing i.
 ELEMENTWISE_OPS = frozenset(
-    {Op.ADD, Op.SUB, Op.MUL, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH, Op.LOGISTIC, Op.TANH, Op.QUANTIZE}
-)
+    {
+        Op.ADD, Op.SUB, Op.MUL, Op.RELU, Op.RELU6, Op.LEAKY_RELU, Op.HARD_SWISH, Op.LOGISTIC, Op.TANH, Op.QUANTIZE,
+        # family slicing (begin)
+        # family slicing (end)
+        # family spatial (begin)
+        # family spatial (end)
+        # family binary (begin)
+        # family binary (end)
+        # family unary (begin)
+        # family unary (end)
+        # family reduce (begin)
+        # family reduce (end)
+        # family matmul (begin)
+        # family matmul (end)
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,23 @@ import numpy as np
 from mcuforge.errors import InputError, UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
-from mcuforge.ref import activations, conv, elementwise, fc, pool, quantize, reduce, shape_ops, softmax
+from mcuforge.ref import (
+    activations,
+    binary,
+    conv,
+    elementwise,
+    fc,
+    matmul,
+    pool,
+    quantize,
+    reduce,
+    resize,
+    shape_ops,
+    slicing,
+    softmax,
+    spatial,
+    unary,
+)
 
 KernelFn = Callable[[Graph, Node, list], list]
 
@@ -28,6 +44,12 @@ KERNELS: dict[Op, KernelFn] = {
     **reduce.KERNELS,
     **quantize.KERNELS,
     **shape_ops.KERNELS,
+    **slicing.KERNELS,
+    **spatial.KERNELS,
+    **binary.KERNELS,
+    **unary.KERNELS,
+    **resize.KERNELS,
+    **matmul.KERNELS,
 }
 
 

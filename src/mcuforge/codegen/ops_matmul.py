@@ -1,0 +1,5 @@
+"""Emitters: TRANSPOSE_CONV, BATCH_MATMUL (being added)."""
+
+from __future__ import annotations
+
+EMITTERS: dict = {}

@@ -1,0 +1,5 @@
+"""Emitters: RESIZE_BILINEAR (being added)."""
+
+from __future__ import annotations
+
+EMITTERS: dict = {}

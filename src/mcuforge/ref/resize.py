@@ -1,0 +1,5 @@
+"""Reference kernels: RESIZE_BILINEAR (being added)."""
+
+from __future__ import annotations
+
+KERNELS: dict = {}

@@ -1,0 +1,5 @@
+"""Reference kernels: SLICE, SPLIT, SPLIT_V, PACK, UNPACK, TILE, BROADCAST_TO (being added)."""
+
+from __future__ import annotations
+
+KERNELS: dict = {}
