@@ -167,7 +167,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from mcuforge.targets.host import write_project
 
     board = board_from_args(args)
-    g = _load_model(args.model)
+    if args.detect:
+        from mcuforge.apps.detect_cli import detection_graph
+
+        _, g = detection_graph(args.model, args.detect, args)
+    else:
+        g = _load_model(args.model)
     out = check_outdir(args.output, args.force)
     compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     compiled = compiled.for_board(board, args.kernels)
@@ -362,6 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="override the board's float ABI (default: hard with an FPU)",
     )
     _patch_args(p)
+    p.add_argument(
+        "--detect",
+        metavar="CONFIG.json",
+        help="end the model with detection post-processing (YOLO heads: decode + NMS in C); its output is then "
+        "the int32 box table (x0, y0, x1, y1 in 1/256 input pixels, score in Q30, label) of mcuforge detect",
+    )
+    from mcuforge.apps.detect_cli import add_detect_args
+
+    add_detect_args(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty folder")
     p.set_defaults(func=cmd_compile)
 
@@ -412,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.nas.cli import add_parsers as add_nas_parsers
 
     add_nas_parsers(sub)
+    from mcuforge.apps.detect_cli import add_parser as add_detect_parser
+
+    add_detect_parser(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ from mcuforge.codegen import (
     ops_activation,
     ops_binary,
     ops_conv,
+    ops_detect,
     ops_elementwise,
     ops_matmul,
     ops_quantize,
@@ -37,6 +38,7 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_unary.EMITTERS,
     **ops_resize.EMITTERS,
     **ops_matmul.EMITTERS,
+    **ops_detect.EMITTERS,
 }
 
 

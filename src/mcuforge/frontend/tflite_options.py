@@ -199,6 +199,7 @@ SPECS: dict[Op, OptionsSpec] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    Op.MF_YOLO_DETECT: OptionsSpec(None),  # mcuforge's own: never in a .tflite (tflite_write refuses it)
 }
 
 

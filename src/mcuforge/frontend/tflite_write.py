@@ -13,6 +13,7 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
+from mcuforge.errors import UnsupportedError
 from mcuforge.frontend.tflite_options import options_from_attrs
 from mcuforge.ir.graph import Graph, Tensor
 from mcuforge.ir.ops import Op
@@ -73,7 +74,11 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
     for node in g.nodes:
         if node.op not in codes:
             code = fb.OperatorCodeT()
-            builtin = getattr(fb.BuiltinOperator, node.op.value)
+            builtin = getattr(fb.BuiltinOperator, node.op.value, None)
+            if builtin is None:
+                raise UnsupportedError(
+                    f"{node.op} is mcuforge's own step (detection post-processing), which a .tflite file cannot hold"
+                )
             code.builtinCode = builtin
             # Codes above 127 live only in builtinCode; the deprecated byte holds the placeholder.
             code.deprecatedBuiltinCode = min(builtin, fb.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)

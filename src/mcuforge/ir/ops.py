@@ -53,6 +53,8 @@ class Op(StrEnum):
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    # mcuforge's own (no TFLite builtin): detection post-processing (apps/yolo.py)
+    MF_YOLO_DETECT = "MCUFORGE_YOLO_DETECT"
 
 
 # Ops whose output is the input's bytes reinterpreted: the planner may give both one buffer
@@ -197,6 +199,18 @@ class StridedSliceAttrs:
 # attribute classes of family matmul (end)
 
 
+@dataclass(frozen=True)
+class DetectAttrs:
+    """MF_YOLO_DETECT (apps/yolo.py): one head per input, in the order given."""
+
+    heads: tuple = ()  # apps.yolo.YoloHead per input: stride, anchors (w, h) in input pixels, classes
+    image: tuple[int, int] = (0, 0)  # the model input's (height, width)
+    score_threshold: float = 0.3
+    nms_threshold: float = 0.45
+    max_boxes: int = 20
+    max_candidates: int = 100
+
+
 # The one table: op kind -> attribute class.
 ATTRS: dict[Op, type] = {
     Op.CONV_2D: ConvAttrs,
@@ -239,6 +253,7 @@ ATTRS: dict[Op, type] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    Op.MF_YOLO_DETECT: DetectAttrs,
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -271,6 +286,7 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    Op.MF_YOLO_DETECT: (1, 4),
 }
 
 

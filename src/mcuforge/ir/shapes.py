@@ -393,6 +393,12 @@ def _strided_slice(ctx: _Ctx, a: O.StridedSliceAttrs) -> Shape:
     return strided_slice_ranges(x, *values, a, ctx.where)[1]
 
 
+def _detect(ctx: _Ctx, _a) -> Shape:
+    from mcuforge.apps.yolo import check_heads
+
+    return check_heads(ctx.g, ctx.node, ctx.where)
+
+
 RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
@@ -434,4 +440,5 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    Op.MF_YOLO_DETECT: _detect,
 }

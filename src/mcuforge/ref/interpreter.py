@@ -17,6 +17,7 @@ from mcuforge.ref import (
     activations,
     binary,
     conv,
+    detect,
     elementwise,
     fc,
     matmul,
@@ -50,6 +51,7 @@ KERNELS: dict[Op, KernelFn] = {
     **unary.KERNELS,
     **resize.KERNELS,
     **matmul.KERNELS,
+    **detect.KERNELS,
 }
 
 

@@ -1,0 +1,8 @@
+"""Reference kernel of mcuforge's detection step (the arithmetic lives in apps/yolo.py)."""
+
+from __future__ import annotations
+
+from mcuforge.apps.yolo import eval_yolo_detect
+from mcuforge.ir.ops import Op
+
+KERNELS = {Op.MF_YOLO_DETECT: eval_yolo_detect}
