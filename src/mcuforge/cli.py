@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.nas.cli import add_parsers as add_nas_parsers
 
     add_nas_parsers(sub)
+    from mcuforge.coverage_cli import add_parser as add_ops_parser
+
+    add_ops_parser(sub)
     return parser
 
 
