@@ -36,6 +36,16 @@ def test_every_op_is_a_tflm_builtin_or_an_mcuforge_alias():
         )
     assert set(MCUFORGE_ONLY) <= {op.value for op in Op}
     assert not set(MCUFORGE_ONLY) & set(TFLM_BUILTINS)
+    assert {n for n, _ in coverage.extra_ops()} == set(MCUFORGE_ONLY)
+
+
+def test_an_op_outside_tflm_is_listed_apart(monkeypatch):
+    grown = StrEnum("Op", {**{op.name: op.value for op in Op}, "GELU": "GELU"})
+    monkeypatch.setattr(coverage, "Op", grown)
+    monkeypatch.setitem(coverage.MCUFORGE_ONLY, "GELU", "a LiteRT builtin")
+    assert coverage.extra_ops() == [("GELU", "a LiteRT builtin")]
+    assert "Also supported, not TF-Lite Micro builtins: GELU." in coverage.readme_block()
+    assert coverage.counts()["builtins"] == len(TFLM_BUILTINS)  # not counted
 
 
 def test_supported_ops_run_int8_in_tflm():
@@ -110,7 +120,7 @@ def test_counts_add_up():
 def test_ops_command_json(capsys):
     assert cli.main(["ops", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert {"operators", "supported", "int8_total"} <= set(info)
+    assert {"operators", "supported", "int8_total", "mcuforge_only"} <= set(info)
     assert info["supported"] == coverage.counts()["supported"]
     assert info["int8_total"] == coverage.counts()["int8_total"]
     by_name = {o["name"]: o for o in info["operators"]}

@@ -177,8 +177,14 @@ TFLM_CUSTOM = (
     "IRFFT", "OVERLAP_ADD", "PCAN", "RFFT", "STACKER", "WINDOW",
 )  # fmt: skip
 
-# Members of Op that are not TF-Lite Micro builtins (name -> what they stand for); none yet.
+# Members of Op that TF-Lite Micro does not register (a LiteRT-only builtin, an internal op),
+# name -> what it is; none yet. tests/test_coverage.py asserts every such member is here.
 MCUFORGE_ONLY: dict[str, str] = {}
+
+
+def extra_ops() -> list[tuple[str, str]]:
+    """(name, note) of the members of Op outside TF-Lite Micro's builtins (not counted)."""
+    return [(op.value, MCUFORGE_ONLY.get(op.value, "")) for op in Op if op.value not in TFLM_BUILTINS]
 
 
 def status(name: str) -> Status:
@@ -241,6 +247,8 @@ def readme_block() -> str:
     for (_, label, int8), names in sorted(groups.items()):
         lines.append(f"| {label} | {'yes' if int8 else 'no'} | {len(names)} | {', '.join(names)} |")
     lines += ["", f"Custom operators TF-Lite Micro also registers (not counted): {', '.join(TFLM_CUSTOM)}."]
+    if extra_ops():
+        lines.append(f"Also supported, not TF-Lite Micro builtins: {', '.join(n for n, _ in extra_ops())}.")
     return "\n".join(lines)
 
 

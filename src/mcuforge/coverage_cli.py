@@ -8,16 +8,19 @@ import json
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
-    from mcuforge.coverage import TFLM_BUILTINS, counts, rows, summary_line
+    from mcuforge.coverage import TFLM_BUILTINS, counts, extra_ops, rows, summary_line
 
     table = rows()
     if args.json:
         ops = [{"name": n, "status": s, "note": note, "int8": TFLM_BUILTINS[n].int8} for n, s, note in table]
-        print(json.dumps({"operators": ops, **counts()}, indent=2))
+        extra = [{"name": n, "note": note} for n, note in extra_ops()]
+        print(json.dumps({"operators": ops, **counts(), "mcuforge_only": extra}, indent=2))
         return 0
     width = max(len(n) for n, _, _ in table)
     for name, s, note in table:
         print(f"{name:{width}}  {s:14}  {note}".rstrip())
+    for name, note in extra_ops():
+        print(f"{name:{width}}  {'supported':14}  not a TF-Lite Micro builtin: {note}".rstrip())
     print(summary_line())
     return 0
 
