@@ -13,7 +13,7 @@ builtins and are not counted.
 
 How each int8 fact was checked (`Entry.checked`):
 - "run": tests/tflm_probe.py writes a one-operator model with int8 activations and runs it
-  with the tflite-micro package; tests/test_coverage.py asserts TF-Lite Micro runs it
+  with the installed tflite-micro package (0.dev20261023 here); tests/test_coverage.py asserts TF-Lite Micro runs it
   exactly when `int8` says so, and that a refused model runs once made float32 (so only
   the int8 type was refused).
 - "source": read from the kernel's type switch (tensorflow/lite/micro/kernels/*.cc), where
@@ -267,7 +267,9 @@ def readme_table_of(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m mcuforge.coverage", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m mcuforge.coverage", description="print the README's operator table, or rewrite it in place"
+    )
     p.add_argument("--write-readme", metavar="README", help="rewrite the operator table between its markers")
     args = p.parse_args(argv)
     if args.write_readme is None:
