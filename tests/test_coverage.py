@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
-from tflm_probe import PROBES, runs_float, runs_int8
+from shared_paths import require_models
+from tflm_probe import PROBES, REAL_MODELS, op_input_types, runs_float, runs_int8, zero_inputs
 
 from mcuforge import cli, coverage
 from mcuforge.coverage import MCUFORGE_ONLY, TFLM_BUILTINS, TFLM_CUSTOM, Status
 from mcuforge.frontend.fold import FOLDERS
 from mcuforge.ir.ops import Op
+from mcuforge.oracle.tflm import run_tflm_isolated
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 RUN = sorted(n for n, e in TFLM_BUILTINS.items() if e.checked == "run")
@@ -60,7 +62,7 @@ def test_entries_are_well_formed():
                coverage.CONTROL}  # fmt: skip
     for name, e in TFLM_BUILTINS.items():
         assert hasattr(fb.BuiltinOperator, name), f"{name} is not a TFLite builtin operator"
-        assert e.checked in ("run", "source", "oracle"), name
+        assert e.checked in ("run", "model", "source", "oracle"), name
         assert e.int8 or e.reason is not None, f"{name}: no int8 kernel, so it needs a reason"
         assert e.reason is None or e.reason in reasons, name
         assert e.checked != "oracle" or name in {op.value for op in Op}, f"{name}: 'oracle' is for supported ops"
@@ -90,6 +92,18 @@ def test_tflm_runs_int8_exactly_when_the_table_says(name):
     if not ok:  # the control: the same model in float32 runs, so only int8 was refused
         ok_float, message = runs_float(name)
         assert ok_float, f"{name}: the probe is malformed: even its float32 version fails ({message})"
+
+
+def test_real_models_match_the_model_entries():
+    assert sorted(REAL_MODELS) == sorted(n for n, e in TFLM_BUILTINS.items() if e.checked == "model")
+
+
+@pytest.mark.parametrize("name", sorted(REAL_MODELS))
+def test_tflm_runs_int8_in_a_real_model(name):
+    data = (require_models() / f"{REAL_MODELS[name]}.tflite").read_bytes()
+    assert op_input_types(data, name)[0] == "INT8"
+    result = run_tflm_isolated(data, zero_inputs(data), timeout=60)
+    assert result.ok == TFLM_BUILTINS[name].int8, f"{name} in {REAL_MODELS[name]}: {result.message}"
 
 
 def test_status_follows_op(monkeypatch):

@@ -109,6 +109,32 @@ PROBES: dict[str, Probe] = {
 }
 
 
+# Operators too involved for a one-op probe (state tensors, many weights), each with a
+# trained model of ../shared/models that holds it with int8 inputs.
+REAL_MODELS = {"SVDF": "tflm_keyword_scrambled_8bit", "UNIDIRECTIONAL_SEQUENCE_LSTM": "tflm_mnist_lstm_int8"}
+
+
+def op_input_types(model: bytes, kind: str) -> list[str]:
+    """The tensor types of the first `kind` operator's present inputs."""
+    m = fb.Model.GetRootAs(model, 0)
+    sub = m.Subgraphs(0)
+    names = {v: k for k, v in vars(fb.TensorType).items() if isinstance(v, int)}
+    for i in range(sub.OperatorsLength()):
+        op = sub.Operators(i)
+        code = m.OperatorCodes(op.OpcodeIndex())
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) == getattr(fb.BuiltinOperator, kind):
+            return [names[sub.Tensors(j).Type()] for j in op.InputsAsNumpy() if j >= 0]
+    raise AssertionError(f"the model has no {kind}")
+
+
+def zero_inputs(model: bytes) -> list[np.ndarray]:
+    sub = fb.Model.GetRootAs(model, 0).Subgraphs(0)
+    dtypes = {fb.TensorType.INT8: np.int8, fb.TensorType.INT16: np.int16, fb.TensorType.FLOAT32: np.float32}
+    return [
+        np.zeros(sub.Tensors(i).ShapeAsNumpy(), dtypes[sub.Tensors(i).Type()]) for i in sub.InputsAsNumpy()
+    ]
+
+
 def one_op_model(kind: str, probe: Probe) -> bytes:
     """A .tflite with one operator `kind`, its non-constant inputs as model inputs."""
     model = fb.ModelT()

@@ -16,6 +16,8 @@ How each int8 fact was checked (`Entry.checked`):
   with the installed tflite-micro package (0.dev20261023 here); tests/test_coverage.py asserts TF-Lite Micro runs it
   exactly when `int8` says so, and that a refused model runs once made float32 (so only
   the int8 type was refused).
+- "model": a trained model of ../shared/models that holds it with int8 inputs runs in
+  TF-Lite Micro (tests/tflm_probe.py `REAL_MODELS`; the test skips where they are absent).
 - "source": read from the kernel's type switch (tensorflow/lite/micro/kernels/*.cc), where
   a probe cannot tell: the logical kernels, for one, never check their input type and so
   "run" on int8 bytes they treat as bools.
@@ -43,7 +45,7 @@ class Status(StrEnum):
 FLOAT_ONLY = "float only in TF-Lite Micro"
 BOOL_ONLY = "bool tensors only"
 SHAPE_ONLY = "int32/int64 shape arithmetic, no int8 data"
-RECURRENT = "int16 state (recurrent keyword-spotting layers), outside the int8 feed-forward compiler"
+RECURRENT = "recurrent layer whose state tensors persist across invocations; the generated C is stateless"
 STATE = "state kept across invocations (resource variables); the generated C is stateless"
 CONTROL = "control flow over subgraphs; mcuforge compiles a model's one subgraph"
 
@@ -51,7 +53,7 @@ CONTROL = "control flow over subgraphs; mcuforge compiles a model's one subgraph
 @dataclass(frozen=True)
 class Entry:
     int8: bool  # TF-Lite Micro's kernel computes on (or moves) int8 tensor data
-    checked: str  # "run", "source" or "oracle" (module docstring)
+    checked: str  # "run", "model", "source" or "oracle" (module docstring)
     reason: str | None = None  # why not applicable; None: in scope
     note: str = ""
 
@@ -157,11 +159,11 @@ TFLM_BUILTINS: dict[str, Entry] = {
     "STRIDED_SLICE": _ORACLE,
     "SUB": _ORACLE,
     "SUM": _ok("run"),
-    "SVDF": _na(True, "source", RECURRENT),
+    "SVDF": _na(True, "model", RECURRENT, "int8 or int16 state (streaming keyword spotting)"),
     "TANH": _ORACLE,
     "TRANSPOSE": _ORACLE,
     "TRANSPOSE_CONV": _ok("run"),
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": _na(True, "source", RECURRENT),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _na(True, "model", RECURRENT, "int8 output state, int16 cell state"),
     "UNPACK": _ok("run"),
     "VAR_HANDLE": _na(False, "source", STATE, "outputs a resource handle"),
     "WHILE": _na(True, "source", CONTROL),
