@@ -429,6 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.apps.detect_cli import add_parser as add_detect_parser
 
     add_detect_parser(sub)
+    from mcuforge.coverage_cli import add_parser as add_ops_parser
+
+    add_ops_parser(sub)
     return parser
 
 
