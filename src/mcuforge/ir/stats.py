@@ -9,11 +9,15 @@ from mcuforge.ir.ops import Op
 
 
 def node_macs(g: Graph, node: Node) -> int:
-    """Multiply-accumulates of one node (convolutions, fully connected and MUL; others 0).
+    """Multiply-accumulates of one node (convolutions, fully connected, matrix products
+    and MUL; others 0).
 
     CONV_2D: each output element sums kh*kw*(filter input channels) products;
     DEPTHWISE_CONV_2D: kh*kw; FULLY_CONNECTED: the input feature count; MUL: one per
-    output element (the squeeze-excite scaling of MCUNetV2).
+    output element (the squeeze-excite scaling of MCUNetV2). TRANSPOSE_CONV: each input
+    element scatters kh*kw*(output channels) products (those falling outside the output
+    included, as the kernel loops over them); BATCH_MATMUL: each output element sums the
+    accumulation depth's products.
     """
     out = g.tensors[node.outputs[0]]
     if node.op == Op.CONV_2D:
@@ -26,6 +30,12 @@ def node_macs(g: Graph, node: Node) -> int:
         return out.size * g.tensors[node.inputs[1]].shape[-1]
     if node.op == Op.MUL:
         return out.size
+    if node.op == Op.TRANSPOSE_CONV:
+        cout, kh, kw, _ = g.tensors[node.inputs[1]].shape
+        return g.tensors[node.inputs[2]].size * kh * kw * cout
+    if node.op == Op.BATCH_MATMUL:
+        x = g.tensors[node.inputs[0]].shape
+        return out.size * (x[-2] if node.attrs.adj_x else x[-1])
     return 0
 
 
