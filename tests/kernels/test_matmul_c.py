@@ -68,6 +68,10 @@ def test_batch_matmul_cases():
     qs = [((0.02, -128), (0.03, -128), (0.5, -128)), ((0.02, 127), (0.03, 127), (0.5, 127)),
           ((0.02, 0), (0.03, 0), (0.01, 0)), ((0.1, -3), (0.1, 60), (300.0, 5))]  # fmt: skip
     graphs += [bmm_graph((2, 5, 16), (2, 16, 3), qx=qx, qy=qy, qo=qo)[0] for qx, qy, qo in qs]
+    b = GraphBuilder()  # x @ x^T: one tensor as both inputs
+    x = b.input((2, 5, 8), "int8", 0.05, -4)
+    b.output(b.op(Op.BATCH_MATMUL, [x, x], (2, 5, 5), q=quant(0.2, 1), attrs=O.BatchMatMulAttrs(adj_y=True)))
+    graphs.append(b.graph)
     g = merge(graphs)
     check_c(g, seed=3, sanitize=True)
     # extreme inputs: every value at one end

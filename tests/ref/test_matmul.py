@@ -135,6 +135,19 @@ def test_transpose_conv_int32_wrap():
     check_tconv(rng, (1, 3, 3, 4), 4, (3, 3), (2, 2), biases=biases, out_gain=0.01)
 
 
+def test_transpose_conv_filter_zero_point_is_ignored():
+    """reference_integer_ops::TransposeConv never reads the filter zero point (int8 weights
+    are symmetric); a file that stores one gets the same result as with 0."""
+    rng = np.random.default_rng(3)
+    g = tconv_graph(rng, (1, 3, 3, 3), (6, 6), 4, (3, 3), (2, 2))
+    w = g.tensors[g.nodes[0].inputs[1]]
+    w.quant = quant(w.quant.scale, [5, -3, 0, 17], 0)
+    x = rng.integers(-128, 128, (1, 3, 3, 3)).astype(np.int8)
+    ours = assert_matches_tflm(g, [x], KERNELS)[0]
+    w.quant = quant(w.quant.scale, 0, 0)
+    assert np.array_equal(ours, run_kernels(g, [x], KERNELS)[0])
+
+
 def test_transpose_conv_padding_uses_the_output_size():
     rng = np.random.default_rng(0)
     g = tconv_graph(rng, (1, 4, 4, 2), (8, 7), 2, (4, 3), (2, 2))
@@ -259,6 +272,14 @@ def test_batch_matmul_extreme_values():
     for v, zp in ((-128, 127), (127, -128)):
         g, _ = bmm_graph((2, 4, 64), (64, 3), qx=(0.01, zp), qy=(0.01, zp), qo=(40.0, 0))
         assert_matches_tflm(g, [np.full((2, 4, 64), v, np.int8), np.full((64, 3), v, np.int8)], KERNELS)
+
+
+def test_batch_matmul_of_one_tensor_with_itself():
+    """x @ x^T (attention scores): both inputs are one tensor."""
+    b = GraphBuilder()
+    x = b.input((2, 5, 8), "int8", 0.05, -4)
+    b.output(b.op(Op.BATCH_MATMUL, [x, x], (2, 5, 5), q=quant(0.2, 1), attrs=O.BatchMatMulAttrs(adj_y=True)))
+    assert_matches_tflm(b.graph, [np.random.default_rng(0).integers(-128, 128, (2, 5, 8)).astype(np.int8)], KERNELS)
 
 
 def test_batch_matmul_litert_agrees():
