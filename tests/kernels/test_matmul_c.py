@@ -17,7 +17,7 @@ from mcuforge.codegen.table import emitter
 from mcuforge.ir import Op
 from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
-from mcuforge.ir.stats import node_macs
+from mcuforge.ir.stats import node_macs, node_weight_bytes, total_weight_bytes
 from mcuforge.plan.lifetimes import buffer_requests
 from mcuforge.plan.requests import Overlap
 from mcuforge.ref.interpreter import random_inputs, run
@@ -90,8 +90,13 @@ def test_macs():
     rng = np.random.default_rng(0)
     g = tconv_graph(rng, (1, 3, 4, 2), (6, 8), 5, (3, 3), (2, 2))
     assert node_macs(g, g.nodes[0]) == 3 * 4 * 2 * 3 * 3 * 5
+    # weights and bias, not the 16-byte output-shape operand
+    assert node_weight_bytes(g, g.nodes[0]) == total_weight_bytes(g) == 5 * 3 * 3 * 2 + 4 * 5
     g, _ = bmm_graph((2, 4, 3), (4, 5), adj_x=True)
     assert node_macs(g, g.nodes[0]) == 2 * 3 * 5 * 4
+    assert node_weight_bytes(g, g.nodes[0]) == 0
+    g, _ = bmm_graph((2, 4, 3), (4, 5), adj_x=True, const=1)
+    assert node_weight_bytes(g, g.nodes[0]) == total_weight_bytes(g) == 20
 
 
 def _run_placed(g, offsets: dict[str, int], scratch: int, arena: int, inputs):

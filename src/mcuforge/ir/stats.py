@@ -39,19 +39,31 @@ def node_macs(g: Graph, node: Node) -> int:
     return 0
 
 
+# Ops whose constant inputs are weights (TRANSPOSE_CONV's input 0 is its output-shape operand).
+_WEIGHT_OPS = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL, Op.BATCH_MATMUL)
+
+
+def _weight_inputs(g: Graph, node: Node) -> list[str]:
+    """The constant inputs of a node that hold weights or bias (not shape operands)."""
+    if node.op == Op.TRANSPOSE_CONV:
+        names = node.inputs[1:]
+    elif node.op in _WEIGHT_OPS:
+        names = node.inputs
+    else:
+        return []
+    return [n for n in names if n is not None and g.tensors[n].is_const]
+
+
 def node_weight_bytes(g: Graph, node: Node) -> int:
     """Bytes of the constant inputs a node reads (weights, bias; not shape operands)."""
-    if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL):
-        return 0
-    return sum(g.tensors[n].nbytes for n in node.inputs if n is not None and g.tensors[n].is_const)
+    return sum(g.tensors[n].nbytes for n in _weight_inputs(g, node))
 
 
 def total_weight_bytes(g: Graph) -> int:
     """Bytes of every constant the graph's compute nodes read, each counted once."""
     seen: set[str] = set()
     for node in g.nodes:
-        if node_weight_bytes(g, node):
-            seen.update(n for n in node.inputs if n is not None and g.tensors[n].is_const)
+        seen.update(_weight_inputs(g, node))
     return int(sum(g.tensors[n].nbytes for n in seen))
 
 
