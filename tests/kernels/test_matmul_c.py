@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mcuforge.codegen.call import EmitContext
 from mcuforge.codegen.generate import project_files
@@ -145,3 +146,21 @@ def test_transpose_conv_planner_puts_output_on_input():
     offsets = plan.tensor_offsets
     assert offsets[g.nodes[1].outputs[0]] <= offsets[g.nodes[1].inputs[2]] < offsets[g.nodes[1].outputs[0]] + 100
     check_c(g, seed=8, sanitize=True)
+
+
+def test_cortex_m_under_qemu():
+    """The same bytes on a Cortex-M4 and a Cortex-M7 under QEMU (mf_matmul is portable C on both)."""
+    from mcuforge.engine import compile_graph
+    from mcuforge.hw.boards import get_board
+    from mcuforge.targets.qemu import missing_tools, run_qemu
+
+    if missing_tools() is not None:
+        pytest.skip(f"QEMU backend unavailable: {missing_tools()}")
+    rng = np.random.default_rng(11)
+    graphs = [_tconv_case(rng, TCONV_CASES[name]) for name in ("s2_same_4x4", "batch2", "relu6", "output_smaller")]
+    graphs += [bmm_graph((2, 3, 4), (4, 5), const=1)[0], bmm_graph((2, 1, 5, 3), (3, 6, 5), True, True)[0]]
+    c = compile_graph(merge(graphs))
+    xs = random_inputs(c.graph, 3)
+    for board in ("STM32F412", "STM32F746"):
+        ours = run_qemu(c.project, get_board(board), xs)
+        assert [y.tobytes() for y in ours] == [y.tobytes() for y in run(c.graph, xs)], board
