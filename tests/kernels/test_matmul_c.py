@@ -29,7 +29,8 @@ from ref.test_matmul import BMM_SHAPES, TCONV_CASES, _adjusted, bmm_graph, forwa
 
 def _tconv_case(rng, c):
     stride, padding = c.get("stride", (1, 1)), c.get("padding", O.Padding.SAME)
-    out_hw = c.get("out_hw") or tuple(forward_size(c["in_shape"][1 + i], c["k"][i], stride[i], padding) for i in range(2))
+    sizes = (forward_size(c["in_shape"][1 + i], c["k"][i], stride[i], padding) for i in range(2))
+    out_hw = c.get("out_hw") or tuple(sizes)
     rest = {k: v for k, v in c.items() if k not in ("in_shape", "out_c", "k", "stride", "padding", "out_hw")}
     return tconv_graph(rng, c["in_shape"], out_hw, c["out_c"], c["k"], stride, padding, **rest)
 

@@ -156,7 +156,9 @@ def test_transpose_conv_padding_uses_the_output_size():
     assert p.padding == (1, 1)
 
 
-@pytest.mark.parametrize("n_in, n_out, stride, offset", [(4, 8, 2, -1), (4, 9, 2, 0), (3, 5, 3, 1), (2, 2, 1, 5), (5, 3, 2, -4)])
+@pytest.mark.parametrize(
+    "n_in, n_out, stride, offset", [(4, 8, 2, -1), (4, 9, 2, 0), (3, 5, 3, 1), (2, 2, 1, 5), (5, 3, 2, -4)]
+)
 def test_scatter_range(n_in, n_out, stride, offset):
     lo, hi = scatter_range(n_in, n_out, stride, offset)
     assert [i for i in range(lo, hi)] == [i for i in range(n_in) if 0 <= i * stride + offset < n_out]
@@ -248,7 +250,9 @@ def test_batch_matmul(shapes, adj):
 
 @pytest.mark.parametrize("const", [0, 1])
 @pytest.mark.parametrize("adj", [(False, False), (True, True), (False, True)])
-@pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5))], ids=str)
+@pytest.mark.parametrize(
+    "shapes", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5))], ids=str
+)
 def test_batch_matmul_constant_input(shapes, adj, const):
     """A constant second input (weights) or first input: TF-Lite Micro transposes a
     constant right-hand side once and caches it, which changes nothing."""

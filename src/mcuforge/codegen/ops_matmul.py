@@ -91,7 +91,9 @@ def _pad_batch(values: list[int], fill: int) -> list[int]:
 def emit_batch_matmul(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_batch_matmul(g, node)
     if len(p.batch) > BATCH_DIMS:
-        raise UnsupportedError(f"{_what(node)} has {len(p.batch)} batch dimensions; at most {BATCH_DIMS} are supported.")
+        raise UnsupportedError(
+            f"{_what(node)} has {len(p.batch)} batch dimensions; at most {BATCH_DIMS} are supported."
+        )
     a = node.attrs
     x, y = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]  # type: ignore[index]
     rank = len(p.batch)

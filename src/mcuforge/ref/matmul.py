@@ -51,7 +51,9 @@ def _int8_tensor(node: Node, t: Tensor, what: str, per_channel_ok: bool = False)
     if t.quant is None or not np.all(t.quant.scale > 0):
         raise UnsupportedError(f"{node_label(node)}: {what} {t.name!r} needs quantisation with a positive scale.")
     if t.quant.per_channel and not per_channel_ok:
-        raise UnsupportedError(f"{node_label(node)}: {what} {t.name!r} is quantised per channel; only per tensor is supported.")
+        raise UnsupportedError(
+            f"{node_label(node)}: {what} {t.name!r} is quantised per channel; only per tensor is supported."
+        )
 
 
 # ------------------------------------------------------------ TRANSPOSE_CONV
@@ -80,8 +82,9 @@ def transpose_conv_tensors(g: Graph, node: Node) -> tuple[Tensor, Tensor, Tensor
     _int8_tensor(node, x, "input")
     _int8_tensor(node, y, "output")
     _int8_tensor(node, w, "filter", per_channel_ok=True)
-    if w.quant.per_channel and w.quant.axis != 0:  # type: ignore[union-attr]
-        raise UnsupportedError(f"{node_label(node)}: the filter is quantised along axis {w.quant.axis}, expected 0.")  # type: ignore[union-attr]
+    assert w.quant is not None
+    if w.quant.per_channel and w.quant.axis != 0:
+        raise UnsupportedError(f"{node_label(node)}: the filter is quantised along axis {w.quant.axis}, expected 0.")
     if b is not None and b.dtype != "int32":
         raise UnsupportedError(f"{node_label(node)} has a {b.dtype} bias; only int32 is supported.")
     if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:

@@ -15,7 +15,8 @@ void mf_transpose_conv_s8(const mf_tconv_params *p, const int8_t *in, int8_t *ou
         uint32_t *acc_n = acc + (size_t)n * out_image;
         for (int32_t iy = 0; iy < p->in_h; ++iy) {
             for (int32_t ix = 0; ix < p->in_w; ++ix) {
-                const int8_t *x = in + (((size_t)n * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w + (size_t)ix) * (size_t)in_c;
+                const size_t pixel = ((size_t)n * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w + (size_t)ix;
+                const int8_t *x = in + pixel * (size_t)in_c;
                 for (int32_t fy = 0; fy < p->k_h; ++fy) {
                     const int32_t oy = iy * p->stride_h - p->pad_top + fy;
                     if (oy < 0 || oy >= p->out_h) {
@@ -28,7 +29,8 @@ void mf_transpose_conv_s8(const mf_tconv_params *p, const int8_t *in, int8_t *ou
                         }
                         uint32_t *a = acc_n + ((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)out_c;
                         for (int32_t o = 0; o < out_c; ++o) {
-                            const int8_t *w = p->weights + (((size_t)o * (size_t)p->k_h + (size_t)fy) * (size_t)p->k_w + (size_t)fx) * (size_t)in_c;
+                            const size_t tap = ((size_t)o * (size_t)p->k_h + (size_t)fy) * (size_t)p->k_w + (size_t)fx;
+                            const int8_t *w = p->weights + tap * (size_t)in_c;
                             uint32_t sum = 0u;
                             for (int32_t i = 0; i < in_c; ++i) {
                                 /* |(x - zp) * w| <= 255 * 128 fits int32. */
@@ -58,10 +60,10 @@ void mf_batch_matmul_s8(const mf_bmm_params *p, const int8_t *lhs, const int8_t 
     for (int32_t b0 = 0; b0 < p->batch[0]; ++b0) {
         for (int32_t b1 = 0; b1 < p->batch[1]; ++b1) {
             for (int32_t b2 = 0; b2 < p->batch[2]; ++b2) {
-                const int8_t *l = lhs + (ptrdiff_t)b0 * p->lhs_batch_stride[0] + (ptrdiff_t)b1 * p->lhs_batch_stride[1] +
-                                  (ptrdiff_t)b2 * p->lhs_batch_stride[2];
-                const int8_t *r = rhs + (ptrdiff_t)b0 * p->rhs_batch_stride[0] + (ptrdiff_t)b1 * p->rhs_batch_stride[1] +
-                                  (ptrdiff_t)b2 * p->rhs_batch_stride[2];
+                const int8_t *l = lhs + (ptrdiff_t)b0 * p->lhs_batch_stride[0]
+                                  + (ptrdiff_t)b1 * p->lhs_batch_stride[1] + (ptrdiff_t)b2 * p->lhs_batch_stride[2];
+                const int8_t *r = rhs + (ptrdiff_t)b0 * p->rhs_batch_stride[0]
+                                  + (ptrdiff_t)b1 * p->rhs_batch_stride[1] + (ptrdiff_t)b2 * p->rhs_batch_stride[2];
                 for (int32_t m = 0; m < p->rows; ++m) {
                     const int8_t *lm = l + (ptrdiff_t)m * p->lhs_row_stride;
                     for (int32_t n = 0; n < p->cols; ++n) {
