@@ -18,7 +18,7 @@ from mcuforge.ir.shapes_matmul import matmul_dims
 from mcuforge.oracle.tflm import run_tflm
 from mcuforge.quant.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from mcuforge.ref.matmul import KERNELS, batch_matmul_multiplier, prepare_transpose_conv, scatter_range
-from oracle_util import assert_matches_oracles, assert_matches_tflm, run_kernels
+from oracle_util import assert_matches_oracles, assert_matches_tflm, run_kernels, run_litert
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)
 
@@ -126,6 +126,21 @@ def test_transpose_conv_litert_agrees():
         g = tconv_graph(rng, c["in_shape"], out_hw, c["out_c"], c["k"], c.get("stride", (1, 1)),
                         c.get("padding", O.Padding.SAME), **args)  # fmt: skip
         assert_matches_oracles(g, [rng.integers(-128, 128, c["in_shape"]).astype(np.int8)], kernels=KERNELS)
+
+
+@pytest.mark.parametrize("case", ["output_larger", "output_smaller", "output_smaller_valid"])
+def test_transpose_conv_inconsistent_output_shape(case):
+    """An output shape whose forward convolution does not give the input's size: TF-Lite
+    Micro scatters anyway (and we match it, test_transpose_conv), LiteRT refuses the file
+    (transpose_conv.cc: computed_input_height != SizeOfDimension(input, 1)). mcuforge
+    follows TF-Lite Micro; this notices if LiteRT starts to accept such files."""
+    c = TCONV_CASES[case]
+    rng = np.random.default_rng(2)
+    g = tconv_graph(rng, c["in_shape"], c["out_hw"], c["out_c"], c["k"], c["stride"], c.get("padding", O.Padding.SAME))
+    x = rng.integers(-128, 128, c["in_shape"]).astype(np.int8)
+    assert_matches_tflm(g, [x], KERNELS)
+    with pytest.raises(RuntimeError, match="computed_input_height"):
+        run_litert(g, [x])
 
 
 def test_transpose_conv_int32_wrap():
@@ -287,9 +302,11 @@ def test_batch_matmul_of_one_tensor_with_itself():
 
 
 def test_batch_matmul_litert_agrees():
-    for shapes, adj in (((2, 3, 4), (2, 4, 5)), (False, True)), ((((3, 1, 4, 5)), (2, 5, 6)), (False, False)):
-        g, xs = bmm_graph(*_adjusted(*shapes, *adj), *adj)
-        assert_matches_oracles(g, xs, kernels=KERNELS)
+    """LiteRT's reference kernels give the same bytes on every shape and adjoint case."""
+    for shapes in BMM_SHAPES:
+        for adj in ((False, False), (True, False), (False, True), (True, True)):
+            g, xs = bmm_graph(*_adjusted(*shapes, *adj), *adj, const=1 if adj[0] else None)
+            assert_matches_oracles(g, xs, kernels=KERNELS)
 
 
 def test_multiplier_derivation():

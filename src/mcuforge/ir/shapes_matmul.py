@@ -18,7 +18,8 @@ def transpose_conv(ctx, a: O.TransposeConvAttrs) -> Shape:
     optional bias of O). The output shape is the constant output_shape operand, as TFLite
     takes it; TF-Lite Micro does not check it against the input's spatial size (every
     input pixel scatters into the output grid and what falls outside is dropped), so
-    neither does this rule. Batch and channels must agree."""
+    neither does this rule (LiteRT refuses such a file; tests/ref/test_matmul.py).
+    Batch and channels must agree."""
     out = tuple(int(v) for v in ctx.ints(0, "output shape"))
     if len(ctx.tensor(0, "output shape").shape) != 1 or len(out) != 4:
         raise ctx.bad(f"the output shape operand holds {list(out)}, expected 4 values (N, H, W, C)")
