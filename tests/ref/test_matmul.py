@@ -356,6 +356,19 @@ def test_batch_matmul_random(seed, mkn, batch, adj, zps, gain, const):
     assert_matches_tflm(g, ins, KERNELS)
 
 
+def test_batch_matmul_per_channel_input_is_refused():
+    """TF-Lite Micro runs a per-channel quantised input but uses its first scale for every
+    channel (the result equals the per-tensor graph's), which is not what the scales say:
+    mcuforge refuses it (so does the reader)."""
+    g, xs = bmm_graph((3, 4), (4, 5), const=1)
+    first = g.copy()
+    first.tensors[first.nodes[0].inputs[1]].quant = quant(0.01, 0)
+    g.tensors[g.nodes[0].inputs[1]].quant = quant(np.linspace(0.01, 0.05, 5).astype(np.float32), 0, 1)
+    assert np.array_equal(run_tflm(write(g), xs)[0], run_kernels(first, xs, KERNELS)[0])
+    with pytest.raises(UnsupportedError, match="per channel"):
+        run_kernels(g, xs, KERNELS)
+
+
 def test_batch_matmul_shape_rule():
     g, _ = bmm_graph((2, 1, 3, 4), (5, 4, 6))
     assert infer_shapes(g, g.nodes[0]) == [(2, 5, 3, 6)]
