@@ -198,6 +198,8 @@ SPECS: dict[Op, OptionsSpec] = {
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    Op.TRANSPOSE_CONV: OptionsSpec("TransposeConv", (_STRIDE, _PADDING, _ACTIVATION)),
+    Op.BATCH_MATMUL: OptionsSpec("BatchMatMul", (_f("adj_x", "adjX", BOOL), _f("adj_y", "adjY", BOOL))),
     # family matmul (end)
     Op.MF_YOLO_DETECT: OptionsSpec(None),  # mcuforge's own: never in a .tflite (tflite_write refuses it)
 }

@@ -362,6 +362,7 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    Op.TRANSPOSE_CONV: (0,),  # output_shape
     # family matmul (end)
 }
 # Slots that may hold data other than quantised int8 (a comparison's bool output, ARG_MAX's
@@ -394,7 +395,10 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family matmul (begin)
     # family matmul (end)
 }
-_WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED)
+_WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV)
+# The bias slot of a weighted op (weights are slot 1): 2, but TRANSPOSE_CONV's inputs are
+# (output_shape, weights, input, bias).
+_BIAS_SLOT = {Op.TRANSPOSE_CONV: 3}
 _INT16 = "mcuforge supports int8 activations only (16x8 quantisation is not supported)"
 _FLOAT_ADVICE = "convert the model with full-integer (int8) quantisation"
 
@@ -410,7 +414,7 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
         if slot in _OPERANDS.get(node.op, ()):
             if t.dtype not in ("int32", "int64"):
                 raise ModelFormatError(f"{where}: operand {name!r} has dtype {t.dtype}, expected int32")
-        elif node.op in _WEIGHTED and slot == 2:
+        elif node.op in _WEIGHTED and slot == _BIAS_SLOT.get(node.op, 2):
             if t.dtype != "int32":
                 raise UnsupportedError(
                     f"{where}: bias {name!r} has dtype {t.dtype}; mcuforge supports int32 bias with int8 data only"

@@ -52,6 +52,8 @@ class Op(StrEnum):
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    BATCH_MATMUL = "BATCH_MATMUL"
     # family matmul (end)
     # mcuforge's own (no TFLite builtin): detection post-processing (apps/yolo.py)
     MF_YOLO_DETECT = "MCUFORGE_YOLO_DETECT"
@@ -196,6 +198,21 @@ class StridedSliceAttrs:
 # attribute classes of family reduce (end)
 
 # attribute classes of family matmul (begin)
+@dataclass(frozen=True)
+class TransposeConvAttrs:
+    """TRANSPOSE_CONV (inputs: output_shape, weights, input, bias); dilation is always 1."""
+
+    stride: tuple[int, int] = (1, 1)  # (h, w)
+    padding: Padding = Padding.SAME
+    activation: Act = Act.NONE
+
+
+@dataclass(frozen=True)
+class BatchMatMulAttrs:
+    adj_x: bool = False  # transpose the last two dimensions of input 0
+    adj_y: bool = False  # transpose the last two dimensions of input 1
+
+
 # attribute classes of family matmul (end)
 
 
@@ -252,6 +269,8 @@ ATTRS: dict[Op, type] = {
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    Op.TRANSPOSE_CONV: TransposeConvAttrs,
+    Op.BATCH_MATMUL: BatchMatMulAttrs,
     # family matmul (end)
     Op.MF_YOLO_DETECT: DetectAttrs,
 }
@@ -285,6 +304,8 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    Op.TRANSPOSE_CONV: (3, 4),
+    Op.BATCH_MATMUL: (2, 2),
     # family matmul (end)
     Op.MF_YOLO_DETECT: (1, 4),
 }

@@ -20,6 +20,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
+from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MATMUL rules
 
 Shape = tuple[int, ...]
 
@@ -439,6 +440,8 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family reduce (begin)
     # family reduce (end)
     # family matmul (begin)
+    Op.TRANSPOSE_CONV: shapes_matmul.transpose_conv,
+    Op.BATCH_MATMUL: shapes_matmul.batch_matmul,
     # family matmul (end)
     Op.MF_YOLO_DETECT: _detect,
 }

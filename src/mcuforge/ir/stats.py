@@ -9,11 +9,15 @@ from mcuforge.ir.ops import Op
 
 
 def node_macs(g: Graph, node: Node) -> int:
-    """Multiply-accumulates of one node (convolutions, fully connected and MUL; others 0).
+    """Multiply-accumulates of one node (convolutions, fully connected, matrix products
+    and MUL; others 0).
 
     CONV_2D: each output element sums kh*kw*(filter input channels) products;
     DEPTHWISE_CONV_2D: kh*kw; FULLY_CONNECTED: the input feature count; MUL: one per
-    output element (the squeeze-excite scaling of MCUNetV2).
+    output element (the squeeze-excite scaling of MCUNetV2). TRANSPOSE_CONV: each input
+    element scatters kh*kw*(output channels) products (those falling outside the output
+    included, as the kernel loops over them); BATCH_MATMUL: each output element sums the
+    accumulation depth's products.
     """
     out = g.tensors[node.outputs[0]]
     if node.op == Op.CONV_2D:
@@ -26,22 +30,40 @@ def node_macs(g: Graph, node: Node) -> int:
         return out.size * g.tensors[node.inputs[1]].shape[-1]
     if node.op == Op.MUL:
         return out.size
+    if node.op == Op.TRANSPOSE_CONV:
+        cout, kh, kw, _ = g.tensors[node.inputs[1]].shape
+        return g.tensors[node.inputs[2]].size * kh * kw * cout
+    if node.op == Op.BATCH_MATMUL:
+        x = g.tensors[node.inputs[0]].shape
+        return out.size * (x[-2] if node.attrs.adj_x else x[-1])
     return 0
+
+
+# Ops whose constant inputs are weights (TRANSPOSE_CONV's input 0 is its output-shape operand).
+_WEIGHT_OPS = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL, Op.BATCH_MATMUL)
+
+
+def _weight_inputs(g: Graph, node: Node) -> list[str]:
+    """The constant inputs of a node that hold weights or bias (not shape operands)."""
+    if node.op == Op.TRANSPOSE_CONV:
+        names = node.inputs[1:]
+    elif node.op in _WEIGHT_OPS:
+        names = node.inputs
+    else:
+        return []
+    return [n for n in names if n is not None and g.tensors[n].is_const]
 
 
 def node_weight_bytes(g: Graph, node: Node) -> int:
     """Bytes of the constant inputs a node reads (weights, bias; not shape operands)."""
-    if node.op not in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL):
-        return 0
-    return sum(g.tensors[n].nbytes for n in node.inputs if n is not None and g.tensors[n].is_const)
+    return sum(g.tensors[n].nbytes for n in _weight_inputs(g, node))
 
 
 def total_weight_bytes(g: Graph) -> int:
     """Bytes of every constant the graph's compute nodes read, each counted once."""
     seen: set[str] = set()
     for node in g.nodes:
-        if node_weight_bytes(g, node):
-            seen.update(n for n in node.inputs if n is not None and g.tensors[n].is_const)
+        seen.update(_weight_inputs(g, node))
     return int(sum(g.tensors[n].nbytes for n in seen))
 
 

@@ -44,6 +44,8 @@ ELEMENTWISE_OPS = frozenset(
         # family reduce (begin)
         # family reduce (end)
         # family matmul (begin)
+        # TRANSPOSE_CONV reads all of its input (into its scratch) before writing any output
+        Op.TRANSPOSE_CONV,
         # family matmul (end)
     }
 )  # fmt: skip
