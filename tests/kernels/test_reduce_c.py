@@ -1,4 +1,5 @@
-"""C kernels for MEAN and REDUCE_MAX (mf_reduce) against the reference executor, bit for bit."""
+"""C kernels of mf_reduce (MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN, CUMSUM) against the
+reference executor, bit for bit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from mcuforge.codegen.ops_reduce import split_dims
 from mcuforge.codegen.table import emitter
 from mcuforge.ir import Op
 from kernels.test_elementwise_c import check_c, merge
-from ref.test_reduce import AXES_CASES, QUANT_CASES, reduce_graph
+from ref.test_reduce import AXES_CASES, QUANT_CASES, SUM_QUANT_CASES, reduce_graph
+from ref.test_reduce_index import ARG_CASES, CUMSUM_CASES, CUMSUM_QUANT, arg_graph, cumsum_graph
 
 
 def test_axes_keep_dims_and_quantisation_under_sanitizers():
@@ -55,3 +57,60 @@ def test_split_dims_merges_contiguous_axes():
     g = reduce_graph(Op.MEAN, (2, 3, 2, 3, 4), [1, 3], True, (0.05, 1), (0.05, 1))
     call = emitter(Op.MEAN)(g, g.nodes[0], EmitContext(g))
     assert dict(call.params)["num_elements"] == "9" and call.scratch_bytes == 0
+
+
+def test_sum_and_reduce_min_under_sanitizers():
+    gs = []
+    for case in sorted(AXES_CASES):
+        shape, axes = AXES_CASES[case]
+        for keep_dims in (True, False):
+            quants = [QUANT_CASES[q] for q in sorted(QUANT_CASES)] + [SUM_QUANT_CASES[q] for q in sorted(SUM_QUANT_CASES)]
+            gs += [reduce_graph(Op.SUM, shape, axes, keep_dims, *q) for q in quants]
+            gs.append(reduce_graph(Op.REDUCE_MIN, shape, axes, keep_dims, (0.05, 7), (0.05, 7)))
+    gs.append(reduce_graph(Op.SUM, (1, 64, 64, 2), [1, 2], False, (0.001, 127), (10.0, 0)))
+    check_c(merge(gs), seed=44, sanitize=True)
+
+
+def test_reduce_min_of_all_maximum_values_and_sum_extremes():
+    g = merge(
+        [
+            reduce_graph(Op.REDUCE_MIN, (2, 3, 4), [0, 2], True, (0.1, 127), (0.1, 127)),
+            reduce_graph(Op.SUM, (1, 64, 64, 2), [1, 2], False, (0.001, 127), (10.0, 0)),
+            reduce_graph(Op.SUM, (1, 64, 64, 2), [1, 2], False, (0.001, -128), (3.0, -128)),
+        ]
+    )
+    xs = [np.full((2, 3, 4), 127, np.int8), np.full((1, 64, 64, 2), -128, np.int8), np.full((1, 64, 64, 2), 127, np.int8)]
+    ys = check_c(g, xs)
+    assert (ys[0] == 127).all()
+
+
+def test_arg_max_and_min_int32_and_int64():
+    gs, xs = [], []
+    rng = np.random.default_rng(45)
+    for op in (Op.ARG_MAX, Op.ARG_MIN):
+        for case in sorted(ARG_CASES):
+            shape, axis = ARG_CASES[case]
+            for out in ("int32", "int64"):
+                gs.append(arg_graph(op, shape, axis, out))
+                xs.append(rng.integers(-2, 2, shape).astype(np.int8))  # many ties
+                gs.append(arg_graph(op, shape, axis, out, np.int64))
+                xs.append(rng.integers(-128, 128, shape).astype(np.int8))
+    g = merge(gs)
+    ys = check_c(g, xs, sanitize=True)
+    assert {y.dtype for y in ys} == {np.dtype("int32"), np.dtype("int64")}
+
+
+def test_cumsum_options_and_quantisation():
+    gs = []
+    for case in sorted(CUMSUM_CASES):
+        shape, axis = CUMSUM_CASES[case]
+        for exclusive in (False, True):
+            for reverse in (False, True):
+                gs += [cumsum_graph(shape, axis, exclusive, reverse, *CUMSUM_QUANT[q]) for q in sorted(CUMSUM_QUANT)]
+    # the longest axes the int32 accumulator allows, at the extremes
+    gs.append(cumsum_graph((2, 31), 1, qi=(0.01, 0), qo=(0.5, 0)))
+    gs.append(cumsum_graph((2, 16), -1, True, True, qi=(0.01, -128), qo=(0.5, 0)))
+    g = merge(gs)
+    check_c(g, seed=46, sanitize=True)
+    extremes = [np.full(g.tensors[n].shape, v, np.int8) for n, v in zip(g.inputs, [127, -128] * len(g.inputs))]
+    check_c(g, extremes)
