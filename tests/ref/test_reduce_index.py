@@ -27,10 +27,10 @@ def arg_graph(op, shape, axis, output_type="int32", axis_dtype=np.int32, q=(0.05
     return b.graph
 
 
-def cumsum_graph(shape, axis, exclusive=False, reverse=False, qi=(0.05, 0), qo=(0.05, 0)):
+def cumsum_graph(shape, axis, exclusive=False, reverse=False, qi=(0.05, 0), qo=(0.05, 0), axis_dtype=np.int32):
     b = GraphBuilder()
     x = b.input(shape, "int8", *qi)
-    ax = b.const(np.array([axis], dtype=np.int32))
+    ax = b.const(np.array([axis], dtype=axis_dtype))
     b.output(b.op(Op.CUMSUM, [x, ax], shape, q=quant(*qo), attrs=O.CumsumAttrs(exclusive, reverse)))
     return b.graph
 
@@ -180,3 +180,11 @@ def test_cumsum_output_rescale_must_be_below_one():
     g = cumsum_graph((4,), 0, qi=(1.0, 0), qo=(1e-7, 0))
     with pytest.raises(UnsupportedError, match="below 1"):
         KERNELS[Op.CUMSUM](g, g.nodes[0], [np.zeros(4, np.int8), None])
+
+
+def test_cumsum_axis_is_int32():
+    g = cumsum_graph((2, 3), 1, axis_dtype=np.int64)
+    x = np.zeros((2, 3), np.int8)
+    with pytest.raises(UnsupportedError, match="constant int32 tensor"):
+        KERNELS[Op.CUMSUM](g, g.nodes[0], [x, None])
+    assert not run_tflm_isolated(write(g), [x]).ok

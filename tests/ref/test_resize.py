@@ -103,3 +103,12 @@ def test_unsupported_forms():
     with pytest.raises(ModelFormatError, match="both"):
         infer_shapes(g, g.nodes[0])
     assert not run_tflm_isolated(write(g), [x]).ok
+
+
+def test_random_sizes():
+    rng = np.random.default_rng(7)
+    for i in range(40):
+        n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        h, w, oh, ow = (int(v) for v in rng.integers(1, 40, 4))
+        g = resize_graph((n, h, w, c), (oh, ow), *OPTIONS[i % 3], q=(0.02, int(rng.integers(-128, 128))))
+        assert_matches_tflm(g, [rand((n, h, w, c), i)], KERNELS)

@@ -67,11 +67,11 @@ class CumsumParams:
     output_offset: int  # zp_out
 
 
-def _axis(g: Graph, node: Node, rank: int) -> int:
+def _axis(g: Graph, node: Node, rank: int, dtypes: tuple[str, ...] = ("int32", "int64")) -> int:
     """The one value of the constant axis operand (input 1), made non-negative."""
     t = g.tensor(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] is not None else None
-    if t is None or t.data is None or t.dtype not in ("int32", "int64"):
-        raise UnsupportedError(f"{node_label(node)} needs its axis as a constant int32 or int64 tensor.")
+    if t is None or t.data is None or t.dtype not in dtypes:
+        raise UnsupportedError(f"{node_label(node)} needs its axis as a constant {' or '.join(dtypes)} tensor.")
     values = np.asarray(t.data).reshape(-1)
     if values.size != 1 or not -rank <= int(values[0]) < rank:
         raise UnsupportedError(f"{node_label(node)}: axis {values.tolist()} is not one axis of a {rank}-D input.")
@@ -124,7 +124,7 @@ def prepare_cumsum(g: Graph, node: Node) -> CumsumParams:
     x, y = int8_io(g, node)
     if not x.shape:
         raise UnsupportedError(f"{node_label(node)} has a scalar input.")
-    axis = _axis(g, node, len(x.shape))
+    axis = _axis(g, node, len(x.shape), ("int32",))  # TFLite's CUMSUM takes int32 axes only
     outer, n, inner = _split(x.shape, axis)
     s_in, s_out = float(x.quant.scale[0]), float(y.quant.scale[0])
     zp_in, zp_out = x.quant.zp, y.quant.zp
