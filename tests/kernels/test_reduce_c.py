@@ -4,14 +4,20 @@ reference executor, bit for bit."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mcuforge.codegen.call import EmitContext
+from mcuforge.codegen.generate import generate
+from mcuforge.hw.boards import get_board
+from mcuforge.ref.interpreter import random_inputs, run
+from mcuforge.targets.qemu import missing_tools, run_qemu
 from mcuforge.codegen.ops_reduce import split_dims
 from mcuforge.codegen.table import emitter
 from mcuforge.ir import Op
 from kernels.test_elementwise_c import check_c, merge
 from ref.test_reduce import AXES_CASES, QUANT_CASES, SUM_QUANT_CASES, reduce_graph
 from ref.test_reduce_index import ARG_CASES, CUMSUM_CASES, CUMSUM_QUANT, arg_graph, cumsum_graph
+from ref.test_resize import resize_graph
 
 
 def test_axes_keep_dims_and_quantisation_under_sanitizers():
@@ -114,3 +120,26 @@ def test_cumsum_options_and_quantisation():
     check_c(g, seed=46, sanitize=True)
     extremes = [np.full(g.tensors[n].shape, v, np.int8) for n, v in zip(g.inputs, [127, -128] * len(g.inputs))]
     check_c(g, extremes)
+
+
+@pytest.mark.skipif(missing_tools() is not None, reason=f"QEMU backend unavailable: {missing_tools()}")
+def test_family_on_cortex_m4_under_qemu():
+    """One of each kernel of the family (mf_reduce, mf_resize) built for Cortex-M4, as the reference."""
+    g = merge(
+        [
+            reduce_graph(Op.SUM, (2, 5, 7), [1], False, (0.01, 5), (0.5, -2)),
+            reduce_graph(Op.REDUCE_MIN, (3, 4, 5, 6), [0, 3], True, (0.05, 7), (0.05, 7)),
+            reduce_graph(Op.MEAN, (1, 7, 7, 16), [1, 2], True, (0.05, 7), (0.02, -7)),
+            arg_graph(Op.ARG_MAX, (2, 7, 3, 2), 1, "int64"),
+            arg_graph(Op.ARG_MIN, (4, 5, 6), -2, "int32"),
+            cumsum_graph((2, 6, 3, 2), 1, True, True, (0.05, -20), (0.1, 3)),
+            cumsum_graph((2, 16), -1, False, False, (0.01, -128), (0.5, 0)),
+            resize_graph((1, 3, 5, 2), (7, 11), half_pixel_centers=True),
+            resize_graph((2, 9, 7, 3), (4, 3), True),
+            resize_graph((1, 5, 6, 3), (9, 4)),
+        ]
+    )
+    xs = random_inputs(g, 3)
+    ours = run_qemu(generate(g), get_board("STM32F412"), xs)
+    for name, a, b in zip(g.outputs, ours, run(g, xs)):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name

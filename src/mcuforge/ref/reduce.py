@@ -17,7 +17,8 @@ keep_dims special case, reference_integer_ops::Mean, rounds as above.)
 
 SUM (EvalSumHelper) is the same QuantizedMeanOrSum with compute_sum = true: the
 multiplier of s_in / s_out is used as it is (no 1/count fold). LiteRT's reference SUM
-wraps the int8 result where TF-Lite Micro saturates; we follow TF-Lite Micro.
+(ai-edge-litert 2.3) returns values far from the sum on int8 (some -1, some 128 off);
+we follow TF-Lite Micro, whose result is the rescaled sum, rounded and clamped.
 
 REDUCE_MAX / REDUCE_MIN (EvalMinMaxHelper) require equal input and output
 quantisation and take the largest / smallest raw value (initial value -128 / 127).
