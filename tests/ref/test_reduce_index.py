@@ -188,3 +188,19 @@ def test_cumsum_axis_is_int32():
     with pytest.raises(UnsupportedError, match="constant int32 tensor"):
         KERNELS[Op.CUMSUM](g, g.nodes[0], [x, None])
     assert not run_tflm_isolated(write(g), [x]).ok
+
+
+def test_random_shapes():
+    rng = np.random.default_rng(11)
+    for i in range(40):
+        shape = tuple(int(v) for v in rng.integers(1, 6, int(rng.integers(1, 6))))
+        axis = int(rng.integers(-len(shape), len(shape)))
+        x = rand(shape, i)
+        op = (Op.ARG_MAX, Op.ARG_MIN)[i % 2]
+        assert_matches_tflm(arg_graph(op, shape, axis), [x], KERNELS)
+        si, so = (float(np.float32(10.0 ** rng.uniform(-3.0, 0.0))) for _ in range(2))
+        qi, qo = (si, int(rng.integers(-63, 64))), (so, int(rng.integers(-128, 128)))
+        exclusive, reverse = bool(i % 3 == 0), bool(i % 4 < 2)
+        g = cumsum_graph(shape, axis, exclusive, reverse, qi, qo)
+        ours = run_kernels(g, [x], KERNELS)[0]
+        assert np.array_equal(ours, tflm_cumsum_compensated(shape, axis, exclusive, reverse, qi, qo, x))

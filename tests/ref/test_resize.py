@@ -99,6 +99,12 @@ def test_unsupported_forms():
     g = resize_graph((1, 1, 1, 1), (1, 2048))  # scale 1/1024: column 1024 reads input column 1
     with pytest.raises(UnsupportedError, match="past the input"):
         prepare_resize_bilinear(g, g.nodes[0])
+    g = resize_graph((1, 4, 4, 2), (8, 8))
+    g.tensors[g.nodes[0].inputs[1]].data = np.array([8, 8], np.int64)
+    g.tensors[g.nodes[0].inputs[1]].dtype = "int64"
+    with pytest.raises(UnsupportedError, match="constant int32"):
+        prepare_resize_bilinear(g, g.nodes[0])
+    assert not run_tflm_isolated(write(g), [x]).ok
     g = resize_graph((1, 4, 4, 2), (8, 8), True, True)
     with pytest.raises(ModelFormatError, match="both"):
         infer_shapes(g, g.nodes[0])

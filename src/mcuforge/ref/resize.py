@@ -76,6 +76,9 @@ def prepare_resize_bilinear(g: Graph, node: Node) -> ResizeBilinearParams:
         raise UnsupportedError(
             f"{node_label(node)} changes the quantisation between input and output, which TF-Lite Micro ignores."
         )
+    size = g.tensor(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] is not None else None
+    if size is None or size.data is None or size.dtype != "int32":
+        raise UnsupportedError(f"{node_label(node)} needs its size as a constant int32 tensor, as TFLite does.")
     a = node.attrs
     if a.align_corners and a.half_pixel_centers:
         raise UnsupportedError(f"{node_label(node)} sets both align_corners and half_pixel_centers.")
