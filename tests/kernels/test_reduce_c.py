@@ -43,9 +43,11 @@ def test_random_shapes_and_axes():
         si, so = (float(np.float32(10.0 ** rng.uniform(-4.0, 1.0))) for _ in range(2))
         zi, zo = (int(v) for v in rng.integers(-128, 128, 2))
         if i % 4 == 3:
-            gs.append(reduce_graph(Op.REDUCE_MAX, shape, axes, bool(i % 2), (si, zi), (si, zi)))
+            op = Op.REDUCE_MAX if i % 8 == 3 else Op.REDUCE_MIN
+            gs.append(reduce_graph(op, shape, axes, bool(i % 2), (si, zi), (si, zi)))
         else:
-            gs.append(reduce_graph(Op.MEAN, shape, axes, bool(i % 2), (si, zi), (so, zo)))
+            op = Op.SUM if i % 4 == 1 else Op.MEAN
+            gs.append(reduce_graph(op, shape, axes, bool(i % 2), (si, zi), (so, zo)))
     check_c(merge(gs), seed=43)
 
 
