@@ -1,7 +1,10 @@
-"""Emitters for MEAN and REDUCE_MAX (kernels in kernels/*/mf_reduce.c).
+"""Emitters for MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN and CUMSUM (kernels in
+kernels/*/mf_reduce.c).
 
 Parameters from ref/reduce.py's prepare_mean / prepare_reduce_max (the resolved
-axes, and for MEAN the multiplier with 1/count already folded in). The input's
+axes, and for MEAN the multiplier with 1/count already folded in; SUM runs the MEAN
+kernel with the unfolded multiplier) and ref/reduce_index.py's prepare_arg /
+prepare_cumsum (the input as outer x axis x inner). The input's
 dimensions are split into kept ("outer", in output order) and reduced ("inner")
 ones with their element strides; size-1 dimensions are dropped and neighbours
 that are contiguous in memory merged (a global pool over H and W becomes one
@@ -15,6 +18,7 @@ from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
 from mcuforge.ref.reduce import prepare_mean, prepare_reduce_max
+from mcuforge.ref.reduce_index import prepare_arg, prepare_cumsum
 
 REDUCE_DIMS = 5  # MF_REDUCE_DIMS in mf_reduce.h
 
@@ -90,12 +94,39 @@ def emit_mean(g: Graph, node: Node, ctx: EmitContext) -> Call:
 
 
 def emit_reduce_max(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    """REDUCE_MAX and REDUCE_MIN."""
     p = prepare_reduce_max(g, node)
     quant = [("input_zero_point", 0), ("output_zero_point", 0), ("multiplier", 0), ("shift", 0)]
-    return _call(g, node, ctx, "mf_reduce_max_s8", p.axes, quant)
+    kernel = "mf_reduce_max_s8" if node.op == Op.REDUCE_MAX else "mf_reduce_min_s8"
+    return _call(g, node, ctx, kernel, p.axes, quant)
+
+
+def emit_arg(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_arg(g, node)
+    kernel = f"mf_arg_{'max' if p.is_max else 'min'}_s8_s{32 if p.output_type == 'int32' else 64}"
+    # an empty axis comes with an empty output (prepare_arg): the kernel's loops do not run
+    params = (("outer", str(p.outer)), ("axis_size", str(max(p.axis_size, 1))), ("inner", str(p.inner)))
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call(kernel, "mf_arg_params", params, args, ("mf_reduce",))
+
+
+def emit_cumsum(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_cumsum(g, node)
+    fields = (
+        "outer", "axis_size", "inner", "exclusive", "reverse", "input_offset", "input_multiplier", "input_shift",
+        "output_multiplier", "output_shift", "output_offset",
+    )  # fmt: skip
+    params = tuple((f, str(int(getattr(p, f)))) for f in fields)
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call("mf_cumsum_s8", "mf_cumsum_params", params, args, ("mf_reduce",))
 
 
 EMITTERS: dict[Op, EmitFn] = {
     Op.MEAN: emit_mean,
+    Op.SUM: emit_mean,
     Op.REDUCE_MAX: emit_reduce_max,
+    Op.REDUCE_MIN: emit_reduce_max,
+    Op.ARG_MAX: emit_arg,
+    Op.ARG_MIN: emit_arg,
+    Op.CUMSUM: emit_cumsum,
 }

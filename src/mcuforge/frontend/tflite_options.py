@@ -196,6 +196,31 @@ SPECS: dict[Op, OptionsSpec] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.SUM: OptionsSpec("Reducer", (_f("keep_dims", "keepDims", BOOL),)),
+    Op.REDUCE_MIN: OptionsSpec("Reducer", (_f("keep_dims", "keepDims", BOOL),)),
+    # output_type: the TensorType's name in lower case ("int32", "int64"); the shape rule
+    # refuses the others.
+    **{
+        op: OptionsSpec(
+            table,
+            (
+                _f(
+                    "output_type",
+                    "outputType",
+                    Codec(
+                        lambda v, _w: _names(fb.TensorType).get(int(v), f"type code {v}").lower(),
+                        lambda a: getattr(fb.TensorType, a.upper()),
+                    ),
+                ),
+            ),
+        )
+        for op, table in ((Op.ARG_MAX, "ArgMax"), (Op.ARG_MIN, "ArgMin"))
+    },
+    Op.RESIZE_BILINEAR: OptionsSpec(
+        "ResizeBilinear",
+        (_f("align_corners", "alignCorners", BOOL), _f("half_pixel_centers", "halfPixelCenters", BOOL)),
+    ),
+    Op.CUMSUM: OptionsSpec("Cumsum", (_f("exclusive", "exclusive", BOOL), _f("reverse", "reverse", BOOL))),
     # family reduce (end)
     # family matmul (begin)
     Op.TRANSPOSE_CONV: OptionsSpec("TransposeConv", (_STRIDE, _PADDING, _ACTIVATION)),

@@ -360,6 +360,12 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.SUM: (1,),
+    Op.REDUCE_MIN: (1,),
+    Op.ARG_MAX: (1,),
+    Op.ARG_MIN: (1,),
+    Op.RESIZE_BILINEAR: (1,),
+    Op.CUMSUM: (1,),
     # family reduce (end)
     # family matmul (begin)
     Op.TRANSPOSE_CONV: (0,),  # output_shape
@@ -391,6 +397,8 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.ARG_MAX: ("int32", "int64"),
+    Op.ARG_MIN: ("int32", "int64"),
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)

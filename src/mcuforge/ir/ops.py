@@ -50,6 +50,12 @@ class Op(StrEnum):
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    SUM = "SUM"
+    REDUCE_MIN = "REDUCE_MIN"
+    ARG_MAX = "ARG_MAX"
+    ARG_MIN = "ARG_MIN"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    CUMSUM = "CUMSUM"
     # family reduce (end)
     # family matmul (begin)
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
@@ -195,6 +201,21 @@ class StridedSliceAttrs:
 # attribute classes of family unary (end)
 
 # attribute classes of family reduce (begin)
+@dataclass(frozen=True)
+class ArgMinMaxAttrs:
+    """ARG_MAX, ARG_MIN (the axis is the second input tensor): the index type written."""
+
+    output_type: str = "int64"  # "int32" or "int64", the output tensor's dtype
+
+
+@dataclass(frozen=True)
+class CumsumAttrs:
+    """CUMSUM (the axis is the second input tensor)."""
+
+    exclusive: bool = False
+    reverse: bool = False
+
+
 # attribute classes of family reduce (end)
 
 # attribute classes of family matmul (begin)
@@ -267,6 +288,12 @@ ATTRS: dict[Op, type] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.SUM: ReduceAttrs,
+    Op.REDUCE_MIN: ReduceAttrs,
+    Op.ARG_MAX: ArgMinMaxAttrs,
+    Op.ARG_MIN: ArgMinMaxAttrs,
+    Op.RESIZE_BILINEAR: ResizeAttrs,
+    Op.CUMSUM: CumsumAttrs,
     # family reduce (end)
     # family matmul (begin)
     Op.TRANSPOSE_CONV: TransposeConvAttrs,
@@ -302,6 +329,12 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.SUM: (2, 2),
+    Op.REDUCE_MIN: (2, 2),
+    Op.ARG_MAX: (2, 2),
+    Op.ARG_MIN: (2, 2),
+    Op.RESIZE_BILINEAR: (2, 2),
+    Op.CUMSUM: (2, 2),
     # family reduce (end)
     # family matmul (begin)
     Op.TRANSPOSE_CONV: (3, 4),

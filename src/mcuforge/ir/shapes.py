@@ -21,6 +21,7 @@ from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
 from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MATMUL rules
+from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_BILINEAR, CUMSUM rules
 
 Shape = tuple[int, ...]
 
@@ -438,6 +439,12 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family unary (begin)
     # family unary (end)
     # family reduce (begin)
+    Op.SUM: _reduce,
+    Op.REDUCE_MIN: _reduce,
+    Op.ARG_MAX: shapes_reduce.arg_min_max,
+    Op.ARG_MIN: shapes_reduce.arg_min_max,
+    Op.RESIZE_BILINEAR: shapes_reduce.resize_bilinear,
+    Op.CUMSUM: shapes_reduce.cumsum,
     # family reduce (end)
     # family matmul (begin)
     Op.TRANSPOSE_CONV: shapes_matmul.transpose_conv,

@@ -1,4 +1,5 @@
-"""MEAN and REDUCE_MAX on int8, bit-exact with TF-Lite Micro's reference kernels.
+"""MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN and CUMSUM on int8, bit-exact with
+TF-Lite Micro's reference kernels (CUMSUM: see cumsum_params for the one difference).
 
 The axes are the second input, a constant int32 tensor; negative axes count from
 the end and duplicates are dropped (reference_ops::ResolveAxis).
@@ -14,8 +15,15 @@ truncates sum / count toward zero; that often differs by one unit from what
 TF-Lite Micro runs now, so it is not implemented. (Their 4-D, axes {1, 2},
 keep_dims special case, reference_integer_ops::Mean, rounds as above.)
 
-REDUCE_MAX (EvalMaxHelper) requires equal input and output quantisation and takes
-the largest raw value.
+SUM (EvalSumHelper) is the same QuantizedMeanOrSum with compute_sum = true: the
+multiplier of s_in / s_out is used as it is (no 1/count fold). LiteRT's reference SUM
+(ai-edge-litert 2.3) returns values far from the sum on int8 (some -1, some 128 off);
+we follow TF-Lite Micro, whose result is the rescaled sum, rounded and clamped.
+
+REDUCE_MAX / REDUCE_MIN (EvalMinMaxHelper) require equal input and output
+quantisation and take the largest / smallest raw value (initial value -128 / 127).
+
+ARG_MAX / ARG_MIN (reference_ops::ArgMinMax) and CUMSUM are in ref/reduce_index.py.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ref.checks import int8_io, node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+from mcuforge.ref import reduce_index
 
 INT8_MIN, INT8_MAX = -128, 127
 MAX_INPUT_DIMS = 5  # kMaxNumberOfAxis: the size of EvalMeanHelper's index buffer
@@ -77,12 +86,13 @@ def resolve_axes(g: Graph, node: Node, rank: int) -> tuple[int, ...]:
 
 
 def prepare_mean(g: Graph, node: Node) -> MeanParams:
-    """PrepareMeanOrSumHelper + the count-dependent rescaling of QuantizedMeanOrSum."""
+    """PrepareMeanOrSumHelper + the count-dependent rescaling of QuantizedMeanOrSum
+    (MEAN; for SUM, compute_sum = true, the multiplier stays that of s_in / s_out)."""
     x, y = _io(g, node)
     axes = resolve_axes(g, node, len(x.shape))
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     multiplier, shift = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
-    if count > 0:
+    if count > 0 and node.op != Op.SUM:
         # shift = floor(log2(count)) (63 - CountLeadingZeros on uint64), capped so the
         # int64 product cannot overflow and the final shift stays >= -31.
         # QuantizeMultiplier never returns a shift below -31, so s >= 0.
@@ -93,7 +103,7 @@ def prepare_mean(g: Graph, node: Node) -> MeanParams:
 
 
 def eval_mean(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    """reference_ops::QuantizedMeanOrSum with compute_sum = false."""
+    """reference_ops::QuantizedMeanOrSum (compute_sum = false for MEAN, true for SUM)."""
     p = prepare_mean(g, node)
     out_shape = g.tensor(node.outputs[0]).shape
     x = np.asarray(inputs[0]).astype(np.int64)
@@ -107,7 +117,8 @@ def eval_mean(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.
 
 
 def prepare_reduce_max(g: Graph, node: Node) -> ReduceMaxParams:
-    """PrepareMaxHelper; EvalMaxHelper then insists on equal input and output quantisation."""
+    """PrepareMinMaxHelper (REDUCE_MAX and REDUCE_MIN); EvalMinMaxHelper then insists on
+    equal input and output quantisation."""
     x, y = _io(g, node)
     if x.quant.scale[0] != y.quant.scale[0] or x.quant.zp != y.quant.zp:
         raise UnsupportedError(
@@ -126,7 +137,20 @@ def eval_reduce_max(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     return [np.max(x, axis=p.axes, initial=INT8_MIN).astype(np.int8).reshape(out_shape)]
 
 
+def eval_reduce_min(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
+    """reference_ops::ReduceGeneric with min and the initial value 127."""
+    p = prepare_reduce_max(g, node)
+    out_shape = g.tensor(node.outputs[0]).shape
+    x = np.asarray(inputs[0]).astype(np.int8)
+    if x.size == 0:
+        return [np.full(out_shape, INT8_MAX, dtype=np.int8)]
+    return [np.min(x, axis=p.axes, initial=INT8_MAX).astype(np.int8).reshape(out_shape)]
+
+
 KERNELS = {
     Op.MEAN: eval_mean,
+    Op.SUM: eval_mean,
     Op.REDUCE_MAX: eval_reduce_max,
+    Op.REDUCE_MIN: eval_reduce_min,
+    **reduce_index.KERNELS,
 }

@@ -1,4 +1,4 @@
-/* MEAN and REDUCE_MAX on int8 (see mf_reduce.h). */
+/* MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN and CUMSUM on int8 (see mf_reduce.h). */
 #include "mf_reduce.h"
 
 /* Input element offset of output `index` (row-major over the outer dimensions). */
@@ -19,13 +19,16 @@ static int32_t outer_count(const mf_reduce_params *p) {
     return n;
 }
 
-/* The sum (wrapping in 32 bits, as the reference's int32 accumulator) or the
- * maximum (starting from -128) of the elements reduced into one output. */
-static int32_t reduce_box(const mf_reduce_params *p, const int8_t *in, int is_max) {
+enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN };
+
+/* The sum (wrapping in 32 bits, as the reference's int32 accumulator), the maximum
+ * (starting from -128) or the minimum (from 127) of the elements reduced into one output. */
+static int32_t reduce_box(const mf_reduce_params *p, const int8_t *in, int mode) {
     const int32_t *n = p->inner_shape;
     const int32_t *s = p->inner_stride;
     uint32_t sum = 0;
     int32_t max = -128;
+    int32_t min = 127;
     for (int32_t a = 0; a < n[0]; ++a) {
         for (int32_t b = 0; b < n[1]; ++b) {
             for (int32_t c = 0; c < n[2]; ++c) {
@@ -33,8 +36,10 @@ static int32_t reduce_box(const mf_reduce_params *p, const int8_t *in, int is_ma
                     const int8_t *row = in + a * s[0] + b * s[1] + c * s[2] + d * s[3];
                     for (int32_t e = 0; e < n[4]; ++e) {
                         const int32_t v = row[e * s[4]];
-                        if (is_max) {
+                        if (mode == REDUCE_MAX) {
                             max = v > max ? v : max;
+                        } else if (mode == REDUCE_MIN) {
+                            min = v < min ? v : min;
                         } else {
                             sum += (uint32_t)v;
                         }
@@ -43,8 +48,8 @@ static int32_t reduce_box(const mf_reduce_params *p, const int8_t *in, int is_ma
             }
         }
     }
-    if (is_max) {
-        return max;
+    if (mode != REDUCE_SUM) {
+        return mode == REDUCE_MAX ? max : min;
     }
     return sum <= (uint32_t)INT32_MAX ? (int32_t)sum : (int32_t)(sum - 0x80000000u) + INT32_MIN;
 }
@@ -60,7 +65,7 @@ void mf_mean_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out) {
             out[i] = 0; /* nothing to average: the reference writes zeros */
             continue;
         }
-        const uint32_t diff = (uint32_t)reduce_box(p, in + outer_offset(p, i), 0) - zp_times_count;
+        const uint32_t diff = (uint32_t)reduce_box(p, in + outer_offset(p, i), REDUCE_SUM) - zp_times_count;
         const int32_t shifted =
             diff <= (uint32_t)INT32_MAX ? (int32_t)diff : (int32_t)(diff - 0x80000000u) + INT32_MIN;
         const int64_t y = (int64_t)mf_requant(shifted, p->multiplier, p->shift) + p->output_zero_point;
@@ -72,6 +77,65 @@ void mf_mean_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out) {
 void mf_reduce_max_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out) {
     const int32_t outputs = outer_count(p);
     for (int32_t i = 0; i < outputs; ++i) {
-        out[i] = (int8_t)reduce_box(p, in + outer_offset(p, i), 1);
+        out[i] = (int8_t)reduce_box(p, in + outer_offset(p, i), REDUCE_MAX);
+    }
+}
+
+/* reference_ops::ReduceGeneric with min and the initial value 127. */
+void mf_reduce_min_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out) {
+    const int32_t outputs = outer_count(p);
+    for (int32_t i = 0; i < outputs; ++i) {
+        out[i] = (int8_t)reduce_box(p, in + outer_offset(p, i), REDUCE_MIN);
+    }
+}
+
+/* reference_ops::ArgMinMax: a strict comparison keeps the first extreme index. */
+#define MF_ARG_KERNEL(name, index_t, better)                                      \
+    void name(const mf_arg_params *p, const int8_t *in, index_t *out) {          \
+        for (int32_t o = 0; o < p->outer; ++o) {                                 \
+            const int8_t *slab = in + (int64_t)o * p->axis_size * p->inner;      \
+            for (int32_t j = 0; j < p->inner; ++j) {                             \
+                int8_t best = slab[j];                                           \
+                index_t at = 0;                                                  \
+                for (int32_t k = 1; k < p->axis_size; ++k) {                     \
+                    const int8_t v = slab[(int64_t)k * p->inner + j];            \
+                    if (v better best) {                                         \
+                        best = v;                                                \
+                        at = (index_t)k;                                         \
+                    }                                                            \
+                }                                                                \
+                *out++ = at;                                                     \
+            }                                                                    \
+        }                                                                        \
+    }
+
+MF_ARG_KERNEL(mf_arg_max_s8_s32, int32_t, >)
+MF_ARG_KERNEL(mf_arg_max_s8_s64, int64_t, >)
+MF_ARG_KERNEL(mf_arg_min_s8_s32, int32_t, <)
+MF_ARG_KERNEL(mf_arg_min_s8_s64, int64_t, <)
+
+/* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
+static int32_t requant_down(int32_t x, int32_t mult, int32_t shift) {
+    return mf_rdbp(mf_sat_rdhm(x, mult), -shift);
+}
+
+/* reference_ops::CumSum (int8) with the accumulator starting at 0. */
+void mf_cumsum_s8(const mf_cumsum_params *p, const int8_t *in, int8_t *out) {
+    const int32_t n = p->axis_size;
+    const int32_t step = p->reverse ? -p->inner : p->inner;
+    for (int32_t o = 0; o < p->outer; ++o) {
+        for (int32_t j = 0; j < p->inner; ++j) {
+            const int32_t first = (o * n + (p->reverse ? n - 1 : 0)) * p->inner + j;
+            int32_t acc = 0;
+            for (int32_t k = 0, at = first; k < n; ++k, at += step) {
+                const int32_t shifted = (int32_t)((uint32_t)(p->input_offset + in[at]) << 20);
+                const int32_t scaled = requant_down(shifted, p->input_multiplier, p->input_shift);
+                const int32_t sum = acc + scaled;
+                const int32_t value = p->exclusive ? acc : sum;
+                acc = sum;
+                const int32_t y = requant_down(value, p->output_multiplier, p->output_shift) + p->output_offset;
+                out[at] = (int8_t)mf_clamp(y, -128, 127);
+            }
+        }
     }
 }
