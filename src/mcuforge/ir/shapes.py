@@ -20,6 +20,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
+from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
 
 Shape = tuple[int, ...]
 
@@ -429,6 +430,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    **shapes_unary.RULES,
     # family unary (end)
     # family reduce (begin)
     # family reduce (end)
