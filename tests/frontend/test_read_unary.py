@@ -114,3 +114,22 @@ def test_l2_normalization_rank_5_is_refused_at_read():
     g = unary_graph(Op.L2_NORMALIZATION, (0.05, 0), L2_NORM_Q, (1, 1, 1, 2, 8))
     with pytest.raises(UnsupportedError, match="rank 5"):
         read(write(g))
+
+
+# TF-Lite Micro runs these only on float32 (checked here by running it), so mcuforge does not
+# take them on int8; LiteRT has int8 kernels for SQRT, EXP and LOG, but TF-Lite Micro is the oracle.
+FLOAT_ONLY_IN_TFLM = ["SQRT", "EXP", "LOG", "SIN", "COS", "SQUARE", "FLOOR", "CEIL", "ROUND"]
+
+
+@pytest.mark.parametrize("kind", FLOAT_ONLY_IN_TFLM)
+def test_float_only_operators_are_refused(kind):
+    from mcuforge.oracle.tflm import run_tflm_isolated
+
+    t = TflBuilder()
+    x = t.tensor((1, 8), "int8", scale=0.05)
+    y = t.tensor((1, 8), "int8", scale=0.05)
+    t.op(kind, [x], [y])
+    data = t.build([x], [y])
+    assert not run_tflm_isolated(data, [np.arange(8, dtype=np.int8).reshape(1, 8)]).ok
+    with pytest.raises(UnsupportedError, match=f"uses {kind}, which mcuforge does not support"):
+        read(data)

@@ -144,3 +144,21 @@ def test_emitters():
     g = cast_graph("int32", "float32")
     with pytest.raises(UnsupportedError, match="casts int32 to float32"):
         emitter(Op.CAST)(g, g.nodes[0], EmitContext(g))
+
+
+def test_planner_runs_the_elementwise_chain_in_place():
+    """ABS -> ELU -> NEG -> RSQRT -> ZEROS_LIKE: each may overwrite its input, so one 256-byte
+    buffer holds the whole chain; the planned C equals the reference."""
+    from mcuforge.plan.lifetimes import buffer_requests
+    from mcuforge.plan.memory import plan_graph
+
+    b = GraphBuilder()
+    t = b.input(ALL_INT8.shape, "int8", 0.05, 3, name="x")
+    for op, q in [(Op.ABS, (0.04, -128)), (Op.ELU, (0.03, -100)), (Op.NEG, (0.03, 20)),
+                  (Op.RSQRT, (0.01, -128)), (Op.ZEROS_LIKE, (0.01, -128))]:  # fmt: skip
+        t = b.op(op, [t], ALL_INT8.shape, q=quant(*q))
+    b.output(t)
+    g = b.graph
+    assert len(buffer_requests(g, range(5)).overlaps) == 5
+    assert plan_graph(g, {}).arena_bytes == 256
+    check_c(g, [ALL_INT8])

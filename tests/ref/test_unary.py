@@ -201,6 +201,17 @@ def test_log_softmax_random(log_scale, zp, depth, seed):
 def test_log_softmax_long_rows_and_every_value():
     check(Op.LOG_SOFTMAX, (0.1, 0), LOG_SOFTMAX_Q, random_rows((2, 2000), 3))
     check(Op.LOG_SOFTMAX, (0.03, 5), LOG_SOFTMAX_Q, ALL_INT8)
+    check(Op.LOG_SOFTMAX, (0.1, 0), LOG_SOFTMAX_Q, np.zeros((1, 4095), np.int8))  # the longest row: sum 4095.0
+
+
+def test_log_softmax_rows_of_4096_are_refused():
+    """4096 equal values overflow the int32 sum of exps (4096.0 in Q12.19 is 2^31), and
+    TF-Lite Micro's answer is then wrong (-9 where log(1/4096) gives -6)."""
+    g = unary_graph(Op.LOG_SOFTMAX, (0.1, 0), LOG_SOFTMAX_Q, (1, 4096))
+    x = np.zeros((1, 4096), np.int8)
+    with pytest.raises(UnsupportedError, match="4095"):
+        prepare_log_softmax(g, g.nodes[0])
+    assert run_tflm_isolated(write(g), [x]).outputs[0].reshape(-1)[0] == -9
 
 
 def test_log_softmax_large_scale_caps_the_multiplier():

@@ -48,6 +48,9 @@ LOG_SOFTMAX_OUTPUT = (np.float32(16.0 / 256.0), 127)  # kOutputScale, kOutputZer
 L2_NORM_OUTPUT = (np.float32(1.0 / 128.0), 0)
 L2_NORM_OUTPUT_SHIFT = 7  # kOutputScale of L2Normalization: the output is Q0.7
 L2_NORM_MAX_DEPTH = ((1 << 31) - 1) // (255 * 255)  # the int32 sum of squares cannot overflow
+# Each exp term is at most 2^19 (1.0 in Q12.19), so a row of 2^12 equal values overflows
+# the int32 sum ("safe from overflowing in 2^12 steps"): TF-Lite Micro's result is then wrong.
+LOG_SOFTMAX_MAX_DEPTH = (1 << ACCUMULATION_INTEGER_BITS) - 1
 
 
 def rows_of(x: np.ndarray) -> np.ndarray:
@@ -83,6 +86,11 @@ def prepare_log_softmax(g: Graph, node: Node) -> LogSoftmaxParams:
     divisor, reverse_shift = quantize_multiplier(real)
     if not 0.0 < real < 1.0 or reverse_shift > 0:
         raise UnsupportedError(f"{what}: the input scale is too small (TF-Lite Micro rejects it).")
+    depth = x.shape[-1] if x.shape else 1
+    if depth > LOG_SOFTMAX_MAX_DEPTH:
+        raise UnsupportedError(
+            f"{what}: rows of {depth} values can overflow TF-Lite Micro's sum of exponentials (at most 4095)."
+        )
     diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
     return LogSoftmaxParams(multiplier, left_shift, divisor, -reverse_shift, diff_min)
 
@@ -91,7 +99,7 @@ def _log_softmax_row(p: LogSoftmaxParams, row: np.ndarray) -> np.ndarray:
     diff = row - row.max()
     q5 = multiply_by_quantized_multiplier(diff, p.input_multiplier, p.input_left_shift)
     exps = gl.rescale(gl.exp_on_negative_values(q5, SCALED_DIFF_INTEGER_BITS), 0, ACCUMULATION_INTEGER_BITS)
-    # F12 additions wrap; each term is at most 2^19, so they cannot for rows below 4096.
+    # F12 additions wrap in int32; each term is at most 2^19, so they cannot in rows below 4096.
     total = int(wrap_int32(np.where(diff >= p.diff_min, exps, 0).sum()))
     log_sum = log_x_for_x_greater_than_or_equal_to_1(total, SCALED_DIFF_INTEGER_BITS, ACCUMULATION_INTEGER_BITS)
     shifted = int(wrap_int32(log_sum + INT32_MIN))

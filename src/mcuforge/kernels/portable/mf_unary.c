@@ -160,7 +160,7 @@ void mf_log_softmax_s8(const mf_log_softmax_params *p, const int8_t *in, int8_t 
         for (int32_t c = 0; c < p->depth; ++c) {
             max_in = x[c] > max_in ? x[c] : max_in;
         }
-        int32_t sum = 0; /* Q12.19; each term <= 2^19, so no wrap below 4096 columns */
+        int32_t sum = 0; /* Q12.19; each term <= 2^19: no wrap in the <= 4095 columns the generator allows */
         for (int32_t c = 0; c < p->depth; ++c) {
             const int32_t diff = x[c] - max_in;
             if (diff >= p->diff_min) {
