@@ -162,3 +162,21 @@ def test_planner_runs_the_elementwise_chain_in_place():
     assert len(buffer_requests(g, range(5)).overlaps) == 5
     assert plan_graph(g, {}).arena_bytes == 256
     check_c(g, [ALL_INT8])
+
+
+@pytest.mark.parametrize("board", ["STM32F412", "STM32F746"])
+def test_cortex_m_under_qemu(board):
+    """The same kernels built for a Cortex-M4 and a Cortex-M7 and run under QEMU."""
+    from mcuforge.codegen.generate import generate
+    from mcuforge.hw.boards import get_board
+    from mcuforge.targets.qemu import missing_tools, run_qemu
+
+    if missing_tools() is not None:
+        pytest.skip(f"QEMU backend unavailable: {missing_tools()}")
+    cases = pinned_cases() + row_cases(np.random.default_rng(43))[:30]
+    cases += [(cast_graph(din, dout), CAST_INPUTS[din]) for din, dout in
+              [("int8", "int32"), ("int8", "float32"), ("int32", "int8"), ("float32", "int8")]]  # fmt: skip
+    cases += [(fill_graph([3, 5]), np.array([-7], np.int8)), (unary_graph(Op.ZEROS_LIKE, (0.05, 1), (0.05, 1)), ALL_INT8)]
+    g, xs = merge([g for g, _ in cases]), [x for _, x in cases]
+    ours = run_qemu(generate(g), get_board(board), xs)
+    assert [y.tobytes() for y in ours] == [y.tobytes() for y in run(g, xs)]
