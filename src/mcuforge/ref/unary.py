@@ -71,7 +71,11 @@ def prepare_abs(g: Graph, node: Node) -> AbsParams:
     si, zi, so, zo = _scales(g, node)
     if si == so:
         return AbsParams(zi, zo, False, 0, 0)
-    m, s = quantize_multiplier(float(si / so))  # SetAbsOutputMultiplier: the quotient in float32
+    with np.errstate(over="ignore"):
+        ratio = si / so  # SetAbsOutputMultiplier: the quotient in float32
+    if not ratio < 2.0**31:  # a larger left shift is undefined in the 32-bit arithmetic
+        raise UnsupportedError(f"{node_label(node)}: the output scale {float(so):g} is too small for its input scale.")
+    m, s = quantize_multiplier(float(ratio))
     return AbsParams(zi, zo, True, m, s)
 
 
@@ -117,7 +121,7 @@ def rsqrt_value(p: RsqrtParams, x: int) -> int:
 
 
 def rsqrt_table(p: RsqrtParams) -> np.ndarray:
-    """RSQRT of every int8 input, indexed by x + 128 (the C kernel's lookup table)."""
+    """RSQRT of every int8 input, indexed by x + 128 (how the reference evaluates it)."""
     return np.array([rsqrt_value(p, int(x)) for x in ALL_INT8], dtype=np.int8)
 
 
