@@ -194,6 +194,15 @@ SPECS: dict[Op, OptionsSpec] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.ABS: OptionsSpec("Abs"),
+    Op.NEG: OptionsSpec("Neg"),
+    Op.ELU: OptionsSpec(None),
+    Op.LOG_SOFTMAX: OptionsSpec("LogSoftmax"),
+    Op.L2_NORMALIZATION: OptionsSpec("L2Norm", (_ACTIVATION,)),
+    Op.RSQRT: OptionsSpec(None),
+    Op.ZEROS_LIKE: OptionsSpec("ZerosLike"),
+    Op.FILL: OptionsSpec("Fill"),
+    Op.CAST: OptionsSpec("Cast"),
     # family unary (end)
     # family reduce (begin)
     Op.SUM: OptionsSpec("Reducer", (_f("keep_dims", "keepDims", BOOL),)),

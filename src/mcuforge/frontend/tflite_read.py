@@ -358,6 +358,7 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.FILL: (0,),
     # family unary (end)
     # family reduce (begin)
     Op.SUM: (1,),
@@ -381,6 +382,7 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.CAST: {0: ("int8", "int32", "float32")},  # int8 with or without quantisation
     # family unary (end)
     # family reduce (begin)
     # family reduce (end)
@@ -395,6 +397,7 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.CAST: ("int8", "int32", "float32"),
     # family unary (end)
     # family reduce (begin)
     Op.ARG_MAX: ("int32", "int64"),

@@ -48,6 +48,15 @@ class Op(StrEnum):
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    ABS = "ABS"
+    NEG = "NEG"
+    ELU = "ELU"
+    LOG_SOFTMAX = "LOG_SOFTMAX"
+    L2_NORMALIZATION = "L2_NORMALIZATION"
+    RSQRT = "RSQRT"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    FILL = "FILL"
+    CAST = "CAST"
     # family unary (end)
     # family reduce (begin)
     SUM = "SUM"
@@ -198,6 +207,11 @@ class StridedSliceAttrs:
 # attribute classes of family binary (end)
 
 # attribute classes of family unary (begin)
+@dataclass(frozen=True)
+class L2NormAttrs:
+    """L2_NORMALIZATION: TF-Lite Micro runs only activation NONE."""
+
+    activation: Act = Act.NONE
 # attribute classes of family unary (end)
 
 # attribute classes of family reduce (begin)
@@ -286,6 +300,15 @@ ATTRS: dict[Op, type] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.ABS: NoAttrs,
+    Op.NEG: NoAttrs,
+    Op.ELU: NoAttrs,
+    Op.LOG_SOFTMAX: NoAttrs,
+    Op.L2_NORMALIZATION: L2NormAttrs,
+    Op.RSQRT: NoAttrs,
+    Op.ZEROS_LIKE: NoAttrs,
+    Op.FILL: NoAttrs,
+    Op.CAST: NoAttrs,
     # family unary (end)
     # family reduce (begin)
     Op.SUM: ReduceAttrs,
@@ -327,6 +350,7 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    Op.FILL: (2, 2),
     # family unary (end)
     # family reduce (begin)
     Op.SUM: (2, 2),

@@ -22,6 +22,7 @@ from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
 from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MATMUL rules
 from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_BILINEAR, CUMSUM rules
+from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
 
 Shape = tuple[int, ...]
 
@@ -437,6 +438,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family binary (begin)
     # family binary (end)
     # family unary (begin)
+    **shapes_unary.RULES,
     # family unary (end)
     # family reduce (begin)
     Op.SUM: _reduce,

@@ -40,6 +40,7 @@ ELEMENTWISE_OPS = frozenset(
         # family binary (begin)
         # family binary (end)
         # family unary (begin)
+        Op.ABS, Op.NEG, Op.ELU, Op.RSQRT, Op.ZEROS_LIKE,
         # family unary (end)
         # family reduce (begin)
         # family reduce (end)
