@@ -50,7 +50,7 @@ DTYPES = {
     fb.TensorType.BOOL: "bool",
 }
 # Ops the reader accepts before folding: the IR's, plus those fold.py removes.
-TRANSIENT = set(FOLDERS) | {"SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}
+TRANSIENT = set(FOLDERS)
 
 
 MAX_MODEL_BYTES = 2**31  # a flatbuffer's offsets are 32-bit
@@ -312,11 +312,9 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
 def _build(raw: RawModel, name: str) -> Graph:
     leftover = next((op for op in raw.ops if op.kind not in Op.__members__), None)
     if leftover is not None:
-        where = "around a dilated convolution" if leftover.kind.endswith("_ND") else "on constant int32 shape data"
         raise UnsupportedError(
             f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here "
-            f"(it removes {leftover.kind} "
-            f"only {where}); supported operators: {SUPPORTED_OPS}"
+            f"(it removes {leftover.kind} only on constant int32 shape data); supported operators: {SUPPORTED_OPS}"
         )
     g = Graph(tensors=raw.tensors, inputs=list(raw.inputs), outputs=list(raw.outputs), name=name)
     for op in raw.ops:
@@ -354,6 +352,12 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    Op.GATHER: (1,),
+    Op.GATHER_ND: (1,),
+    Op.MIRROR_PAD: (1,),
+    Op.REVERSE_V2: (1,),
+    Op.SPACE_TO_BATCH_ND: (1, 2),
+    Op.BATCH_TO_SPACE_ND: (1, 2),
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -364,12 +368,17 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family matmul (begin)
     # family matmul (end)
 }
+# family spatial (begin)
+SPATIAL_OPS = (Op.GATHER, Op.GATHER_ND, Op.MIRROR_PAD, Op.REVERSE_V2, Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH,
+               Op.SPACE_TO_BATCH_ND, Op.BATCH_TO_SPACE_ND)  # fmt: skip
+# family spatial (end)
 # Slots that may hold data other than quantised int8 (a comparison's bool output, ARG_MAX's
 # int32 output, SELECT_V2's bool condition): input slot -> dtypes, and output dtypes.
 _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **{op: {0: ("int32",)} for op in SPATIAL_OPS},  # data movement: int32 data moves like int8
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -384,6 +393,7 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **{op: ("int32",) for op in SPATIAL_OPS},
     # family spatial (end)
     # family binary (begin)
     # family binary (end)

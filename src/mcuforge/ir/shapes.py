@@ -20,6 +20,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
+from mcuforge.ir import shapes_spatial  # family spatial: its shape rules
 
 Shape = tuple[int, ...]
 
@@ -425,6 +426,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **shapes_spatial.RULES,
     # family spatial (end)
     # family binary (begin)
     # family binary (end)

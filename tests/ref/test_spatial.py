@@ -1,0 +1,185 @@
+"""Spatial-family operators against TF-Lite Micro (and LiteRT's reference kernels) on
+writer-built graphs: DEPTH_TO_SPACE, SPACE_TO_DEPTH, GATHER, REVERSE_V2, MIRROR_PAD,
+SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, GATHER_ND."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcuforge.errors import InputError, ModelFormatError, UnsupportedError
+from mcuforge.ir import Op
+from mcuforge.ir import ops as O
+from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.ir.graph import Graph, Tensor
+from mcuforge.ir.shapes import infer_shapes
+from mcuforge.ref.interpreter import random_inputs, run
+from mcuforge.ref.spatial import KERNELS
+from oracle_util import assert_matches_litert, assert_matches_oracles, assert_matches_tflm
+
+IN_Q, OUT_Q = (0.1, 3), (0.25, -9)  # different on purpose: the kernels copy bytes regardless
+
+
+def spatial_graph(op, shape, operands=(), attrs=None, dtype="int8", runtime=None, out_q=OUT_Q) -> Graph:
+    """x -> op(x, *operands) -> y, the output shape from the shape rule. `operands` are int32
+    constants; `runtime` = (slot dtype, shape) makes operand 1 a model input instead."""
+    b = GraphBuilder()
+    x = b.input(shape, dtype, *(IN_Q if dtype == "int8" else ()))
+    ins = [x]
+    for k, v in enumerate(operands):
+        if k == 0 and runtime is not None:
+            ins.append(b.input(runtime[1], runtime[0]))
+        else:
+            keep = isinstance(v, np.ndarray) and v.dtype == np.int64  # int64 only when asked for
+            ins.append(b.const(np.asarray(v, np.int64 if keep else np.int32)))
+    q = quant(*out_q) if dtype == "int8" else None
+    y = b.op(op, ins, (), dtype, q, attrs)
+    g = b.graph
+    (out,) = infer_shapes(g, g.nodes[0])
+    g.tensors[y] = Tensor(y, out, dtype, q)
+    b.output(y)
+    return g
+
+
+def inputs_for(g: Graph, seed: int = 0, indices=None) -> list[np.ndarray]:
+    xs = random_inputs(g, seed)
+    if indices is not None:
+        xs[1] = np.asarray(indices, dtype=xs[1].dtype).reshape(xs[1].shape)
+    return xs
+
+
+def tflm(g, xs=None, seed=0):
+    return assert_matches_tflm(g, inputs_for(g, seed) if xs is None else xs, KERNELS)
+
+
+# ------------------------------------------------------------ DEPTH_TO_SPACE, SPACE_TO_DEPTH
+@pytest.mark.parametrize("shape,block", [((1, 2, 3, 8), 2), ((2, 3, 2, 18), 3), ((1, 1, 1, 4), 2), ((1, 2, 2, 5), 1)])
+def test_depth_to_space(shape, block):
+    g = spatial_graph(Op.DEPTH_TO_SPACE, shape, attrs=O.BlockAttrs(block))
+    (y,) = tflm(g)
+    x = inputs_for(g)[0]
+    assert block == 1 or y[0, 1, 0, 0] == x[0, 0, 0, shape[3] // block**2 * block]  # (i=1, j=0): DCR order
+
+
+@pytest.mark.parametrize("shape,block", [((1, 4, 6, 3), 2), ((2, 6, 3, 2), 3), ((1, 2, 2, 1), 2), ((1, 3, 1, 4), 1)])
+def test_space_to_depth(shape, block):
+    tflm(spatial_graph(Op.SPACE_TO_DEPTH, shape, attrs=O.BlockAttrs(block)))
+
+
+def test_depth_space_round_trip_and_int32():
+    x = np.arange(2 * 4 * 6 * 3, dtype=np.int32).reshape(2, 4, 6, 3)
+    g = spatial_graph(Op.SPACE_TO_DEPTH, x.shape, attrs=O.BlockAttrs(2), dtype="int32")
+    (s,) = assert_matches_litert(g, [x], KERNELS)  # TF-Lite Micro takes int8 and float32 only
+    g2 = spatial_graph(Op.DEPTH_TO_SPACE, s.shape, attrs=O.BlockAttrs(2), dtype="int32")
+    (back,) = assert_matches_litert(g2, [s], KERNELS)
+    assert np.array_equal(back, x)
+
+
+@pytest.mark.parametrize("op,shape,block", [(Op.DEPTH_TO_SPACE, (1, 2, 2, 6), 2), (Op.SPACE_TO_DEPTH, (1, 3, 4, 2), 2),
+                                            (Op.DEPTH_TO_SPACE, (1, 2, 2, 4), 0), (Op.SPACE_TO_DEPTH, (1, 2, 4), 2)])  # fmt: skip
+def test_depth_space_bad_shapes(op, shape, block):
+    with pytest.raises(ModelFormatError):
+        spatial_graph(op, shape, attrs=O.BlockAttrs(block))
+
+
+# ------------------------------------------------------------ GATHER
+GATHERS = [  # params shape, indices, axis, batch_dims
+    ((5, 3), [4, 0, 0, 2], 0, 0),
+    ((2, 6, 4), [[5, 1], [0, 3], [2, 2]], 1, 0),
+    ((2, 3, 4), [3, 0], -1, 0),  # negative axis
+    ((1, 4, 4, 3), [2], 3, 0),
+    ((3, 5, 2), [[4, 0], [1, 1], [3, 2]], 1, 1),  # batch_dims: one index row per batch
+    ((2, 3, 5, 2), [[0, 4, 4], [1, 2, 3]], 2, 1),  # batch_dims with an outer axis between
+    ((2, 3, 5, 2), [[0, 4, 4], [1, 2, 3]], 2, -1),  # negative batch_dims counts from the indices' rank
+    ((4,), 2, 0, 0),  # a scalar index drops the axis
+]
+
+
+@pytest.mark.parametrize("shape,indices,axis,bd", GATHERS)
+def test_gather_constant_indices(shape, indices, axis, bd):
+    g = spatial_graph(Op.GATHER, shape, [indices], O.GatherAttrs(axis, bd))
+    (y,) = tflm(g)
+    x = inputs_for(g)[0]
+    if bd == 0:
+        assert np.array_equal(y, np.take(x, indices, axis=axis))
+
+
+@pytest.mark.parametrize("shape,indices,axis,bd", GATHERS[:5])
+def test_gather_runtime_indices(shape, indices, axis, bd):
+    idx = np.asarray(indices, np.int32)
+    g = spatial_graph(Op.GATHER, shape, [idx], O.GatherAttrs(axis, bd), runtime=("int32", idx.shape))
+    tflm(g, inputs_for(g, 1, idx))
+
+
+def test_gather_int64_indices_and_int32_data():
+    """TF-Lite Micro's GATHER takes int32 indices and int8/float32 data only: LiteRT is the oracle."""
+    g = spatial_graph(Op.GATHER, (3, 4), [np.array([2, 0], np.int64)], O.GatherAttrs(1))
+    assert g.tensors[g.nodes[0].inputs[1]].dtype == "int64"
+    assert_matches_litert(g, inputs_for(g), KERNELS)
+    g = spatial_graph(Op.GATHER, (3, 4), [[1, 1, 0]], O.GatherAttrs(0), dtype="int32")
+    assert_matches_litert(g, inputs_for(g), KERNELS)
+    idx = np.array([[0, 2], [1, 1]], np.int64)
+    g = spatial_graph(Op.GATHER, (3, 4), [idx], O.GatherAttrs(0), runtime=("int64", idx.shape))
+    assert_matches_litert(g, inputs_for(g, 2, idx), KERNELS)
+
+
+def test_gather_bad_indices():
+    with pytest.raises(ModelFormatError, match="index 3 is out of range"):
+        spatial_graph(Op.GATHER, (3, 4), [[0, 3]])
+    with pytest.raises(ModelFormatError, match="batch_dims 2"):
+        spatial_graph(Op.GATHER, (3, 4), [[0, 1]], O.GatherAttrs(1, 2))
+    with pytest.raises(ModelFormatError, match="axis 2 is out of range"):
+        spatial_graph(Op.GATHER, (3, 4), [[0, 1]], O.GatherAttrs(2))
+    g = spatial_graph(Op.GATHER, (3, 4), [[0, 1]], runtime=("int32", (2,)))
+    with pytest.raises(InputError, match="index -1 is out of range"):
+        run(g, inputs_for(g, 0, [0, -1]))
+
+
+# ------------------------------------------------------------ REVERSE_V2
+@pytest.mark.parametrize("shape,axes", [((1, 4, 5, 3), [1]), ((1, 4, 5, 3), [-2]), ((1, 4, 5, 3), [1, 2]),
+                                        ((2, 3, 4), [0, 1, 2]), ((7,), [0])])  # fmt: skip
+def test_reverse(shape, axes):
+    tflm(spatial_graph(Op.REVERSE_V2, shape, [np.array(axes, np.int32)]))
+
+
+def test_reverse_non_contiguous_or_no_axes_and_int32():
+    """TF-Lite Micro and LiteRT both refuse axes that are not contiguous ("Non-contiguous
+    `axes` not supported") and crash (segmentation fault) on an empty axis list, so both are
+    checked by hand against TensorFlow's meaning (np.flip; a copy)."""
+    g = spatial_graph(Op.REVERSE_V2, (2, 3), [np.zeros(0, np.int32)])
+    assert np.array_equal(run(g, inputs_for(g))[0], inputs_for(g)[0])
+    g = spatial_graph(Op.REVERSE_V2, (2, 3, 4, 2), [[0, 2]])
+    assert np.array_equal(run(g, inputs_for(g))[0], inputs_for(g)[0][::-1, :, ::-1])
+    g = spatial_graph(Op.REVERSE_V2, (3, 5), [[1]], dtype="int32")
+    assert_matches_oracles(g, inputs_for(g), kernels=KERNELS)
+    with pytest.raises(ModelFormatError, match="twice"):
+        spatial_graph(Op.REVERSE_V2, (3, 5), [[1, -1]])
+
+
+# ------------------------------------------------------------ MIRROR_PAD
+MIRRORS = [
+    ((1, 4, 5, 2), [[0, 0], [1, 2], [3, 0], [0, 0]], O.MirrorPadMode.REFLECT),
+    ((1, 4, 5, 2), [[0, 0], [1, 2], [3, 0], [0, 0]], O.MirrorPadMode.SYMMETRIC),
+    ((1, 4, 5, 2), [[0, 0], [3, 3], [4, 4], [0, 0]], O.MirrorPadMode.REFLECT),  # the most REFLECT allows
+    ((1, 4, 5, 2), [[0, 0], [4, 4], [5, 5], [0, 0]], O.MirrorPadMode.SYMMETRIC),  # the most SYMMETRIC allows
+    ((2, 3, 4), [[1, 1], [2, 0], [0, 3]], O.MirrorPadMode.REFLECT),  # every axis, batch too
+    ((6,), [[2, 5]], O.MirrorPadMode.SYMMETRIC),
+]
+
+
+@pytest.mark.parametrize("shape,pads,mode", MIRRORS)
+def test_mirror_pad(shape, pads, mode):
+    tflm(spatial_graph(Op.MIRROR_PAD, shape, [pads], O.MirrorPadAttrs(mode)))
+
+
+def test_mirror_pad_int64_paddings_int32_data_and_limits():
+    pads = np.array([[1, 2], [2, 1]], np.int64)
+    # LiteRT requires equal input and output quantisation here; TF-Lite Micro copies bytes regardless.
+    g = spatial_graph(Op.MIRROR_PAD, (3, 4), [pads], O.MirrorPadAttrs(O.MirrorPadMode.SYMMETRIC), out_q=IN_Q)
+    assert_matches_oracles(g, inputs_for(g), kernels=KERNELS)
+    g = spatial_graph(Op.MIRROR_PAD, (3, 4), [[[1, 2], [2, 1]]], dtype="int32")
+    assert_matches_litert(g, inputs_for(g), KERNELS)  # TF-Lite Micro takes int8 and float32 only
+    with pytest.raises(ModelFormatError, match="exceed what REFLECT"):
+        spatial_graph(Op.MIRROR_PAD, (3, 4), [[[3, 0], [0, 0]]])
+    with pytest.raises(ModelFormatError, match="exceed what SYMMETRIC"):
+        spatial_graph(Op.MIRROR_PAD, (3, 4), [[[0, 0], [0, 5]]], O.MirrorPadAttrs(O.MirrorPadMode.SYMMETRIC))
