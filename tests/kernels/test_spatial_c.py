@@ -15,7 +15,7 @@ from mcuforge.ir.graph import Graph
 from mcuforge.ref.interpreter import random_inputs
 from mcuforge.targets.host import run_c
 from kernels.test_elementwise_c import check_c, merge
-from ref.test_spatial import GATHERS, MIRRORS, spatial_graph
+from ref.test_spatial import BTSS, GATHER_NDS, GATHERS, IN_Q, MIRRORS, STBS, spatial_graph
 
 REFLECT, SYMMETRIC = O.MirrorPadMode.REFLECT, O.MirrorPadMode.SYMMETRIC
 
@@ -54,6 +54,23 @@ def gather_graphs() -> list[Graph]:
         gs.append(spatial_graph(Op.GATHER, s, [idx], O.GatherAttrs(a, bd), runtime=("int32", idx.shape)))
     gs.append(spatial_graph(Op.GATHER, (3, 4), [np.array([2, 0], np.int64)], O.GatherAttrs(1)))
     gs.append(spatial_graph(Op.GATHER, (3, 4), [[1, 1, 0]], dtype="int32"))
+    for s, i in GATHER_NDS:
+        idx = np.asarray(i, np.int32)
+        gs.append(spatial_graph(Op.GATHER_ND, s, [idx]))
+        gs.append(spatial_graph(Op.GATHER_ND, s, [idx], runtime=("int32", idx.shape)))
+    idx = np.array([[2, 1], [0, 3]], np.int64)
+    gs.append(spatial_graph(Op.GATHER_ND, (3, 4), [idx], runtime=("int64", idx.shape)))
+    gs.append(spatial_graph(Op.GATHER_ND, (3, 4, 2), [[[1], [2], [1]]], dtype="int32"))
+    return gs
+
+
+def space_batch_graphs() -> list[Graph]:
+    gs = [spatial_graph(Op.SPACE_TO_BATCH_ND, s, [b, p], out_q=IN_Q) for s, b, p in STBS]
+    gs.append(spatial_graph(Op.SPACE_TO_BATCH_ND, (1, 5, 7, 2), [[2, 3], [[1, 0], [1, 1]]]))  # pads with the output zp
+    gs += [spatial_graph(Op.BATCH_TO_SPACE_ND, s, [b, c]) for s, b, c in BTSS]
+    for op in (Op.SPACE_TO_BATCH_ND, Op.BATCH_TO_SPACE_ND):
+        gs.append(spatial_graph(op, (4, 4, 6, 3), [[2, 2], [[0, 2], [2, 0]]], dtype="int32"))
+        gs.append(spatial_graph(op, (4, 6, 3), [[2], [[2, 2]]], dtype="int32"))
     return gs
 
 
@@ -76,7 +93,7 @@ def runtime_indices(g: Graph, seed: int) -> list[np.ndarray]:
 
 
 def test_strided_table_and_gather_kernels_under_sanitizers():
-    g = merge(depth_space_graphs() + reverse_graphs() + mirror_graphs() + gather_graphs())
+    g = merge(depth_space_graphs() + reverse_graphs() + mirror_graphs() + gather_graphs() + space_batch_graphs())
     for seed in (11, 12):
         check_c(g, runtime_indices(g, seed), sanitize=True)
 
@@ -87,6 +104,9 @@ def test_gather_index_out_of_range_is_memory_safe():
     x = random_inputs(g, 0)[0]
     (y,) = run_c(g, [x, np.array([4, -1], np.int32)], sanitize=True)
     assert not y.any()
+    g = spatial_graph(Op.GATHER_ND, (3, 4), [[[0, 0]]], runtime=("int32", (3, 2)))
+    (y,) = run_c(g, [x, np.array([[1, 4], [-1, 0], [2, 3]], np.int32)], sanitize=True)
+    assert y.tolist() == [0, 0, x[2, 3]]  # [1, 4] is in range as a flat position, which TF-Lite Micro takes
 
 
 def test_table_copy_drops_unit_dimensions_and_merges_runs():

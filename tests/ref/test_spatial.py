@@ -183,3 +183,106 @@ def test_mirror_pad_int64_paddings_int32_data_and_limits():
         spatial_graph(Op.MIRROR_PAD, (3, 4), [[[3, 0], [0, 0]]])
     with pytest.raises(ModelFormatError, match="exceed what SYMMETRIC"):
         spatial_graph(Op.MIRROR_PAD, (3, 4), [[[0, 0], [0, 5]]], O.MirrorPadAttrs(O.MirrorPadMode.SYMMETRIC))
+
+
+# ------------------------------------------------------------ SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND
+STB_PADS = "TF-Lite Micro's SPACE_TO_BATCH_ND pads with an unset value instead of the zero point"
+STBS = [  # input shape, block, paddings
+    ((1, 4, 6, 3), [2, 2], [[0, 0], [0, 0]]),
+    ((2, 4, 6, 2), [2, 3], [[0, 0], [0, 0]]),  # batch 2: output batch (i*bw + j)*2 + n
+    ((1, 5, 7, 2), [2, 3], [[1, 0], [1, 1]]),
+    ((2, 3, 3, 1), [3, 1], [[2, 1], [0, 0]]),
+    ((1, 7, 4), [3], [[1, 1]]),  # rank 3 (N, W, C): Conv1D's form
+    ((2, 6, 3), [2], [[0, 0]]),
+]
+
+
+@pytest.mark.parametrize("shape,block,pads", STBS)
+def test_space_to_batch(shape, block, pads):
+    g = spatial_graph(Op.SPACE_TO_BATCH_ND, shape, [block, pads], out_q=IN_Q)  # LiteRT wants equal quantisation
+    xs = inputs_for(g)
+    if any(map(any, pads)):
+        (y,) = assert_matches_oracles(g, xs, follows="litert", why=STB_PADS, kernels=KERNELS)
+        assert (y == IN_Q[1]).any()  # the padding is the zero point
+    else:
+        assert_matches_oracles(g, xs, kernels=KERNELS)
+
+
+def test_space_to_batch_copies_bytes_across_quantisation():
+    """Different input and output quantisation: TF-Lite Micro copies the bytes (LiteRT refuses)."""
+    tflm(spatial_graph(Op.SPACE_TO_BATCH_ND, (2, 4, 6, 2), [[2, 3], [[0, 0], [0, 0]]]))
+
+
+BTSS = [  # input shape, block, crops
+    ((4, 2, 3, 3), [2, 2], [[0, 0], [0, 0]]),
+    ((12, 2, 2, 2), [2, 3], [[0, 0], [0, 0]]),  # batch 2 out
+    ((6, 3, 3, 2), [2, 3], [[1, 0], [2, 3]]),
+    ((4, 3, 3, 1), [1, 4], [[0, 2], [1, 1]]),
+    ((3, 4, 2), [3], [[1, 2]]),  # rank 3
+    ((4, 3, 5), [2], [[0, 0]]),
+]
+
+
+@pytest.mark.parametrize("shape,block,crops", BTSS)
+def test_batch_to_space(shape, block, crops):
+    g = spatial_graph(Op.BATCH_TO_SPACE_ND, shape, [block, crops], out_q=IN_Q)
+    assert_matches_oracles(g, inputs_for(g), kernels=KERNELS)
+
+
+@pytest.mark.parametrize("shape,block,pads", [STBS[2], STBS[4]])
+def test_space_batch_round_trip_int32(shape, block, pads):
+    x = np.arange(np.prod(shape), dtype=np.int32).reshape(shape)
+    g = spatial_graph(Op.SPACE_TO_BATCH_ND, shape, [block, pads], dtype="int32")
+    (s,) = assert_matches_litert(g, [x], KERNELS)  # TF-Lite Micro takes int8 and float32 only
+    g = spatial_graph(Op.BATCH_TO_SPACE_ND, s.shape, [block, pads], dtype="int32")
+    (back,) = assert_matches_litert(g, [s], KERNELS)
+    assert np.array_equal(back, x)
+
+
+@pytest.mark.parametrize("op,shape,block,amounts,error", [
+    (Op.SPACE_TO_BATCH_ND, (1, 5, 6, 2), [2, 2], [[0, 0], [0, 0]], ModelFormatError),  # 5 rows in blocks of 2
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2), [2], [[0, 0]], ModelFormatError),  # one block size for two axes
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2, 1), [2, 2, 1], [[0, 0]] * 3, UnsupportedError),  # rank 5
+    (Op.BATCH_TO_SPACE_ND, (3, 2, 2, 1), [2, 2], [[0, 0], [0, 0]], ModelFormatError),  # 3 images, 4 per block
+    (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 2], [[0, -1], [0, 0]], ModelFormatError),
+    (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 0], [[0, 0], [0, 0]], ModelFormatError),
+])  # fmt: skip
+def test_space_batch_bad_operands(op, shape, block, amounts, error):
+    with pytest.raises(error):
+        spatial_graph(op, shape, [block, amounts])
+
+
+# ------------------------------------------------------------ GATHER_ND
+GATHER_NDS = [  # params shape, indices
+    ((3, 4), [[2, 1], [0, 3], [1, 0]]),  # whole tuples: single elements
+    ((3, 4, 2), [[2], [0]]),  # depth 1: rows
+    ((2, 3, 4), [[[1, 2], [0, 0]], [[1, 1], [0, 2]]]),  # batched tuples of depth 2: rows of 4
+    ((1, 4, 4, 3), [[0, 3, 1, 2]]),
+    ((2, 3, 2, 2, 2), [[1, 2, 1, 0, 1]]),  # depth 5, TF-Lite Micro's most
+]
+
+
+@pytest.mark.parametrize("shape,indices", GATHER_NDS)
+def test_gather_nd(shape, indices):
+    g = spatial_graph(Op.GATHER_ND, shape, [indices])
+    (y,) = tflm(g)
+    x, idx = inputs_for(g)[0], np.asarray(indices)
+    assert np.array_equal(y, x[tuple(np.moveaxis(idx, -1, 0))])
+    idx = idx.astype(np.int32)
+    g = spatial_graph(Op.GATHER_ND, shape, [idx], runtime=("int32", idx.shape))
+    tflm(g, inputs_for(g, 3, idx))
+
+
+def test_gather_nd_int64_indices_int32_data_and_bounds():
+    """TF-Lite Micro takes int32 indices and int8/float32 data only: LiteRT is the oracle."""
+    g = spatial_graph(Op.GATHER_ND, (3, 4), [np.array([[2, 1], [0, 3]], np.int64)])
+    assert_matches_litert(g, inputs_for(g), KERNELS)
+    g = spatial_graph(Op.GATHER_ND, (3, 4, 2), [[[1], [2], [1]]], dtype="int32")
+    assert_matches_litert(g, inputs_for(g), KERNELS)
+    with pytest.raises(ModelFormatError, match="index 4 is out of range"):
+        spatial_graph(Op.GATHER_ND, (3, 4), [[[1, 4]]])  # in range as a flat position, which TF-Lite Micro checks
+    with pytest.raises(ModelFormatError, match="depth 3"):
+        spatial_graph(Op.GATHER_ND, (3, 4), [[[1, 1, 1]]])
+    g = spatial_graph(Op.GATHER_ND, (3, 4), [[[0, 0]]], runtime=("int32", (1, 2)))
+    with pytest.raises(InputError, match="index 4 is out of range"):
+        run(g, inputs_for(g, 0, [[1, 4]]))
