@@ -154,7 +154,7 @@ def test_quantized_and_activation_ops_are_not_folded():
         ("FLOOR_DIV", [[1], [0]], "divides by zero"),
         ("FILL", [[1 << 15, 1 << 15], 0], "more than 1048576 elements"),
         ("RANGE", [0, 1 << 30, 1], "more than 1048576 elements"),
-        ("GATHER", [[1, 2], [5]], "gather index out of range"),
+        ("GATHER", [[1, 2], [5]], "index 5 is out of range"),
         ("SLICE", [[1, 2], [1], [5]], "out of range"),
     ],
 )
@@ -166,22 +166,37 @@ def test_folding_bad_operands(kind, inputs, pattern):
 
 
 def test_unfoldable_shape_op_is_unsupported():
-    """GATHER on activations is not a shape computation: the reader names it."""
+    """RANGE on a model input is not a shape computation: the reader names it."""
+    b = TflBuilder()
+    n = b.tensor((), "int32")
+    y = b.tensor((4,), "int32")
+    b.op("RANGE", [b.const(0, "int32"), n, b.const(1, "int32")], [y])
+    with pytest.raises(UnsupportedError, match=r"node 0 uses RANGE, which mcuforge does not support here"):
+        read(b.build([n], [y]))
+
+
+def test_gather_on_activations_is_a_node():
+    """GATHER is an operator of the IR: on int8 activations it stays a node (on int32 constants it folds)."""
     b = TflBuilder()
     x = b.tensor((4,), scale=0.1)
     y = b.tensor((2,), scale=0.1)
     b.op("GATHER", [x, b.const([0, 2], "int32")], [y], options("GatherOptions"))
-    with pytest.raises(UnsupportedError, match=r"node 0 uses GATHER, which mcuforge does not support here"):
-        read(b.build([x], [y]))
+    model = b.build([x], [y])
+    g = verify(read(model))
+    assert [n.op for n in g.nodes] == [Op.GATHER]
+    xs = [np.arange(-2, 2, dtype=np.int8)]
+    assert np.array_equal(ref_run(g, xs)[0], run_tflm(model, xs)[0])
 
 
 # ------------------------------------------------------------ dilated convolutions
-def dilated_model(kind, hw, c, o, k, block, pads, crops, act=0, dm=1, stored_batch=None, stride=1):
-    """x -> SPACE_TO_BATCH_ND -> conv (VALID) -> BATCH_TO_SPACE_ND; returns (model, conv-only model at batch bh*bw)."""
+def dilated_model(kind, hw, c, o, k, block, pads, crops, act=0, dm=1, stored_batch=None, stride=1, batch=1):
+    """x -> SPACE_TO_BATCH_ND -> conv (VALID) -> BATCH_TO_SPACE_ND; returns (model, conv-only model at batch
+    bh*bw*batch). With stored_batch the chain's inner tensors store that batch and an open one (-1) in their
+    shape signature, as the converter writes a model with an open batch size."""
     rng = np.random.default_rng(k * 7 + o)
     (h, w), (bh, bw) = hw, block
     hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
-    nb = bh * bw
+    nb = bh * bw * batch
     ch, cw = (hp // bh - k) // stride + 1, (wp // bw - k) // stride + 1
     if kind == "CONV_2D":
         weights, ws = quantized_weights(rng, (o, k, k, c), 0)
@@ -204,19 +219,20 @@ def dilated_model(kind, hw, c, o, k, block, pads, crops, act=0, dm=1, stored_bat
     bias = rng.integers(-2000, 2000, o)
     xq, yq = dict(scale=0.1, zero_point=5), dict(scale=0.2, zero_point=-7)
 
-    def conv_part(b: TflBuilder, src: int, batch: int) -> int:
+    def conv_part(b: TflBuilder, src: int, n: int, sig=None) -> int:
         wt = b.const(weights, scale=ws, zero_point=[0] * o, axis=axis)
         bt = b.const(bias, "int32", scale=[0.1 * s for s in ws], zero_point=[0] * o)
-        y = b.tensor((batch, ch, cw, o), **yq)
+        y = b.tensor((n, ch, cw, o), **yq, signature=sig and (-1, ch, cw, o))
         b.op(kind, [src, wt, bt], [y], opts)
         return y
 
     b = TflBuilder()
-    x = b.tensor((1, h, w, c), **xq)
-    s = b.tensor((stored_batch or nb, hp // bh, wp // bw, c), **xq)
+    x = b.tensor((batch, h, w, c), **xq)
+    sig = None if stored_batch is None else (-1, hp // bh, wp // bw, c)
+    s = b.tensor((stored_batch or nb, hp // bh, wp // bw, c), **xq, signature=sig)
     b.op("SPACE_TO_BATCH_ND", [x, b.const(block, "int32"), b.const(pads, "int32")], [s])
-    y = conv_part(b, s, stored_batch or nb)
-    z = b.tensor((1, ch * bh - crops[0][0] - crops[0][1], cw * bw - crops[1][0] - crops[1][1], o), **yq)
+    y = conv_part(b, s, stored_batch or nb, sig)
+    z = b.tensor((batch, ch * bh - crops[0][0] - crops[0][1], cw * bw - crops[1][0] - crops[1][1], o), **yq)
     b.op("BATCH_TO_SPACE_ND", [y, b.const(block, "int32"), b.const(crops, "int32")], [z])
     model = b.build([x], [z])
     b = TflBuilder()
@@ -229,12 +245,13 @@ def chain_oracle(conv_only: bytes, x: np.ndarray, block, pads, crops, zp: int = 
     """The converter's chain: data movement in NumPy (padding with the zero point), the conv in TF-Lite Micro."""
     bh, bw = block
     xp = np.pad(x, [(0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)], constant_values=zp)
-    batches = np.concatenate([xp[:, i::bh, j::bw, :] for i in range(bh) for j in range(bw)])
+    batches = np.concatenate([xp[:, i::bh, j::bw, :] for i in range(bh) for j in range(bw)])  # (i*bw + j)*N + n
     y = run_tflm(conv_only, [batches])[0]
-    n, ch, cw, o = y.shape
-    full = np.zeros((1, ch * bh, cw * bw, o), y.dtype)
-    for k in range(n):
-        full[:, k // bw :: bh, k % bw :: bw, :] = y[k]
+    nb, ch, cw, o = y.shape
+    n = nb // (bh * bw)
+    full = np.zeros((n, ch * bh, cw * bw, o), y.dtype)
+    for k in range(bh * bw):
+        full[:, k // bw :: bh, k % bw :: bw, :] = y[k * n : (k + 1) * n]
     return full[:, crops[0][0] : ch * bh - crops[0][1], crops[1][0] : cw * bw - crops[1][1], :]
 
 
@@ -259,6 +276,8 @@ DILATED = {
     ),
     "dw-explicit-pad": ("DEPTHWISE_CONV_2D", (8, 8), 4, 4, 3, (2, 2), [[1, 1], [3, 3]], [[0, 0], [0, 0]], {}),
     "open-batch": ("CONV_2D", (8, 8), 3, 4, 3, (2, 2), [[2, 2], [2, 2]], [[0, 0], [0, 0]], {"stored_batch": 1}),
+    "batch-3": ("CONV_2D", (7, 9), 3, 4, 3, (2, 2), [[2, 3], [2, 3]], [[0, 1], [0, 1]], {"batch": 3}),
+    "dw-batch-2": ("DEPTHWISE_CONV_2D", (8, 8), 4, 4, 3, (2, 2), [[1, 1], [3, 3]], [[0, 0], [0, 0]], {"batch": 2}),
 }
 EXPECTED = {
     "same": ([Op.CONV_2D], O.Padding.SAME),
@@ -270,6 +289,8 @@ EXPECTED = {
     "dw-multiplier": ([Op.DEPTHWISE_CONV_2D], O.Padding.SAME),
     "dw-explicit-pad": ([Op.PAD, Op.DEPTHWISE_CONV_2D], O.Padding.VALID),
     "open-batch": ([Op.CONV_2D], O.Padding.SAME),
+    "batch-3": ([Op.CONV_2D], O.Padding.SAME),
+    "dw-batch-2": ([Op.PAD, Op.DEPTHWISE_CONV_2D], O.Padding.VALID),
 }
 
 
@@ -291,7 +312,7 @@ def test_dilated_conv_is_fused_and_exact(name):
             [0, 0],
         ]
     for seed in range(3):
-        x = np.random.default_rng(seed).integers(-128, 128, (1, *hw, c)).astype(np.int8)
+        x = np.random.default_rng(seed).integers(-128, 128, (kw.get("batch", 1), *hw, c)).astype(np.int8)
         expected = chain_oracle(conv_only, x, block, pads, crops)
         assert np.array_equal(run_tflm(write(g), [x])[0], expected)
         ours = ref_run(g, [x])
@@ -328,29 +349,116 @@ def test_random_dilated_patterns_are_exact(config):
     assert np.array_equal(run_tflm(write(g), [x])[0], chain_oracle(conv_only, x, block, pads, crops))
 
 
+def litert_ref(model: bytes, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """LiteRT's reference kernels on a model file as it is (the chain unfused)."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert is not installed")
+    it = litert.Interpreter(model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), xs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
 @pytest.mark.parametrize(
     "change",
-    [dict(stride=2), dict(crops=[[3, 0], [0, 0]])],
-    ids=["strided-conv", "crops-exceed-pads"],
+    [dict(stride=2), dict(crops=[[3, 0], [0, 0]]), dict(stride=2, stored_batch=1), dict(stride=2, batch=2)],
+    ids=["strided-conv", "crops-exceed-pads", "strided-open-batch", "strided-batch-2"],
 )
-def test_other_stb_patterns_are_unsupported(change):
+def test_other_stb_patterns_run_as_the_general_ops(change):
+    """A chain the fusion does not fit stays SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND and runs
+    exactly (the oracle: the chain in NumPy with TF-Lite Micro's conv, and LiteRT's reference kernels).
+    With an open batch size the inner tensors take the batch the inputs give, not the stored 1."""
     args = dict(kind="CONV_2D", hw=(8, 8), c=2, o=2, k=3, block=(2, 2), pads=[[2, 2], [2, 2]], crops=[[0, 0], [0, 0]])
     args.update(change)
-    model, _ = dilated_model(**args)
-    with pytest.raises(UnsupportedError, match=r"node 0 uses SPACE_TO_BATCH_ND, which mcuforge does not support here"):
-        read(model)
+    model, conv_only = dilated_model(**args)
+    g = verify(read(model))
+    assert [n.op for n in g.nodes] == [Op.SPACE_TO_BATCH_ND, Op.CONV_2D, Op.BATCH_TO_SPACE_ND]
+    assert g.tensors[g.nodes[0].outputs[0]].shape[0] == 4 * change.get("batch", 1)
+    x = np.random.default_rng(2).integers(-128, 128, (change.get("batch", 1), 8, 8, 2)).astype(np.int8)
+    expected = chain_oracle(conv_only, x, args["block"], args["pads"], args["crops"])
+    assert np.array_equal(ref_run(g, [x])[0], expected)
+    assert np.array_equal(litert_ref(model, [x])[0], expected)
+
+
+def conv1d_model(kind, w, c, k, d, pads, crops, unit=1, batch=1, axis_value=None, o=3):
+    """x (N, W, C) -> SPACE_TO_BATCH_ND -> EXPAND_DIMS -> conv (VALID) -> SQUEEZE -> BATCH_TO_SPACE_ND,
+    as TensorFlow writes a dilated Conv1D; `unit` is the axis EXPAND_DIMS inserts (1: N 1 W C)."""
+    rng = np.random.default_rng(k * 5 + d)
+    wp = w + sum(pads)
+    cw = wp // d - k + 1
+    kshape = (1, k) if unit == 1 else (k, 1)
+    if kind == "CONV_2D":
+        weights, ws = quantized_weights(rng, (o, *kshape, c), 0)
+        opts, axis = options("Conv2DOptions", padding=fb.Padding.VALID, strideH=1, strideW=1), 0
+    else:
+        o = c
+        weights, ws = quantized_weights(rng, (1, *kshape, o), 3)
+        opts = options("DepthwiseConv2DOptions", padding=fb.Padding.VALID, strideH=1, strideW=1, depthMultiplier=1)
+        axis = 3
+    xq, yq = dict(scale=0.1, zero_point=5), dict(scale=0.2, zero_point=-7)
+    n = batch * d
+
+    def unit_shape(shape):
+        return (*shape[:unit], 1, *shape[unit:])
+
+    b = TflBuilder()
+    x = b.tensor((batch, w, c), **xq)
+    s = b.tensor((n, wp // d, c), **xq)
+    b.op("SPACE_TO_BATCH_ND", [x, b.const([d], "int32"), b.const([pads], "int32")], [s])
+    e = b.tensor(unit_shape((n, wp // d, c)), **xq)
+    b.op("EXPAND_DIMS", [s, b.const([unit if axis_value is None else axis_value], "int32")], [e])
+    wt = b.const(weights, scale=ws, zero_point=[0] * o, axis=axis)
+    bt = b.const(rng.integers(-2000, 2000, o), "int32", scale=[0.1 * v for v in ws], zero_point=[0] * o)
+    y = b.tensor(unit_shape((n, cw, o)), **yq)
+    b.op(kind, [e, wt, bt], [y], opts)
+    q = b.tensor((n, cw, o), **yq)
+    b.op("SQUEEZE", [y], [q], options("SqueezeOptions", squeezeDims=[unit if axis_value is None else axis_value]))
+    z = b.tensor((batch, cw * d - sum(crops), o), **yq)
+    b.op("BATCH_TO_SPACE_ND", [q, b.const([d], "int32"), b.const([crops], "int32")], [z])
+    return b.build([x], [z])
+
+
+CONV1D = {
+    # name: (kind, w, c, k, d, pads, crops, kwargs) -> expected padding, whether a PAD comes first
+    "same": ("CONV_2D", 12, 3, 3, 2, [2, 2], [0, 0], {}, O.Padding.SAME, False),
+    "same-odd": ("CONV_2D", 11, 2, 3, 3, [3, 4], [0, 1], {}, O.Padding.SAME, False),
+    "valid": ("CONV_2D", 12, 3, 3, 2, [0, 0], [0, 0], {}, O.Padding.VALID, False),
+    "causal": ("CONV_2D", 10, 2, 2, 2, [2, 0], [0, 0], {}, O.Padding.VALID, True),  # Keras padding="causal"
+    "unit-2-negative-axis": ("CONV_2D", 12, 3, 3, 2, [2, 2], [0, 0], {"unit": 2, "axis_value": -2}, O.Padding.SAME, False),
+    "dw-batch-2": ("DEPTHWISE_CONV_2D", 9, 4, 3, 3, [3, 3], [0, 0], {"batch": 2}, O.Padding.SAME, False),
+    "dw-explicit": ("DEPTHWISE_CONV_2D", 8, 2, 3, 2, [1, 1], [0, 0], {}, O.Padding.VALID, True),
+}
+
+
+@pytest.mark.parametrize("name", list(CONV1D))
+def test_dilated_conv1d_is_fused_and_exact(name):
+    kind, w, c, k, d, pads, crops, kw, padding, padded = CONV1D[name]
+    model = conv1d_model(kind, w, c, k, d, pads, crops, **kw)
+    g = verify(read(model))
+    expected_ops = [Op.PAD] * padded + [Op.EXPAND_DIMS, Op(kind), Op.SQUEEZE]
+    assert [n.op for n in g.nodes] == expected_ops
+    conv = g.nodes[-2].attrs
+    unit = kw.get("unit", 1)
+    assert conv.dilation == ((1, d) if unit == 1 else (d, 1)) and conv.padding == padding
+    x = np.random.default_rng(4).integers(-128, 128, (kw.get("batch", 1), w, c)).astype(np.int8)
+    expected = litert_ref(model, [x])[0]
+    assert np.array_equal(ref_run(g, [x])[0], expected)
+    assert np.array_equal(run_tflm(write(g), [x])[0], expected)
+
+
+def test_conv1d_chain_that_does_not_fit_runs_as_general_ops():
+    model = conv1d_model("CONV_2D", 12, 3, 3, 2, [1, 1], [2, 0])  # the crops exceed the paddings
+    g = verify(read(model))
+    assert [n.op for n in g.nodes][0] == Op.SPACE_TO_BATCH_ND and g.nodes[-1].op == Op.BATCH_TO_SPACE_ND
+    x = np.random.default_rng(5).integers(-128, 128, (1, 12, 3)).astype(np.int8)
+    assert np.array_equal(ref_run(g, [x])[0], litert_ref(model, [x])[0])
 
 
 @pytest.mark.parametrize("name", [n for n in DILATED if "stored_batch" not in DILATED[n][-1]])
 def test_dilated_conv_matches_litert_reference(name):
     """LiteRT's reference kernels run the converter's chain right; TF-Lite Micro's SPACE_TO_BATCH_ND does not."""
-    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert is not installed")
     kind, hw, c, o, k, block, pads, crops, kw = DILATED[name]
     model, _ = dilated_model(kind, hw, c, o, k, block, pads, crops, **kw)
-    x = np.random.default_rng(0).integers(-128, 128, (1, *hw, c)).astype(np.int8)
-    it = litert.Interpreter(model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    expected = it.get_tensor(it.get_output_details()[0]["index"])
-    assert np.array_equal(run_tflm(write(read(model)), [x])[0], expected)
+    x = np.random.default_rng(0).integers(-128, 128, (kw.get("batch", 1), *hw, c)).astype(np.int8)
+    assert np.array_equal(run_tflm(write(read(model)), [x])[0], litert_ref(model, [x])[0])

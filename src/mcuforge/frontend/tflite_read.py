@@ -192,7 +192,8 @@ class _Reader:
         for n, t in tensors.items():  # a zero-size operand stored without a buffer is an empty constant
             if t.data is None and t.size == 0 and n not in written:
                 tensors[n] = Tensor(n, t.shape, t.dtype, t.quant, np.zeros(t.shape, dtype=t.dtype))
-        return RawModel(tensors, ops, g_in, g_out)
+        open_batch = {n for n in tensors if _open_batch(self.ts[index[n]].shapeSignature)}
+        return RawModel(tensors, ops, g_in, g_out, open_batch)
 
     # ------------------------------------------------------------ tensors
     def _tensor(self, i: int) -> Tensor:
@@ -242,6 +243,11 @@ def _too_big(where: str, shape: tuple[int, ...], nbytes: int) -> ModelFormatErro
 
 def _ints(v: Any) -> list[int]:
     return [] if v is None else [int(x) for x in v]
+
+
+def _open_batch(signature: Any) -> bool:
+    """A shape signature with an open batch size (-1 first)."""
+    return signature is not None and len(signature) > 0 and int(signature[0]) == -1
 
 
 def _text(v: Any) -> str:
@@ -323,7 +329,12 @@ def _build(raw: RawModel, name: str) -> Graph:
         _check_types(g, node, op.where)
         for out, shape in zip(node.outputs, infer_shapes(g, node, op.where)):
             stored = g.tensors[out].shape
-            if stored != shape:
+            if stored != shape and out in raw.open_batch and stored[1:] == shape[1:] and stored[:1] == (1,):
+                # An open batch size stored as 1 (SPACE_TO_BATCH_ND makes a batch of blocks): what runs is
+                # the batch the inputs give; TF-Lite Micro trusts the 1 and computes part of the result.
+                t = g.tensors[out]
+                g.tensors[out] = Tensor(out, shape, t.dtype, t.quant, t.data)
+            elif stored != shape:
                 raise ModelFormatError(
                     f"{op.where}: output {out!r} has shape {stored} in the file, but its inputs give {shape}"
                 )

@@ -18,7 +18,7 @@ import numpy as np
 
 from mcuforge.errors import InputError
 from mcuforge.ir.graph import Graph, Node
-from mcuforge.ir.ops import MirrorPadMode, Op
+from mcuforge.ir.ops import GatherAttrs, MirrorPadMode, Op
 from mcuforge.ir.shapes_spatial import block_operands, check_indices, gather_dims, normalised_axes
 
 
@@ -30,15 +30,20 @@ def _where(node: Node) -> str:
     return f"{node.op} node {node.name!r}"
 
 
-def eval_gather(g: Graph, node: Node, inputs):
-    x, idx = np.asarray(inputs[0]), np.asarray(inputs[1], dtype=np.int64)
-    axis, bd = gather_dims(x.shape, idx.shape, node.attrs, _where(node))
-    check_indices(idx, x.shape[axis], _where(node), InputError)
+def gather(x: np.ndarray, idx: np.ndarray, attrs: GatherAttrs, where: str, error=InputError) -> np.ndarray:
+    """GATHER of any dtype (import-time folding uses it on int32 shape data too)."""
+    x, idx = np.asarray(x), np.asarray(idx, dtype=np.int64)
+    axis, bd = gather_dims(x.shape, idx.shape, attrs, where)
+    check_indices(idx, x.shape[axis], where, error)
     batch = int(np.prod(x.shape[:bd], dtype=np.int64))
     p = x.reshape(batch, int(np.prod(x.shape[bd:axis], dtype=np.int64)), x.shape[axis], -1)
     k = idx.reshape(batch, -1)
     y = np.stack([p[b][:, k[b], :] for b in range(batch)])  # (batch, outer, coords, inner)
-    return [y.reshape(_out(g, node).shape)]
+    return y.reshape(*x.shape[:axis], *idx.shape[bd:], *x.shape[axis + 1 :])
+
+
+def eval_gather(g: Graph, node: Node, inputs):
+    return [gather(inputs[0], inputs[1], node.attrs, _where(node))]
 
 
 def eval_gather_nd(g: Graph, node: Node, inputs):
