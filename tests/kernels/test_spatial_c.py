@@ -15,7 +15,7 @@ from mcuforge.ir.graph import Graph
 from mcuforge.ref.interpreter import random_inputs
 from mcuforge.targets.host import run_c
 from kernels.test_elementwise_c import check_c, merge
-from ref.test_spatial import BTSS, GATHER_NDS, GATHERS, IN_Q, MIRRORS, STBS, spatial_graph
+from ref.test_spatial import BTSS, GATHER_NDS, GATHERS, IN_Q, MIRRORS, STBS, embedding_graph, spatial_graph
 
 REFLECT, SYMMETRIC = O.MirrorPadMode.REFLECT, O.MirrorPadMode.SYMMETRIC
 
@@ -54,6 +54,7 @@ def gather_graphs() -> list[Graph]:
         gs.append(spatial_graph(Op.GATHER, s, [idx], O.GatherAttrs(a, bd), runtime=("int32", idx.shape)))
     gs.append(spatial_graph(Op.GATHER, (3, 4), [np.array([2, 0], np.int64)], O.GatherAttrs(1)))
     gs.append(spatial_graph(Op.GATHER, (3, 4), [[1, 1, 0]], dtype="int32"))
+    gs += [embedding_graph("int32"), embedding_graph("int64")]
     for s, i in GATHER_NDS:
         idx = np.asarray(i, np.int32)
         gs.append(spatial_graph(Op.GATHER_ND, s, [idx]))
@@ -82,7 +83,7 @@ def runtime_indices(g: Graph, seed: int) -> list[np.ndarray]:
         if node.op not in (Op.GATHER, Op.GATHER_ND) or node.inputs[1] not in g.inputs:
             continue
         name = node.inputs[1]
-        x, t = g.tensors[node.inputs[0]], g.tensors[name]
+        x, t = g.tensors[node.inputs[0]], g.tensors[name]  # params may be a constant table
         if node.op == Op.GATHER:
             axis = node.attrs.axis % len(x.shape)
             v = rng.integers(0, x.shape[axis], t.shape)
@@ -113,3 +114,24 @@ def test_table_copy_drops_unit_dimensions_and_merges_runs():
     g = spatial_graph(Op.MIRROR_PAD, (1, 4, 5, 2), [[[0, 0], [1, 2], [0, 0], [0, 0]]])
     f = dict(emitter(Op.MIRROR_PAD)(g, g.nodes[0], EmitContext(g)).params)
     assert f["run_bytes"] == "10" and f["shape"] == "{1, 1, 1, 1, 1, 7}"  # W and C are one 10-byte run
+
+
+def test_unfused_dilated_chain():
+    """SPACE_TO_BATCH_ND -> strided conv -> BATCH_TO_SPACE_ND (a chain the import-time fusion
+    leaves), batch 2, in C as in the reference."""
+    from mcuforge.ir.builder import GraphBuilder, quant
+
+    rng = np.random.default_rng(8)
+    b = GraphBuilder()
+    x = b.input((2, 8, 8, 3), "int8", 0.1, 5)
+    s = b.op(Op.SPACE_TO_BATCH_ND, [x, b.const(np.array([2, 2], np.int32)),
+             b.const(np.array([[2, 2], [2, 2]], np.int32))], (8, 6, 6, 3), q=quant(0.1, 5))  # fmt: skip
+    ws = rng.uniform(0.002, 0.02, 4).astype(np.float32)
+    w = b.const(rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8), q=quant(ws, np.zeros(4, np.int64), 0))
+    bias = b.const(rng.integers(-2000, 2000, 4).astype(np.int32), q=quant(ws * np.float32(0.1), np.zeros(4, np.int64)))
+    attrs = O.ConvAttrs(stride=(2, 2), padding=O.Padding.VALID)
+    y = b.op(Op.CONV_2D, [s, w, bias], (8, 2, 2, 4), q=quant(0.2, -7), attrs=attrs)
+    z = b.op(Op.BATCH_TO_SPACE_ND, [y, b.const(np.array([2, 2], np.int32)),
+             b.const(np.array([[0, 1], [1, 0]], np.int32))], (2, 3, 3, 4), q=quant(0.2, -7))  # fmt: skip
+    b.output(z)
+    check_c(b.graph, seed=9, sanitize=True)

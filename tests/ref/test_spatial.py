@@ -111,6 +111,21 @@ def test_gather_runtime_indices(shape, indices, axis, bd):
     tflm(g, inputs_for(g, 1, idx))
 
 
+def embedding_graph(index_dtype="int32") -> Graph:
+    """An embedding lookup: a constant int8 table gathered by token ids that are a model input."""
+    b = GraphBuilder()
+    table = np.random.default_rng(5).integers(-128, 128, (10, 6)).astype(np.int8)
+    ids = b.input((2, 3), index_dtype)
+    y = b.op(Op.GATHER, [b.const(table, q=quant(*IN_Q)), ids], (2, 3, 6), q=quant(*IN_Q), attrs=O.GatherAttrs(0))
+    b.output(y)
+    return b.graph
+
+
+def test_gather_constant_table():
+    g = embedding_graph()
+    tflm(g, [np.array([[9, 0, 3], [3, 3, 7]], np.int32)])
+
+
 def test_gather_int64_indices_and_int32_data():
     """TF-Lite Micro's GATHER takes int32 indices and int8/float32 data only: LiteRT is the oracle."""
     g = spatial_graph(Op.GATHER, (3, 4), [np.array([2, 0], np.int64)], O.GatherAttrs(1))

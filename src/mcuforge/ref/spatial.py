@@ -39,7 +39,7 @@ def gather(x: np.ndarray, idx: np.ndarray, attrs: GatherAttrs, where: str, error
     p = x.reshape(batch, int(np.prod(x.shape[bd:axis], dtype=np.int64)), x.shape[axis], -1)
     k = idx.reshape(batch, -1)
     y = np.stack([p[b][:, k[b], :] for b in range(batch)])  # (batch, outer, coords, inner)
-    return y.reshape(*x.shape[:axis], *idx.shape[bd:], *x.shape[axis + 1 :])
+    return y.reshape((*x.shape[:axis], *idx.shape[bd:], *x.shape[axis + 1 :]))
 
 
 def eval_gather(g: Graph, node: Node, inputs):
