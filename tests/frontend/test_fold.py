@@ -115,6 +115,8 @@ def out(name: str, dtype: str = "int32") -> Tensor:
         ("RESHAPE", [[1, 2, 3, 4], [2, -1]], None, O.ReshapeAttrs(), [[1, 2], [3, 4]]),
         ("STRIDED_SLICE", [[5, 6, 7, 8], [-1], [0], [-1]], None, O.StridedSliceAttrs(end_mask=1), [8, 7, 6, 5]),
         ("CONCATENATION", [[1], [2, 3]], None, O.ConcatAttrs(0), [1, 2, 3]),
+        ("GATHER", [[5, 6, 7], [2, 0]], None, O.GatherAttrs(), [7, 5]),
+        ("GATHER", [[[1, 2], [3, 4]], [[1], [0]]], None, O.GatherAttrs(1, 1), [[2], [3]]),  # batch_dims
     ],
 )
 def test_folders(kind, inputs, opts, attrs, expected):

@@ -13,6 +13,7 @@ from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
 from mcuforge.ir.graph import Graph, Tensor
 from mcuforge.ir.shapes import infer_shapes
+from mcuforge.ir.shapes_spatial import mirror_limit
 from mcuforge.ref.interpreter import random_inputs, run
 from mcuforge.ref.spatial import KERNELS
 from oracle_util import assert_matches_litert, assert_matches_oracles, assert_matches_tflm
@@ -301,3 +302,40 @@ def test_gather_nd_int64_indices_int32_data_and_bounds():
     g = spatial_graph(Op.GATHER_ND, (3, 4), [[[0, 0]]], runtime=("int32", (1, 2)))
     with pytest.raises(InputError, match="index 4 is out of range"):
         run(g, inputs_for(g, 0, [[1, 4]]))
+
+
+# ------------------------------------------------------------ seeded random shapes
+def test_random_space_batch_pairs():
+    """Random ranks, batches, blocks, paddings and crops: STB against LiteRT (TF-Lite Micro where
+    nothing is padded), BTS against both, and BTS(STB(x)) with the same amounts gives x back."""
+    rng = np.random.default_rng(21)
+    for _ in range(12):
+        rank = int(rng.integers(3, 5))
+        n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+        block = [int(v) for v in rng.integers(1, 4, rank - 2)]
+        dims = [int(v) for v in rng.integers(1, 7, rank - 2)]
+        pads = [[int(v) for v in rng.integers(0, 3, 2)] for _ in dims]
+        for p, d, b in zip(pads, dims, block):
+            p[1] += (-(d + sum(p))) % b
+        g = spatial_graph(Op.SPACE_TO_BATCH_ND, (n, *dims, c), [block, pads], out_q=IN_Q)
+        xs = inputs_for(g, int(rng.integers(1000)))
+        follows = "litert" if any(map(any, pads)) else "both"
+        (s,) = assert_matches_oracles(g, xs, follows=follows, why=STB_PADS, kernels=KERNELS)
+        g = spatial_graph(Op.BATCH_TO_SPACE_ND, s.shape, [block, pads], out_q=IN_Q)
+        (back,) = assert_matches_oracles(g, [s], kernels=KERNELS)
+        assert np.array_equal(back, xs[0])
+
+
+def test_random_gathers_and_mirror_pads():
+    rng = np.random.default_rng(22)
+    for _ in range(12):
+        rank = int(rng.integers(1, 5))
+        shape = tuple(int(v) for v in rng.integers(1, 5, rank))
+        axis = int(rng.integers(-rank, rank))
+        bd = int(rng.integers(0, axis % rank + 1))
+        idx_shape = (*shape[:bd], *(int(v) for v in rng.integers(1, 4, int(rng.integers(0, 3)))))
+        idx = rng.integers(0, shape[axis], idx_shape).astype(np.int32)
+        tflm(spatial_graph(Op.GATHER, shape, [idx], O.GatherAttrs(axis, bd)))
+        mode = list(O.MirrorPadMode)[int(rng.integers(2))]
+        pads = [[int(rng.integers(0, mirror_limit(mode, d) + 1)) for _ in range(2)] for d in shape]
+        tflm(spatial_graph(Op.MIRROR_PAD, shape, [pads], O.MirrorPadAttrs(mode)))

@@ -1,6 +1,6 @@
 """Import-time rewrites of a decoded .tflite, before it becomes an ir.Graph.
 
-Two things the TFLite converter emits are not operators of the graph IR:
+Two things the TFLite converter emits are rewritten before they become graph nodes:
 
 1. Shape computations. A Keras model with an open batch size computes shapes at run
    time: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE and similar chains of small int32
@@ -9,12 +9,13 @@ Two things the TFLite converter emits are not operators of the graph IR:
    evaluates them with NumPy and turns their outputs into constant tensors.
 2. Dilated convolutions. The converter writes a dilated convolution as
    SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D (VALID, no dilation) ->
-   BATCH_TO_SPACE_ND. `fuse_dilated_convs` turns the three back into one dilated
-   convolution (see its docstring for why the int8 values are unchanged).
+   BATCH_TO_SPACE_ND (a Conv1D with EXPAND_DIMS / SQUEEZE around the convolution).
+   `fuse_dilated_convs` (dilated.py) turns the chain back into one dilated convolution
+   (see its docstring for why the int8 values are unchanged); SPACE_TO_BATCH_ND and
+   BATCH_TO_SPACE_ND are operators of the IR too, so a chain it does not fit runs as is.
 
 Both work on a `RawModel` (raw_model.py): ir.Tensors plus `RawOp`s that keep the TFLite
 operator name, so that ops outside the Op enum can be represented until they are gone.
-The dilated-convolution fusion lives in dilated.py.
 """
 
 from __future__ import annotations
