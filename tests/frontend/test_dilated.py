@@ -262,7 +262,9 @@ CONV1D = {
     "same-odd": ("CONV_2D", 11, 2, 3, 3, [3, 4], [0, 1], {}, O.Padding.SAME, False),
     "valid": ("CONV_2D", 12, 3, 3, 2, [0, 0], [0, 0], {}, O.Padding.VALID, False),
     "causal": ("CONV_2D", 10, 2, 2, 2, [2, 0], [0, 0], {}, O.Padding.VALID, True),  # Keras padding="causal"
-    "unit-2-negative-axis": ("CONV_2D", 12, 3, 3, 2, [2, 2], [0, 0], {"unit": 2, "axis_value": -2}, O.Padding.SAME, False),
+    "unit-2-negative-axis": (
+        "CONV_2D", 12, 3, 3, 2, [2, 2], [0, 0], {"unit": 2, "axis_value": -2}, O.Padding.SAME, False
+    ),  # fmt: skip
     "dw-batch-2": ("DEPTHWISE_CONV_2D", 9, 4, 3, 3, [3, 3], [0, 0], {"batch": 2}, O.Padding.SAME, False),
     "dw-explicit": ("DEPTHWISE_CONV_2D", 8, 2, 3, 2, [1, 1], [0, 0], {}, O.Padding.VALID, True),
 }

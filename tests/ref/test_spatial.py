@@ -76,8 +76,10 @@ def test_depth_space_round_trip_and_int32():
     assert np.array_equal(back, x)
 
 
-@pytest.mark.parametrize("op,shape,block", [(Op.DEPTH_TO_SPACE, (1, 2, 2, 6), 2), (Op.SPACE_TO_DEPTH, (1, 3, 4, 2), 2),
-                                            (Op.DEPTH_TO_SPACE, (1, 2, 2, 4), 0), (Op.SPACE_TO_DEPTH, (1, 2, 4), 2)])  # fmt: skip
+@pytest.mark.parametrize("op,shape,block", [
+    (Op.DEPTH_TO_SPACE, (1, 2, 2, 6), 2), (Op.SPACE_TO_DEPTH, (1, 3, 4, 2), 2),
+    (Op.DEPTH_TO_SPACE, (1, 2, 2, 4), 0), (Op.SPACE_TO_DEPTH, (1, 2, 4), 2),
+])  # fmt: skip
 def test_depth_space_bad_shapes(op, shape, block):
     with pytest.raises(ModelFormatError):
         spatial_graph(op, shape, attrs=O.BlockAttrs(block))

@@ -69,6 +69,11 @@ def emit_reverse(g: Graph, node: Node, ctx: EmitContext) -> Call:
     return _strided(node, ctx, es, dims, offset)
 
 
+def _block_params(g: Graph, node: Node, amounts: str) -> tuple[list[int], list[list[int]]]:
+    """The reference's 4-D (block, amounts) of SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND."""
+    return block_params(g, node, [None, _const(g, node, 1, "block shape"), _const(g, node, 2, amounts)])
+
+
 # ------------------------------------------------------------ table copies (mf_table_copy)
 def _table_copy(node: Node, ctx: EmitContext, run_bytes: int, tables: list[np.ndarray]) -> Call:
     """mf_table_copy over output dimensions (outermost first), each with its input byte offsets."""
@@ -105,7 +110,7 @@ def emit_batch_to_space(g: Graph, node: Node, ctx: EmitContext) -> Call:
     """out[n, y, x] = in[((y+top) % bh * bw + (x+left) % bw) * N + n, (y+top) // bh, (x+left) // bw]."""
     x, y = _io(g, node)
     es = _itemsize(g, node)
-    (bh, bw), (ch, cw) = block_params(g, node, [None, *(_const(g, node, i, w) for i, w in ((1, "block"), (2, "crops")))])
+    (bh, bw), (ch, cw) = _block_params(g, node, "crops")
     nb, h, w = x.shape[0], x.shape[1], (x.shape[2] if len(x.shape) == 4 else 1)
     n, c = nb // (bh * bw), x.shape[-1]
     pixel, image = c * es, h * w * c * es
@@ -125,7 +130,7 @@ def emit_space_to_batch(g: Graph, node: Node, ctx: EmitContext) -> Call:
     es = _itemsize(g, node)
     if es not in (1, 4):
         raise UnsupportedError(f"{_what(node)}: {x.dtype} data is not supported by the C kernel.")
-    (bh, bw), (ph, pw) = block_params(g, node, [None, *(_const(g, node, i, w) for i, w in ((1, "block"), (2, "paddings")))])
+    (bh, bw), (ph, pw) = _block_params(g, node, "paddings")
     w = x.shape[2] if len(x.shape) == 4 else 1
     out_w = y.shape[2] if len(y.shape) == 4 else 1
     params = (

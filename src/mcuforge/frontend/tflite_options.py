@@ -153,7 +153,10 @@ _MASKS = (
 )
 
 # family spatial (begin)
-MIRROR_MODES = {O.MirrorPadMode.REFLECT: fb.MirrorPadMode.REFLECT, O.MirrorPadMode.SYMMETRIC: fb.MirrorPadMode.SYMMETRIC}
+MIRROR_MODES = {
+    O.MirrorPadMode.REFLECT: fb.MirrorPadMode.REFLECT,
+    O.MirrorPadMode.SYMMETRIC: fb.MirrorPadMode.SYMMETRIC,
+}
 _MIRROR_MODES_IN = {v: k for k, v in MIRROR_MODES.items()}
 
 

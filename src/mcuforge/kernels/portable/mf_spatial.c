@@ -116,8 +116,8 @@ void mf_space_to_batch(const mf_space_to_batch_params *p, const void *in, void *
                 if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
                     fill_pixel(dst, p->depth_bytes, p->elem_size, p->fill);
                 } else {
-                    memcpy(dst, src + (((size_t)n * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w + (size_t)ix) * depth,
-                           depth);
+                    const size_t pixel = ((size_t)n * (size_t)p->in_h + (size_t)iy) * (size_t)p->in_w + (size_t)ix;
+                    memcpy(dst, src + pixel * depth, depth);
                 }
                 dst += depth;
             }
