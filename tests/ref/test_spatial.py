@@ -259,7 +259,8 @@ def test_space_batch_round_trip_int32(shape, block, pads):
 
 @pytest.mark.parametrize("op,shape,block,amounts,error", [
     (Op.SPACE_TO_BATCH_ND, (1, 5, 6, 2), [2, 2], [[0, 0], [0, 0]], ModelFormatError),  # 5 rows in blocks of 2
-    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2), [2], [[0, 0]], ModelFormatError),  # one block size for two axes
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2), [2], [[0, 0]], UnsupportedError),  # one block size for two axes
+    (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2), [2, 2], [[0, 0]], ModelFormatError),  # amounts for one axis
     (Op.SPACE_TO_BATCH_ND, (1, 4, 4, 2, 1), [2, 2, 1], [[0, 0]] * 3, UnsupportedError),  # rank 5
     (Op.BATCH_TO_SPACE_ND, (3, 2, 2, 1), [2, 2], [[0, 0], [0, 0]], ModelFormatError),  # 3 images, 4 per block
     (Op.BATCH_TO_SPACE_ND, (4, 2, 2, 1), [2, 2], [[0, -1], [0, 0]], ModelFormatError),

@@ -136,8 +136,13 @@ def block_operands(x: Shape, block, amounts, where: str) -> tuple[list[int], lis
     m = len(x) - 2
     block = [int(v) for v in np.asarray(block).reshape(-1)]
     amounts = np.asarray(amounts, dtype=np.int64)
-    if len(block) != m or amounts.size != 2 * m:
-        raise ModelFormatError(f"{where}: a rank-{len(x)} input needs {m} block sizes and {m}x2 amounts")
+    if amounts.size != 2 * len(block):
+        raise ModelFormatError(f"{where}: {len(block)} block sizes need {len(block)}x2 amounts, not {amounts.size}")
+    if len(block) != m:
+        raise UnsupportedError(
+            f"{where}: {len(block)} block sizes for a rank-{len(x)} input are not supported "
+            f"(TFLite's kernels take one per axis between batch and channels, {m} here)"
+        )
     if min(block) < 1 or np.any(amounts < 0):
         raise ModelFormatError(f"{where}: block {block} must be positive and amounts {amounts.tolist()} not negative")
     return block, [[int(lo), int(hi)] for lo, hi in amounts.reshape(m, 2)]
