@@ -44,7 +44,8 @@ def check_indices(values: np.ndarray, limits, where: str, error=ModelFormatError
     bad = (v < 0) | (v >= hi)
     if np.any(bad):
         first = int(v[bad].reshape(-1)[0])
-        raise error(f"{where}: index {first} is out of range for a dimension of size(s) {np.atleast_1d(hi).tolist()}")
+        what = f"an axis of size {int(hi)}" if hi.ndim == 0 else f"dimensions {tuple(int(d) for d in hi)}"
+        raise error(f"{where}: index {first} is out of range for {what}")
 
 
 def _gather(ctx: _Ctx, a: O.GatherAttrs) -> Shape:

@@ -7,8 +7,9 @@
  * arithmetic that does not depend on data (mirror and crop tables, strides) is done
  * by the code generator (mcuforge/codegen/ops_spatial.py) with the reference's
  * functions. Indices are int32 or int64 (index_bytes 4 or 8), read with memcpy so
- * their alignment does not matter. An index outside its axis (TF-Lite Micro refuses
- * the call) gives zero bytes for that slice: the kernels never read out of bounds.
+ * their alignment does not matter. An index outside its axis (the reference refuses it;
+ * TF-Lite Micro refuses the call or reads out of bounds) gives zero bytes for that
+ * slice: the kernels never read out of bounds.
  *
  * Memory contract: outputs must not overlap inputs. */
 #ifndef MF_SPATIAL_H
