@@ -1,12 +1,8 @@
-"""Import-time folding: shape computations become constants, STB/conv/BTS becomes one dilated conv.
+"""Import-time folding: shape computations become constants (the dilated-convolution
+fusion is tested in test_dilated.py).
 
 No TensorFlow here, so the converter's patterns are written by hand (tfl_models.py).
-Oracles: TF-Lite Micro on the original file where it is right; for the dilated pattern,
-TF-Lite Micro's SPACE_TO_BATCH_ND pads with an uninitialised value instead of the zero
-point (space_to_batch_nd_common.cc never sets params.output_offset), so the oracle is
-the converter's chain itself with its pure data movement done in NumPy (padding with the
-zero point, as TensorFlow and LiteRT's reference kernels do) and the batched VALID
-convolution done by TF-Lite Micro.
+Oracle: TF-Lite Micro on the original file.
 """
 
 from __future__ import annotations
@@ -115,6 +111,8 @@ def out(name: str, dtype: str = "int32") -> Tensor:
         ("RESHAPE", [[1, 2, 3, 4], [2, -1]], None, O.ReshapeAttrs(), [[1, 2], [3, 4]]),
         ("STRIDED_SLICE", [[5, 6, 7, 8], [-1], [0], [-1]], None, O.StridedSliceAttrs(end_mask=1), [8, 7, 6, 5]),
         ("CONCATENATION", [[1], [2, 3]], None, O.ConcatAttrs(0), [1, 2, 3]),
+        ("GATHER", [[5, 6, 7], [2, 0]], None, O.GatherAttrs(), [7, 5]),
+        ("GATHER", [[[1, 2], [3, 4]], [[1], [0]]], None, O.GatherAttrs(1, 1), [[2], [3]]),  # batch_dims
     ],
 )
 def test_folders(kind, inputs, opts, attrs, expected):
@@ -154,7 +152,7 @@ def test_quantized_and_activation_ops_are_not_folded():
         ("FLOOR_DIV", [[1], [0]], "divides by zero"),
         ("FILL", [[1 << 15, 1 << 15], 0], "more than 1048576 elements"),
         ("RANGE", [0, 1 << 30, 1], "more than 1048576 elements"),
-        ("GATHER", [[1, 2], [5]], "gather index out of range"),
+        ("GATHER", [[1, 2], [5]], "index 5 is out of range"),
         ("SLICE", [[1, 2], [1], [5]], "out of range"),
     ],
 )
@@ -166,191 +164,23 @@ def test_folding_bad_operands(kind, inputs, pattern):
 
 
 def test_unfoldable_shape_op_is_unsupported():
-    """GATHER on activations is not a shape computation: the reader names it."""
+    """RANGE on a model input is not a shape computation: the reader names it."""
+    b = TflBuilder()
+    n = b.tensor((), "int32")
+    y = b.tensor((4,), "int32")
+    b.op("RANGE", [b.const(0, "int32"), n, b.const(1, "int32")], [y])
+    with pytest.raises(UnsupportedError, match=r"node 0 uses RANGE, which mcuforge does not support here"):
+        read(b.build([n], [y]))
+
+
+def test_gather_on_activations_is_a_node():
+    """GATHER is an operator of the IR: on int8 activations it stays a node (on int32 constants it folds)."""
     b = TflBuilder()
     x = b.tensor((4,), scale=0.1)
     y = b.tensor((2,), scale=0.1)
     b.op("GATHER", [x, b.const([0, 2], "int32")], [y], options("GatherOptions"))
-    with pytest.raises(UnsupportedError, match=r"node 0 uses GATHER, which mcuforge does not support here"):
-        read(b.build([x], [y]))
-
-
-# ------------------------------------------------------------ dilated convolutions
-def dilated_model(kind, hw, c, o, k, block, pads, crops, act=0, dm=1, stored_batch=None, stride=1):
-    """x -> SPACE_TO_BATCH_ND -> conv (VALID) -> BATCH_TO_SPACE_ND; returns (model, conv-only model at batch bh*bw)."""
-    rng = np.random.default_rng(k * 7 + o)
-    (h, w), (bh, bw) = hw, block
-    hp, wp = h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]
-    nb = bh * bw
-    ch, cw = (hp // bh - k) // stride + 1, (wp // bw - k) // stride + 1
-    if kind == "CONV_2D":
-        weights, ws = quantized_weights(rng, (o, k, k, c), 0)
-        opts = options(
-            "Conv2DOptions", padding=fb.Padding.VALID, strideH=stride, strideW=stride, fusedActivationFunction=act
-        )
-        axis = 0
-    else:
-        o = c * dm
-        weights, ws = quantized_weights(rng, (1, k, k, o), 3)
-        opts = options(
-            "DepthwiseConv2DOptions",
-            padding=fb.Padding.VALID,
-            strideH=1,
-            strideW=1,
-            depthMultiplier=dm,
-            fusedActivationFunction=act,
-        )
-        axis = 3
-    bias = rng.integers(-2000, 2000, o)
-    xq, yq = dict(scale=0.1, zero_point=5), dict(scale=0.2, zero_point=-7)
-
-    def conv_part(b: TflBuilder, src: int, batch: int) -> int:
-        wt = b.const(weights, scale=ws, zero_point=[0] * o, axis=axis)
-        bt = b.const(bias, "int32", scale=[0.1 * s for s in ws], zero_point=[0] * o)
-        y = b.tensor((batch, ch, cw, o), **yq)
-        b.op(kind, [src, wt, bt], [y], opts)
-        return y
-
-    b = TflBuilder()
-    x = b.tensor((1, h, w, c), **xq)
-    s = b.tensor((stored_batch or nb, hp // bh, wp // bw, c), **xq)
-    b.op("SPACE_TO_BATCH_ND", [x, b.const(block, "int32"), b.const(pads, "int32")], [s])
-    y = conv_part(b, s, stored_batch or nb)
-    z = b.tensor((1, ch * bh - crops[0][0] - crops[0][1], cw * bw - crops[1][0] - crops[1][1], o), **yq)
-    b.op("BATCH_TO_SPACE_ND", [y, b.const(block, "int32"), b.const(crops, "int32")], [z])
-    model = b.build([x], [z])
-    b = TflBuilder()
-    s = b.tensor((nb, hp // bh, wp // bw, c), **xq)
-    conv_only = b.build([s], [conv_part(b, s, nb)])
-    return model, conv_only
-
-
-def chain_oracle(conv_only: bytes, x: np.ndarray, block, pads, crops, zp: int = 5) -> np.ndarray:
-    """The converter's chain: data movement in NumPy (padding with the zero point), the conv in TF-Lite Micro."""
-    bh, bw = block
-    xp = np.pad(x, [(0, 0), tuple(pads[0]), tuple(pads[1]), (0, 0)], constant_values=zp)
-    batches = np.concatenate([xp[:, i::bh, j::bw, :] for i in range(bh) for j in range(bw)])
-    y = run_tflm(conv_only, [batches])[0]
-    n, ch, cw, o = y.shape
-    full = np.zeros((1, ch * bh, cw * bw, o), y.dtype)
-    for k in range(n):
-        full[:, k // bw :: bh, k % bw :: bw, :] = y[k]
-    return full[:, crops[0][0] : ch * bh - crops[0][1], crops[1][0] : cw * bw - crops[1][1], :]
-
-
-DILATED = {
-    # name: (kind, hw, c, o, k, block, pads, crops, kwargs) -> expected nodes, padding
-    "same": ("CONV_2D", (8, 8), 3, 4, 3, (2, 2), [[2, 2], [2, 2]], [[0, 0], [0, 0]], {}),
-    "same-odd-cropped": ("CONV_2D", (7, 9), 3, 4, 3, (2, 2), [[2, 3], [2, 3]], [[0, 1], [0, 1]], {}),
-    "valid": ("CONV_2D", (8, 8), 3, 4, 3, (2, 2), [[0, 0], [0, 0]], [[0, 0], [0, 0]], {"act": 3}),
-    "valid-cropped": ("CONV_2D", (7, 8), 2, 3, 3, (2, 2), [[0, 1], [0, 0]], [[0, 1], [0, 0]], {}),
-    "explicit-pad": ("CONV_2D", (8, 8), 2, 3, 3, (2, 2), [[1, 1], [1, 1]], [[0, 0], [0, 0]], {"act": 1}),
-    "dw-same-2x3": ("DEPTHWISE_CONV_2D", (8, 9), 4, 4, 3, (2, 3), [[2, 2], [3, 3]], [[0, 0], [0, 0]], {}),
-    "dw-multiplier": (
-        "DEPTHWISE_CONV_2D",
-        (6, 6),
-        2,
-        4,
-        3,
-        (2, 2),
-        [[2, 2], [2, 2]],
-        [[0, 0], [0, 0]],
-        {"dm": 2, "act": 3},
-    ),
-    "dw-explicit-pad": ("DEPTHWISE_CONV_2D", (8, 8), 4, 4, 3, (2, 2), [[1, 1], [3, 3]], [[0, 0], [0, 0]], {}),
-    "open-batch": ("CONV_2D", (8, 8), 3, 4, 3, (2, 2), [[2, 2], [2, 2]], [[0, 0], [0, 0]], {"stored_batch": 1}),
-}
-EXPECTED = {
-    "same": ([Op.CONV_2D], O.Padding.SAME),
-    "same-odd-cropped": ([Op.CONV_2D], O.Padding.SAME),
-    "valid": ([Op.CONV_2D], O.Padding.VALID),
-    "valid-cropped": ([Op.CONV_2D], O.Padding.VALID),
-    "explicit-pad": ([Op.PAD, Op.CONV_2D], O.Padding.VALID),
-    "dw-same-2x3": ([Op.DEPTHWISE_CONV_2D], O.Padding.SAME),
-    "dw-multiplier": ([Op.DEPTHWISE_CONV_2D], O.Padding.SAME),
-    "dw-explicit-pad": ([Op.PAD, Op.DEPTHWISE_CONV_2D], O.Padding.VALID),
-    "open-batch": ([Op.CONV_2D], O.Padding.SAME),
-}
-
-
-@pytest.mark.parametrize("name", list(DILATED))
-def test_dilated_conv_is_fused_and_exact(name):
-    kind, hw, c, o, k, block, pads, crops, kw = DILATED[name]
-    model, conv_only = dilated_model(kind, hw, c, o, k, block, pads, crops, **kw)
+    model = b.build([x], [y])
     g = verify(read(model))
-    ops, padding = EXPECTED[name]
-    assert [n.op for n in g.nodes] == ops
-    conv = g.nodes[-1].attrs
-    assert conv.dilation == block and conv.padding == padding and conv.stride == (1, 1)
-    if ops[0] == Op.PAD:
-        amounts = g.tensors[g.nodes[0].inputs[1]].data
-        assert amounts.tolist() == [
-            [0, 0],
-            [p - q for p, q in zip(pads[0], crops[0])],
-            [p - q for p, q in zip(pads[1], crops[1])],
-            [0, 0],
-        ]
-    for seed in range(3):
-        x = np.random.default_rng(seed).integers(-128, 128, (1, *hw, c)).astype(np.int8)
-        expected = chain_oracle(conv_only, x, block, pads, crops)
-        assert np.array_equal(run_tflm(write(g), [x])[0], expected)
-        ours = ref_run(g, [x])
-        assert ours is None or np.array_equal(ours[0], expected)
-
-
-def random_dilated_configs(n: int, seed: int = 0):
-    """Seeded random blocks, kernels, sizes, paddings and crops the fusion must handle exactly."""
-    rng = np.random.default_rng(seed)
-    while n:
-        kind = str(rng.choice(["CONV_2D", "DEPTHWISE_CONV_2D"]))
-        block, k = tuple(int(v) for v in rng.integers(1, 4, 2)), int(rng.integers(1, 4))
-        hw = tuple(int(v) for v in rng.integers(3, 10, 2))
-        pads = [[int(v) for v in rng.integers(0, 4, 2)] for _ in range(2)]
-        for a in range(2):  # the padded size must be a multiple of the block
-            pads[a][1] += (-(hw[a] + sum(pads[a]))) % block[a]
-        crops = [[int(rng.integers(0, p + 1)) for p in pads[a]] for a in range(2)]
-        conv = [(hw[a] + sum(pads[a])) // block[a] - k + 1 for a in range(2)]
-        if min(conv) < 1 or any(conv[a] * block[a] - sum(crops[a]) < 1 for a in range(2)):
-            continue
-        n -= 1
-        yield kind, hw, 3, 2, k, block, pads, crops
-
-
-@pytest.mark.parametrize(
-    "config", list(random_dilated_configs(12)), ids=lambda c: f"{c[0][:4]}-b{c[5]}-k{c[4]}-p{c[6]}-c{c[7]}"
-)
-def test_random_dilated_patterns_are_exact(config):
-    kind, hw, c, o, k, block, pads, crops = config
-    model, conv_only = dilated_model(kind, hw, c, o, k, block, pads, crops)
-    g = verify(read(model))
-    assert g.nodes[-1].op == Op(kind) and g.nodes[-1].attrs.dilation == block
-    x = np.random.default_rng(1).integers(-128, 128, (1, *hw, c)).astype(np.int8)
-    assert np.array_equal(run_tflm(write(g), [x])[0], chain_oracle(conv_only, x, block, pads, crops))
-
-
-@pytest.mark.parametrize(
-    "change",
-    [dict(stride=2), dict(crops=[[3, 0], [0, 0]])],
-    ids=["strided-conv", "crops-exceed-pads"],
-)
-def test_other_stb_patterns_are_unsupported(change):
-    args = dict(kind="CONV_2D", hw=(8, 8), c=2, o=2, k=3, block=(2, 2), pads=[[2, 2], [2, 2]], crops=[[0, 0], [0, 0]])
-    args.update(change)
-    model, _ = dilated_model(**args)
-    with pytest.raises(UnsupportedError, match=r"node 0 uses SPACE_TO_BATCH_ND, which mcuforge does not support here"):
-        read(model)
-
-
-@pytest.mark.parametrize("name", [n for n in DILATED if "stored_batch" not in DILATED[n][-1]])
-def test_dilated_conv_matches_litert_reference(name):
-    """LiteRT's reference kernels run the converter's chain right; TF-Lite Micro's SPACE_TO_BATCH_ND does not."""
-    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert is not installed")
-    kind, hw, c, o, k, block, pads, crops, kw = DILATED[name]
-    model, _ = dilated_model(kind, hw, c, o, k, block, pads, crops, **kw)
-    x = np.random.default_rng(0).integers(-128, 128, (1, *hw, c)).astype(np.int8)
-    it = litert.Interpreter(model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], x)
-    it.invoke()
-    expected = it.get_tensor(it.get_output_details()[0]["index"])
-    assert np.array_equal(run_tflm(write(read(model)), [x])[0], expected)
+    assert [n.op for n in g.nodes] == [Op.GATHER]
+    xs = [np.arange(-2, 2, dtype=np.int8)]
+    assert np.array_equal(ref_run(g, xs)[0], run_tflm(model, xs)[0])

@@ -1,6 +1,6 @@
 """Import-time rewrites of a decoded .tflite, before it becomes an ir.Graph.
 
-Two things the TFLite converter emits are not operators of the graph IR:
+Two things the TFLite converter emits are rewritten before they become graph nodes:
 
 1. Shape computations. A Keras model with an open batch size computes shapes at run
    time: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE and similar chains of small int32
@@ -9,55 +9,37 @@ Two things the TFLite converter emits are not operators of the graph IR:
    evaluates them with NumPy and turns their outputs into constant tensors.
 2. Dilated convolutions. The converter writes a dilated convolution as
    SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D (VALID, no dilation) ->
-   BATCH_TO_SPACE_ND. `fuse_dilated_convs` turns the three back into one dilated
-   convolution (see its docstring for why the int8 values are unchanged).
+   BATCH_TO_SPACE_ND (a Conv1D with EXPAND_DIMS / SQUEEZE around the convolution).
+   `fuse_dilated_convs` (dilated.py) turns the chain back into one dilated convolution
+   (see its docstring for why the int8 values are unchanged); SPACE_TO_BATCH_ND and
+   BATCH_TO_SPACE_ND are operators of the IR too, so a chain it does not fit runs as is.
 
-Both work on a `RawModel`: ir.Tensors plus `RawOp`s that keep the TFLite operator name,
-so that ops outside the Op enum can be represented until they are gone.
+Both work on a `RawModel` (raw_model.py): ir.Tensors plus `RawOp`s that keep the TFLite
+operator name, so that ops outside the Op enum can be represented until they are gone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from mcuforge.errors import ModelFormatError
+from mcuforge.frontend.dilated import fuse_dilated_convs
+from mcuforge.frontend.raw_model import RawModel, RawOp
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Tensor
-from mcuforge.ir.shapes import reshape_target, same_padding, strided_slice_ranges
+from mcuforge.ir.shapes import reshape_target, strided_slice_ranges
+from mcuforge.ir.shapes_spatial import gather_dims
+from mcuforge.ref.spatial import gather
 
 # A folded result may hold at most this many elements: shape computations are tiny,
 # and the cap keeps a corrupted FILL or RANGE from exhausting memory.
 MAX_FOLD_ELEMENTS = 1 << 20
 INT_DTYPES = ("int32", "int64", "bool")
-# Paddings, crops and block sizes of a dilated convolution are a few pixels; larger values
-# (a corrupted file) are left unfused and reported, so no padded tensor can grow huge.
-MAX_DILATION_PAD = 1 << 10
 
 
-@dataclass
-class RawOp:
-    index: int  # operator index in the file, for messages
-    kind: str  # TFLite BuiltinOperator name, e.g. "CONV_2D"; custom ops are "CUSTOM"
-    inputs: list[str | None]
-    outputs: list[str]
-    options: Any = None  # the schema's options object, for ops outside the Op enum
-    attrs: Any = None  # typed attributes (ir.ops) for ops in the Op enum
-
-    @property
-    def where(self) -> str:
-        return f"node {self.index} ({self.kind})"
-
-
-@dataclass
-class RawModel:
-    tensors: dict[str, Tensor]
-    ops: list[RawOp]
-    inputs: list[str]
-    outputs: list[str]
+__all__ = ["FOLDERS", "RawModel", "RawOp", "fold", "fold_constants", "fuse_dilated_convs"]
 
 
 def fold(m: RawModel) -> None:
@@ -173,14 +155,12 @@ def _transpose(op: RawOp, v, _s, _o):
 
 
 def _gather(op: RawOp, v, _s, _o):
+    """The reference's GATHER (axis and batch_dims), on int32 shape data."""
+    attrs = op.attrs if isinstance(op.attrs, O.GatherAttrs) else O.GatherAttrs()
     params, idx = np.asarray(v[0]), np.asarray(v[1], dtype=np.int64)
-    if int(getattr(op.options, "batchDims", 0)) != 0:
-        raise ModelFormatError(f"{op.where}: GATHER with batch dimensions cannot be folded")
-    axis = _axis(int(getattr(op.options, "axis", 0)), params.ndim, op.where)
-    if np.any(idx < 0) or np.any(idx >= params.shape[axis]):
-        raise ModelFormatError(f"{op.where}: gather index out of range for an axis of size {params.shape[axis]}")
-    _check_size(params.shape[:axis] + idx.shape + params.shape[axis + 1 :], op.where)
-    return [np.take(params, idx, axis=axis)]
+    axis, bd = gather_dims(params.shape, idx.shape, attrs, op.where)
+    _check_size(params.shape[:axis] + idx.shape[bd:] + params.shape[axis + 1 :], op.where)
+    return [gather(params, idx, attrs, op.where, ModelFormatError)]
 
 
 def _fill(op: RawOp, v, _s, _o):
@@ -275,116 +255,3 @@ def fold_constants(m: RawModel) -> None:
                 )
             m.tensors[t.name] = Tensor(t.name, r.shape, t.dtype, None, r.astype(t.dtype))
     m.ops = kept
-
-
-# ------------------------------------------------------------ dilated convolutions
-def _const_ints(m: RawModel, name: str | None, shape: tuple[int, ...]) -> list[int] | None:
-    t = None if name is None else m.tensors.get(name)
-    if t is None or t.data is None or t.shape != shape or not np.issubdtype(t.data.dtype, np.integer):
-        return None
-    return _ints(t.data)
-
-
-def _unique(m: RawModel, base: str) -> str:
-    name, i = base, 1
-    while name in m.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
-
-
-def fuse_dilated_convs(m: RawModel) -> None:
-    """SPACE_TO_BATCH_ND -> CONV_2D/DEPTHWISE_CONV_2D (VALID) -> BATCH_TO_SPACE_ND becomes one dilated conv.
-
-    With block (bh, bw), STB paddings P and BTS crops C, output pixel i of the chain is
-    sum_k w[k] * xp[i + C_before + k*b] over the input xp padded by P; that is a
-    dilated VALID convolution of x padded by (P_before - C_before, P_after - C_after).
-    STB pads with the zero point (LiteRT's SpaceToBatchND passes the output zero point
-    as pad value; the tensors' quantisation is equal), so the padded pixels add
-    (zp - zp) * w = 0 to the int32 accumulator, exactly as the padding of a SAME
-    convolution and of a PAD node does. The accumulator, bias and requantisation are
-    the same per output pixel, so the int8 result is identical. The padding becomes
-    SAME when it equals SAME's split ((k-1)*b total, the odd pixel after), VALID when
-    zero, and an explicit PAD node (which pads with the zero point) before a VALID
-    convolution otherwise. TF-Lite Micro runs the unfused chain wrongly whenever STB
-    pads: its SpaceToBatchND never sets params.output_offset and pads with whatever the
-    arena holds; LiteRT's reference kernels agree with the fused convolution.
-    """
-    consumers: dict[str, list[RawOp]] = {}
-    for op in m.ops:
-        for x in op.inputs:
-            if x is not None:
-                consumers.setdefault(x, []).append(op)
-    new_ops: list[RawOp] = []
-    skip: set[int] = set()
-    for stb in m.ops:
-        if id(stb) in skip:
-            continue
-        fused = _match(m, stb, consumers) if stb.kind == "SPACE_TO_BATCH_ND" else None
-        if fused is None:
-            new_ops.append(stb)
-            continue
-        ops, conv, bts = fused
-        skip.update((id(conv), id(bts)))
-        new_ops.extend(ops)
-    m.ops = new_ops
-
-
-def _match(m: RawModel, stb: RawOp, consumers: dict[str, list[RawOp]]) -> tuple[list[RawOp], RawOp, RawOp] | None:
-    if len(stb.inputs) != 3 or len(stb.outputs) != 1:
-        return None
-    x = m.tensors.get(stb.inputs[0] or "")
-    block = _const_ints(m, stb.inputs[1], (2,))
-    pads = _const_ints(m, stb.inputs[2], (2, 2))
-    mid = stb.outputs[0]
-    users = consumers.get(mid, [])
-    if x is None or len(x.shape) != 4 or block is None or pads is None or min(block) < 1 or len(users) != 1:
-        return None
-    conv = users[0]
-    if conv.kind not in ("CONV_2D", "DEPTHWISE_CONV_2D") or conv.inputs[0] != mid or len(conv.outputs) != 1:
-        return None
-    a = conv.attrs
-    if a is None or a.padding != O.Padding.VALID or a.stride != (1, 1) or a.dilation != (1, 1):
-        return None
-    users = consumers.get(conv.outputs[0], [])
-    if len(users) != 1 or users[0].kind != "BATCH_TO_SPACE_ND" or users[0].inputs[0] != conv.outputs[0]:
-        return None
-    bts = users[0]
-    crops = _const_ints(m, bts.inputs[2] if len(bts.inputs) == 3 else None, (2, 2))
-    if crops is None or _const_ints(m, bts.inputs[1], (2,)) != block or len(bts.outputs) != 1:
-        return None
-    if mid in m.outputs or conv.outputs[0] in m.outputs or mid in m.inputs:
-        return None
-    t_mid, t_conv, t_out = m.tensors[mid], m.tensors[conv.outputs[0]], m.tensors[bts.outputs[0]]
-    if (
-        x.quant != t_mid.quant
-        or t_conv.quant != t_out.quant
-        or len({x.dtype, t_mid.dtype}) != 1
-        or t_conv.dtype != t_out.dtype
-    ):
-        return None
-    pad = [pads[0] - crops[0], pads[1] - crops[1], pads[2] - crops[2], pads[3] - crops[3]]
-    if min(pad) < 0 or min(pads + crops) < 0 or max(pads + crops + block) > MAX_DILATION_PAD:
-        return None
-    w = m.tensors.get(conv.inputs[1] or "")
-    if w is None or len(w.shape) != 4:
-        return None
-    if (x.shape[1] + pads[0] + pads[1]) % block[0] or (x.shape[2] + pads[2] + pads[3]) % block[1]:
-        return None  # SPACE_TO_BATCH_ND needs the padded size to be a multiple of the block
-    same = [*same_padding(x.shape[1], w.shape[1], 1, block[0]), *same_padding(x.shape[2], w.shape[2], 1, block[1])]
-    ops: list[RawOp] = []
-    src = x.name
-    if pad == same:
-        padding = O.Padding.SAME
-    else:
-        padding = O.Padding.VALID
-        if any(pad):
-            amounts = np.array([[0, 0], pad[0:2], pad[2:4], [0, 0]], dtype=np.int32)
-            p_name = _unique(m, f"{x.name}_dilation_paddings")
-            m.tensors[p_name] = Tensor(p_name, (4, 2), "int32", None, amounts)
-            n, h, wd, c = x.shape
-            src = _unique(m, f"{x.name}_dilation_padded")
-            m.tensors[src] = Tensor(src, (n, h + pad[0] + pad[1], wd + pad[2] + pad[3], c), x.dtype, x.quant)
-            ops.append(RawOp(stb.index, "PAD", [x.name, p_name], [src], None, O.NoAttrs()))
-    attrs = replace(a, padding=padding, dilation=(block[0], block[1]))
-    ops.append(RawOp(conv.index, conv.kind, [src, *conv.inputs[1:]], [bts.outputs[0]], None, attrs))
-    return ops, conv, bts

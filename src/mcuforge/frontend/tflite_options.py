@@ -152,6 +152,23 @@ _MASKS = (
     _f("shrink_axis_mask", "shrinkAxisMask", INT),
 )
 
+# family spatial (begin)
+MIRROR_MODES = {
+    O.MirrorPadMode.REFLECT: fb.MirrorPadMode.REFLECT,
+    O.MirrorPadMode.SYMMETRIC: fb.MirrorPadMode.SYMMETRIC,
+}
+_MIRROR_MODES_IN = {v: k for k, v in MIRROR_MODES.items()}
+
+
+def _mirror_mode(v: int, where: str) -> O.MirrorPadMode:
+    if v not in _MIRROR_MODES_IN:
+        raise ModelFormatError(f"{where} has mirror padding mode {v}, which is neither REFLECT nor SYMMETRIC")
+    return _MIRROR_MODES_IN[v]
+
+
+MIRROR_MODE = Codec(_mirror_mode, lambda a: MIRROR_MODES[a])
+# family spatial (end)
+
 # The one table: op kind -> options. Every op in ir.ops.Op has a row.
 SPECS: dict[Op, OptionsSpec] = {
     Op.CONV_2D: OptionsSpec("Conv2D", _WINDOW),
@@ -190,6 +207,14 @@ SPECS: dict[Op, OptionsSpec] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    Op.GATHER: OptionsSpec("Gather", (_f("axis", "axis", INT), _f("batch_dims", "batchDims", INT))),
+    Op.GATHER_ND: OptionsSpec("GatherNd"),
+    Op.MIRROR_PAD: OptionsSpec("MirrorPad", (_f("mode", "mode", MIRROR_MODE),)),
+    Op.REVERSE_V2: OptionsSpec("ReverseV2"),
+    Op.DEPTH_TO_SPACE: OptionsSpec("DepthToSpace", (_f("block_size", "blockSize", INT),)),
+    Op.SPACE_TO_DEPTH: OptionsSpec("SpaceToDepth", (_f("block_size", "blockSize", INT),)),
+    Op.SPACE_TO_BATCH_ND: OptionsSpec("SpaceToBatchND"),
+    Op.BATCH_TO_SPACE_ND: OptionsSpec("BatchToSpaceND"),
     # family spatial (end)
     # family binary (begin)
     # family binary (end)

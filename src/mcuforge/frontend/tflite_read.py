@@ -50,7 +50,7 @@ DTYPES = {
     fb.TensorType.BOOL: "bool",
 }
 # Ops the reader accepts before folding: the IR's, plus those fold.py removes.
-TRANSIENT = set(FOLDERS) | {"SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"}
+TRANSIENT = set(FOLDERS)
 
 
 MAX_MODEL_BYTES = 2**31  # a flatbuffer's offsets are 32-bit
@@ -192,7 +192,8 @@ class _Reader:
         for n, t in tensors.items():  # a zero-size operand stored without a buffer is an empty constant
             if t.data is None and t.size == 0 and n not in written:
                 tensors[n] = Tensor(n, t.shape, t.dtype, t.quant, np.zeros(t.shape, dtype=t.dtype))
-        return RawModel(tensors, ops, g_in, g_out)
+        open_batch = {n for n in tensors if _open_batch(self.ts[index[n]].shapeSignature)}
+        return RawModel(tensors, ops, g_in, g_out, open_batch)
 
     # ------------------------------------------------------------ tensors
     def _tensor(self, i: int) -> Tensor:
@@ -242,6 +243,11 @@ def _too_big(where: str, shape: tuple[int, ...], nbytes: int) -> ModelFormatErro
 
 def _ints(v: Any) -> list[int]:
     return [] if v is None else [int(x) for x in v]
+
+
+def _open_batch(signature: Any) -> bool:
+    """A shape signature with an open batch size (-1 first)."""
+    return signature is not None and len(signature) > 0 and int(signature[0]) == -1
 
 
 def _text(v: Any) -> str:
@@ -312,11 +318,9 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
 def _build(raw: RawModel, name: str) -> Graph:
     leftover = next((op for op in raw.ops if op.kind not in Op.__members__), None)
     if leftover is not None:
-        where = "around a dilated convolution" if leftover.kind.endswith("_ND") else "on constant int32 shape data"
         raise UnsupportedError(
             f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here "
-            f"(it removes {leftover.kind} "
-            f"only {where}); supported operators: {SUPPORTED_OPS}"
+            f"(it removes {leftover.kind} only on constant int32 shape data); supported operators: {SUPPORTED_OPS}"
         )
     g = Graph(tensors=raw.tensors, inputs=list(raw.inputs), outputs=list(raw.outputs), name=name)
     for op in raw.ops:
@@ -325,7 +329,12 @@ def _build(raw: RawModel, name: str) -> Graph:
         _check_types(g, node, op.where)
         for out, shape in zip(node.outputs, infer_shapes(g, node, op.where)):
             stored = g.tensors[out].shape
-            if stored != shape:
+            if stored != shape and out in raw.open_batch and stored[1:] == shape[1:] and stored[:1] == (1,):
+                # An open batch size stored as 1 (SPACE_TO_BATCH_ND makes a batch of blocks): what runs is
+                # the batch the inputs give; TF-Lite Micro trusts the 1 and computes part of the result.
+                t = g.tensors[out]
+                g.tensors[out] = Tensor(out, shape, t.dtype, t.quant, t.data)
+            elif stored != shape:
                 raise ModelFormatError(
                     f"{op.where}: output {out!r} has shape {stored} in the file, but its inputs give {shape}"
                 )
@@ -354,6 +363,12 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    Op.GATHER: (1,),
+    Op.GATHER_ND: (1,),
+    Op.MIRROR_PAD: (1,),
+    Op.REVERSE_V2: (1,),
+    Op.SPACE_TO_BATCH_ND: (1, 2),
+    Op.BATCH_TO_SPACE_ND: (1, 2),
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -372,12 +387,17 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     Op.TRANSPOSE_CONV: (0,),  # output_shape
     # family matmul (end)
 }
+# family spatial (begin)
+SPATIAL_OPS = (Op.GATHER, Op.GATHER_ND, Op.MIRROR_PAD, Op.REVERSE_V2, Op.DEPTH_TO_SPACE, Op.SPACE_TO_DEPTH,
+               Op.SPACE_TO_BATCH_ND, Op.BATCH_TO_SPACE_ND)  # fmt: skip
+# family spatial (end)
 # Slots that may hold data other than quantised int8 (a comparison's bool output, ARG_MAX's
 # int32 output, SELECT_V2's bool condition): input slot -> dtypes, and output dtypes.
 _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **{op: {0: ("int32",)} for op in SPATIAL_OPS},  # data movement: int32 data moves like int8
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -393,6 +413,7 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **{op: ("int32",) for op in SPATIAL_OPS},
     # family spatial (end)
     # family binary (begin)
     # family binary (end)

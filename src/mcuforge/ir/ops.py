@@ -44,6 +44,14 @@ class Op(StrEnum):
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    GATHER = "GATHER"
+    GATHER_ND = "GATHER_ND"
+    MIRROR_PAD = "MIRROR_PAD"
+    REVERSE_V2 = "REVERSE_V2"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -201,6 +209,27 @@ class StridedSliceAttrs:
 # attribute classes of family slicing (end)
 
 # attribute classes of family spatial (begin)
+@dataclass(frozen=True)
+class GatherAttrs:
+    axis: int = 0  # negative counts from the end of the params' rank
+    batch_dims: int = 0  # negative counts from the end of the indices' rank
+
+
+@dataclass(frozen=True)
+class BlockAttrs:
+    """DEPTH_TO_SPACE, SPACE_TO_DEPTH."""
+
+    block_size: int = 2
+
+
+class MirrorPadMode(StrEnum):
+    REFLECT = "REFLECT"  # the edge element is not repeated: 3 2 | 1 2 3 | 2 1
+    SYMMETRIC = "SYMMETRIC"  # the edge element is repeated: 2 1 | 1 2 3 | 3 2
+
+
+@dataclass(frozen=True)
+class MirrorPadAttrs:
+    mode: MirrorPadMode = MirrorPadMode.REFLECT
 # attribute classes of family spatial (end)
 
 # attribute classes of family binary (begin)
@@ -296,6 +325,14 @@ ATTRS: dict[Op, type] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    Op.GATHER: GatherAttrs,
+    Op.GATHER_ND: NoAttrs,
+    Op.MIRROR_PAD: MirrorPadAttrs,
+    Op.REVERSE_V2: NoAttrs,
+    Op.DEPTH_TO_SPACE: BlockAttrs,
+    Op.SPACE_TO_DEPTH: BlockAttrs,
+    Op.SPACE_TO_BATCH_ND: NoAttrs,
+    Op.BATCH_TO_SPACE_ND: NoAttrs,
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
@@ -346,6 +383,12 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    Op.GATHER: (2, 2),
+    Op.GATHER_ND: (2, 2),
+    Op.MIRROR_PAD: (2, 2),
+    Op.REVERSE_V2: (2, 2),
+    Op.SPACE_TO_BATCH_ND: (3, 3),
+    Op.BATCH_TO_SPACE_ND: (3, 3),
     # family spatial (end)
     # family binary (begin)
     # family binary (end)

@@ -23,6 +23,7 @@ from mcuforge.ir.ops import Op
 from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MATMUL rules
 from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_BILINEAR, CUMSUM rules
 from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
+from mcuforge.ir import shapes_spatial  # family spatial: its shape rules
 
 Shape = tuple[int, ...]
 
@@ -434,6 +435,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family slicing (begin)
     # family slicing (end)
     # family spatial (begin)
+    **shapes_spatial.RULES,
     # family spatial (end)
     # family binary (begin)
     # family binary (end)
