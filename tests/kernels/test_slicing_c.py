@@ -1,0 +1,132 @@
+"""C kernels of the slicing family against the reference executor, bit for bit: SLICE and
+BROADCAST_TO (mf_strided_copy), PACK (mf_concat), SPLIT / SPLIT_V / UNPACK (mf_split),
+TILE (mf_tile); and multi-output nodes through the planner and code generator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcuforge.codegen.call import EmitContext
+from mcuforge.codegen.generate import generate
+from mcuforge.codegen.table import emitter
+from mcuforge.errors import UnsupportedError
+from mcuforge.ir import Op
+from mcuforge.ir import ops as O
+from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.ir.graph import Graph
+from mcuforge.ref.interpreter import random_inputs, run
+from kernels.test_elementwise_c import check_c, merge, run_layout
+from ref.test_slicing import (
+    BROADCASTS,
+    OTHER_Q,
+    PACKS,
+    SLICES,
+    SPLIT_VS,
+    SPLITS,
+    TILES,
+    UNPACKS,
+    broadcast_graph,
+    pack_graph,
+    slice_graph,
+    split_graph,
+    split_v_graph,
+    tile_graph,
+    unpack_graph,
+)
+
+
+def all_graphs() -> list[Graph]:
+    gs = [slice_graph(*c) for c in SLICES]
+    gs += [slice_graph((2, 5, 7), [0, 2, 3], [2, 3, -1], "int32"), slice_graph((4, 3), [4, 0], [0, 3])]  # empty
+    gs += [split_graph(*c) for c in SPLITS] + [split_graph((2, 6, 5), 1, 3, "int32", out_q=OTHER_Q)]
+    gs += [split_v_graph(*c) for c in SPLIT_VS] + [split_v_graph((5, 3), [0, 5], 0), split_v_graph((3, 7), [2, -1, 1], 1, "int32")]
+    gs += [unpack_graph(*c) for c in UNPACKS] + [unpack_graph((3, 4, 2), 1, "int32")]
+    gs += [pack_graph(*c) for c in PACKS] + [pack_graph((2, 3), 3, 1, "int32")]
+    gs += [tile_graph(*c) for c in TILES] + [tile_graph((2, 3), [3, 2], "int32", index_dtype="int64")]
+    gs += [tile_graph((2, 1, 2, 1, 2, 1, 2), [2, 1, 1, 3, 1, 1, 2])]  # 7-D, unit dimensions dropped
+    gs += [broadcast_graph(*c) for c in BROADCASTS] + [broadcast_graph((1, 3, 1), (2, 3, 4), "int32")]
+    return gs
+
+
+def test_every_op_under_sanitizers():
+    check_c(merge(all_graphs()), seed=141, sanitize=True)
+
+
+def split_two_consumers() -> Graph:
+    """x -> SPLIT -> (a, b); a -> RELU, b -> TRANSPOSE; a third output of SPLIT is a graph
+    output itself, and the RELU's and TRANSPOSE's results are packed back together."""
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((1, 4, 4, 6), "int8", 0.1, 3)
+    a, c, d = b.op_multi(Op.SPLIT, [b.const(np.array(3, np.int32)), x], [(1, 4, 4, 2)] * 3, q=q,
+                         attrs=O.SplitAttrs(3))  # fmt: skip
+    r = b.op(Op.RELU, [a], (1, 4, 4, 2), q=q)
+    t = b.op(Op.TRANSPOSE, [c, b.const(np.array([0, 2, 1, 3], np.int32))], (1, 4, 4, 2), q=q)
+    p = b.op(Op.PACK, [r, t], (2, 1, 4, 4, 2), q=q, attrs=O.PackAttrs(2, 0))
+    b.output(p, d)
+    return b.graph
+
+
+def test_split_with_different_consumers():
+    g = split_two_consumers()
+    project = generate(g)
+    check_c(g, seed=142, sanitize=True)
+    offsets = project.memory.tensor_offsets
+    outs = g.nodes[0].outputs
+    spans = sorted((offsets[o], offsets[o] + g.tensors[o].nbytes) for o in outs)
+    assert all(hi <= lo for (_, hi), (lo, _) in zip(spans, spans[1:])), "SPLIT's outputs overlap"
+    assert "mf_split(" in project.files["model.c"]
+
+
+def test_unpack_outputs_to_one_consumer_each():
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((3, 2, 5), "int8", 0.1, 3)
+    parts = b.op_multi(Op.UNPACK, [x], [(2, 5)] * 3, q=q, attrs=O.UnpackAttrs(3, 0))
+    ys = [b.op(Op.TILE, [p, b.const(np.array([k + 1, 1], np.int32))], (2 * (k + 1), 5), q=q) for k, p in enumerate(parts)]
+    b.output(*ys)
+    check_c(b.graph, seed=143, sanitize=True)
+
+
+def test_split_unused_output():
+    """An output nobody reads still gets bytes of its own: the kernel writes it."""
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((4, 6), "int8", 0.1, 3)
+    a, _unused = b.op_multi(Op.SPLIT, [b.const(np.array(0, np.int32)), x], [(2, 6)] * 2, q=q, attrs=O.SplitAttrs(2))
+    b.output(b.op(Op.RELU, [a], (2, 6), q=q))
+    check_c(b.graph, seed=144, sanitize=True)
+
+
+def test_split_by_hand_placed_outputs():
+    g = split_graph((2, 6, 5), 1, 3)
+    x, outs = g.inputs[0], g.nodes[0].outputs
+    xs = random_inputs(g, 145)
+    layout = {x: 100, outs[0]: 0, outs[1]: 40, outs[2]: 20}  # outputs in another order than the pieces
+    got = run_layout(g, layout, 160, xs)
+    for a, b in zip(got, run(g, xs)):
+        assert np.array_equal(a, b)
+
+
+def fields(g: Graph) -> dict[str, str]:
+    return dict(emitter(g.nodes[0].op)(g, g.nodes[0], EmitContext(g)).params)
+
+
+def test_emitted_parameters():
+    f = fields(slice_graph((1, 6, 6, 3), [0, 1, 2, 0], [1, 4, 3, 3]))  # rows of 9 bytes, 4 of them
+    assert (f["shape"], f["stride"], f["offset"]) == ("{1, 1, 1, 1, 4, 9}", "{0, 0, 0, 0, 18, 1}", "24")
+    f = fields(broadcast_graph((1, 3, 1), (4, 3, 5)))
+    assert (f["shape"], f["stride"]) == ("{1, 1, 1, 4, 3, 5}", "{0, 0, 0, 0, 1, 0}")
+    f = fields(tile_graph((2, 1, 3), [1, 5, 1]))
+    assert (f["in_shape"], f["multiples"]) == ("{1, 1, 1, 2, 1, 3}", "{1, 1, 1, 1, 5, 1}")
+    f = fields(tile_graph((2, 3), [1, 1]))  # one row copied once
+    assert (f["in_shape"], f["multiples"]) == ("{1, 1, 1, 1, 1, 6}", "{1, 1, 1, 1, 1, 1}")
+    f = fields(unpack_graph((3, 4, 2), 1))
+    assert (f["num_outputs"], f["outer"]) == ("4", "3")
+
+
+def test_tile_too_many_dimensions():
+    g = tile_graph((2, 2, 2, 2, 2, 2, 2), [2, 1, 2, 1, 2, 1, 2])
+    with pytest.raises(UnsupportedError, match="more than 6 dimensions"):
+        fields(g)
