@@ -29,6 +29,7 @@ from ref.test_slicing import (
     broadcast_graph,
     pack_graph,
     slice_graph,
+    split_two_consumers,
     split_graph,
     split_v_graph,
     tile_graph,
@@ -51,21 +52,6 @@ def all_graphs() -> list[Graph]:
 
 def test_every_op_under_sanitizers():
     check_c(merge(all_graphs()), seed=141, sanitize=True)
-
-
-def split_two_consumers() -> Graph:
-    """x -> SPLIT -> (a, b); a -> RELU, b -> TRANSPOSE; a third output of SPLIT is a graph
-    output itself, and the RELU's and TRANSPOSE's results are packed back together."""
-    b = GraphBuilder()
-    q = quant(0.1, 3)
-    x = b.input((1, 4, 4, 6), "int8", 0.1, 3)
-    a, c, d = b.op_multi(Op.SPLIT, [b.const(np.array(3, np.int32)), x], [(1, 4, 4, 2)] * 3, q=q,
-                         attrs=O.SplitAttrs(3))  # fmt: skip
-    r = b.op(Op.RELU, [a], (1, 4, 4, 2), q=q)
-    t = b.op(Op.TRANSPOSE, [c, b.const(np.array([0, 2, 1, 3], np.int32))], (1, 4, 4, 2), q=q)
-    p = b.op(Op.PACK, [r, t], (2, 1, 4, 4, 2), q=q, attrs=O.PackAttrs(2, 0))
-    b.output(p, d)
-    return b.graph
 
 
 def test_split_with_different_consumers():
@@ -130,3 +116,35 @@ def test_tile_too_many_dimensions():
     g = tile_graph((2, 2, 2, 2, 2, 2, 2), [2, 1, 2, 1, 2, 1, 2])
     with pytest.raises(UnsupportedError, match="more than 6 dimensions"):
         fields(g)
+
+
+def test_report_and_inspect_show_every_output():
+    from mcuforge.engine import compile_graph
+    from mcuforge.hw.boards import get_board
+    from mcuforge.model_info import summary
+    from mcuforge.report.report import build_report
+
+    g = split_two_consumers()
+    node = next(n for n in build_report(compile_graph(g), get_board("stm32f412"))["nodes"] if n["op"] == "SPLIT")
+    assert node["outputs"] == g.nodes[0].outputs and node["output_bytes"] == 3 * 32
+    info = summary(g)
+    assert info["nodes"][0]["outputs"] == [[1, 4, 4, 2]] * 3
+
+
+def test_planner_requests_of_a_split():
+    """Every output of a multi-output node is a request of its own, live from the node's
+    step to its last reader (a graph output: to the last step); no allowance lets one
+    share the input's bytes."""
+    from mcuforge.plan.lifetimes import buffer_requests
+
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((4, 6), "int8", 0.1, 3)
+    a, c = b.op_multi(Op.SPLIT, [b.const(np.array(0, np.int32)), x], [(2, 6)] * 2, q=q, attrs=O.SplitAttrs(2))
+    r = b.op(Op.RELU, [a], (2, 6), q=q)
+    s = b.op(Op.RELU, [r], (2, 6), q=q)
+    b.output(s, c)
+    bufs = buffer_requests(b.graph, [0, 1, 2])
+    got = {req.name: (req.size, req.first, req.last) for req in bufs.requests}
+    assert got == {x: (24, 0, 0), a: (12, 0, 1), c: (12, 0, 2), r: (12, 1, 2), s: (12, 2, 2)}
+    assert not any(o.inp == x for o in bufs.overlaps)

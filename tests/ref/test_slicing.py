@@ -103,6 +103,21 @@ def broadcast_graph(shape, to, dtype="int8", out_q=IN_Q) -> Graph:
     return b.graph
 
 
+def split_two_consumers() -> Graph:
+    """x -> SPLIT -> (a, b); a -> RELU, b -> TRANSPOSE; a third output of SPLIT is a graph
+    output itself, and the RELU's and TRANSPOSE's results are packed back together."""
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((1, 4, 4, 6), "int8", 0.1, 3)
+    a, c, d = b.op_multi(Op.SPLIT, [b.const(np.array(3, np.int32)), x], [(1, 4, 4, 2)] * 3, q=q,
+                         attrs=O.SplitAttrs(3))  # fmt: skip
+    r = b.op(Op.RELU, [a], (1, 4, 4, 2), q=q)
+    t = b.op(Op.TRANSPOSE, [c, b.const(np.array([0, 2, 1, 3], np.int32))], (1, 4, 4, 2), q=q)
+    p = b.op(Op.PACK, [r, t], (2, 1, 4, 4, 2), q=q, attrs=O.PackAttrs(2, 0))
+    b.output(p, d)
+    return b.graph
+
+
 def inputs_of(g: Graph) -> list[np.ndarray]:
     return [rand(g.tensors[n].shape, g.tensors[n].dtype) for n in g.inputs]
 
@@ -250,6 +265,12 @@ def test_extreme_values():
     for g in (slice_graph((2, 3, 4), [0, 1, 1], [2, 2, 3]), split_graph((2, 3, 4), 2, 2), unpack_graph((2, 3, 4), 0),
               broadcast_graph((2, 3, 4), (2, 2, 3, 4))):  # fmt: skip
         assert_matches_tflm(g, [x], KERNELS)
+
+
+def test_multi_output_graph():
+    """SPLIT's outputs feed different consumers, one is a graph output: the whole interpreter."""
+    g = split_two_consumers()
+    assert_matches_tflm(g, inputs_of(g))
 
 
 # ------------------------------------------------------------------ shape rules
