@@ -148,3 +148,83 @@ def test_planner_requests_of_a_split():
     got = {req.name: (req.size, req.first, req.last) for req in bufs.requests}
     assert got == {x: (24, 0, 0), a: (12, 0, 1), c: (12, 0, 2), r: (12, 1, 2), s: (12, 2, 2)}
     assert not any(o.inp == x for o in bufs.overlaps)
+
+
+# ------------------------------------------------------------------ views
+def _views_graph() -> Graph:
+    """Contiguous pieces at 8-byte-aligned offsets: SPLIT along H of a batch-1 image,
+    UNPACK of rows of 16, a SLICE of one row of a view, a RESHAPE of a view; consumers on
+    every piece and pieces that are graph outputs."""
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((1, 4, 4, 8), "int8", 0.1, 3)
+    h = b.op(Op.RELU, [x], (1, 4, 4, 8), q=q)
+    top, bottom = b.op_multi(Op.SPLIT, [b.const(np.array(1, np.int32)), h], [(1, 2, 4, 8)] * 2, q=q,
+                             attrs=O.SplitAttrs(2))  # fmt: skip
+    row = b.op(Op.SLICE, [bottom, b.const(np.array([0, 1, 0, 0], np.int32)), b.const(np.array([1, 1, 4, 8], np.int32))],
+               (1, 1, 4, 8), q=q)  # fmt: skip
+    flat = b.op(Op.RESHAPE, [top, b.const(np.array([4, 16], np.int32))], (4, 16), q=q)
+    parts = b.op_multi(Op.UNPACK, [flat], [(16,)] * 4, q=q, attrs=O.UnpackAttrs(4, 0))
+    r = b.op(Op.RELU6, [parts[3]], (16,), q=q)
+    b.output(row, r, parts[0], bottom)
+    return b.graph
+
+
+def test_contiguous_pieces_are_views():
+    g = _views_graph()
+    project = generate(g)
+    off = project.memory.tensor_offsets
+    split, sl, _reshape, unpack = (g.nodes[i] for i in (1, 2, 3, 4))
+    h, (top, bottom) = split.inputs[1], split.outputs
+    assert (off[top], off[bottom]) == (off[h], off[h] + 64)
+    assert off[sl.outputs[0]] == off[bottom] + 32
+    assert [off[p] - off[h] for p in unpack.outputs] == [0, 16, 32, 48]
+    assert all(project.calls[i] is None for i in (1, 2, 3, 4))
+    assert project.files["model.c"].count("view of its input, no code") == 3
+    check_c(g, seed=146, sanitize=True)
+
+
+def test_pieces_that_would_be_unaligned_or_strided_are_copies():
+    g = split_graph((2, 6, 5), 0, 2)  # 30-byte pieces: a view would start unaligned
+    project = generate(g)
+    assert project.calls[0] is not None and project.calls[0].kernel == "mf_split"
+    g = slice_graph((1, 6, 6, 3), [0, 1, 2, 0], [1, 4, 3, 3])  # rows of a box: not one run
+    assert generate(g).calls[0] is not None
+    g = slice_graph((4, 8), [2, 0], [2, 8])  # one run at byte 16: a view of the graph input
+    project = generate(g)
+    assert project.calls[0] is None
+    assert project.memory.tensor_offsets[g.outputs[0]] == project.memory.tensor_offsets[g.inputs[0]] + 16
+    check_c(g, seed=147, sanitize=True)
+
+
+def test_allowances_of_a_view_at_an_offset():
+    """An element-wise consumer of a view at byte 32 may still share its buffer (the real
+    distance is 32 more than the buffers'); an in-place depthwise on it may not."""
+    from mcuforge.plan.lifetimes import buffer_requests
+
+    b = GraphBuilder()
+    q = quant(0.1, 3)
+    x = b.input((1, 2, 4, 8), "int8", 0.1, 3)
+    h = b.op(Op.RELU, [x], (1, 2, 4, 8), q=q)
+    first, second = b.op_multi(Op.SPLIT, [b.const(np.array(1, np.int32)), h], [(1, 1, 4, 8)] * 2, q=q,
+                               attrs=O.SplitAttrs(2))  # fmt: skip
+    w = b.const(np.arange(72).reshape(1, 3, 3, 8) % 7 - 3, "int8", q=quant(0.02))
+    bias = b.const(np.arange(8) * 5, "int32", q=quant(0.002))
+    dw = b.op(Op.DEPTHWISE_CONV_2D, [second, w, bias], (1, 1, 4, 8), q=q)
+    r = b.op(Op.RELU6, [first], (1, 1, 4, 8), q=q)
+    b.output(dw, r)
+    g = b.graph
+    bufs = buffer_requests(g, [0, 1, 3, 2])  # the depthwise reads last
+    assert dict(bufs.within) == {second: 32}
+    assert [o.out for o in bufs.overlaps if o.inp == h] == [dw]  # the depthwise's sliding-window allowance
+    g.nodes[2].inplace = True
+    assert not [o for o in buffer_requests(g, [0, 1, 3, 2]).overlaps if o.inp == h]  # no (0, 0) at byte 32
+    check_c(g, seed=148, sanitize=True)
+    b2 = GraphBuilder()
+    x = b2.input((1, 2, 4, 8), "int8", 0.1, 3)
+    h = b2.op(Op.RELU, [x], (1, 2, 4, 8), q=q)
+    first, second = b2.op_multi(Op.UNPACK, [h], [(1, 4, 8)] * 2, q=q, attrs=O.UnpackAttrs(2, 1))
+    b2.output(b2.op(Op.RELU6, [first], (1, 4, 8), q=q), b2.op(Op.RELU, [second], (1, 4, 8), q=q))
+    bufs = buffer_requests(b2.graph, [0, 1, 2, 3])
+    assert [(o.min_distance, o.max_distance) for o in bufs.overlaps if o.inp == h] == [(0, None)]
+    check_c(b2.graph, seed=149, sanitize=True)

@@ -13,6 +13,8 @@ The rules take the shapes module's per-node context (`ctx`: shape, ints, axis, b
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mcuforge.errors import ModelFormatError
@@ -170,3 +172,53 @@ def tile_rule(ctx, _a) -> Shape:
 def broadcast_to_rule(ctx, _a) -> Shape:
     _same_dtype(ctx, [0])
     return broadcast_shape(ctx.shape(0), ctx.ints(1, "shape"), ctx.where)
+
+
+# ------------------------------------------------------------------ views
+VIEW_OPS = frozenset({"SLICE", "SPLIT", "SPLIT_V", "UNPACK"})
+
+
+def _contiguous(shape: Shape, sizes: list[int], k: int) -> bool:
+    """A box of these sizes is one run of bytes: one index on every axis before k, all of every axis after."""
+    return all(s == 1 for s in sizes[:k]) and tuple(sizes[k + 1 :]) == tuple(shape[k + 1 :])
+
+
+def views(g, node) -> tuple[str, list[int]] | None:
+    """(input, byte offset of each output inside it) when every output of this SLICE,
+    SPLIT, SPLIT_V or UNPACK is one contiguous run of its non-constant input's bytes (the
+    planner may then place the outputs there: plan/lifetimes.py); else None.
+
+    SPLIT / SPLIT_V / UNPACK along an axis with only unit axes before it; a SLICE whose
+    box is a single index on the axes before some axis k and the full axis after it."""
+    op = str(node.op)
+    if op not in VIEW_OPS:
+        return None
+    src = node.inputs[1] if op == "SPLIT" else node.inputs[0]
+    x = g.tensors[src]
+    if x.is_const or any(g.tensors[n].data is None for n in node.inputs if n is not None and n != src):
+        return None
+    item = np.dtype(x.dtype).itemsize
+    where = f"{op} node {node.name!r}"
+    if op == "SLICE":
+        begins, sizes = slice_box(x.shape, g.tensors[node.inputs[1]].data, g.tensors[node.inputs[2]].data, where)
+        rank = len(x.shape)
+        if rank and not any(_contiguous(x.shape, sizes, k) for k in range(rank)):
+            return None
+        strides = [math.prod(x.shape[d + 1 :]) * item for d in range(rank)]
+        return src, [sum(b * s for b, s in zip(begins, strides))]
+    if op == "UNPACK":
+        axis = node.attrs.axis % len(x.shape)
+        sizes = [1] * x.shape[axis]
+    elif op == "SPLIT":
+        axis, sizes = even_split(x.shape, _first(g, node.inputs[0]), node.attrs.num_splits, where)
+    else:
+        axis, sizes = split_sizes(x.shape, _first(g, node.inputs[2]), g.tensors[node.inputs[1]].data, where)
+    if math.prod(x.shape[:axis]) != 1:
+        return None
+    inner = math.prod(x.shape[axis + 1 :]) * item
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) * inner
+    return src, [int(s) for s in starts]
+
+
+def _first(g, name: str) -> int:
+    return int(np.asarray(g.tensors[name].data).reshape(-1)[0])
