@@ -228,3 +228,16 @@ def test_allowances_of_a_view_at_an_offset():
     bufs = buffer_requests(b2.graph, [0, 1, 2, 3])
     assert [(o.min_distance, o.max_distance) for o in bufs.overlaps if o.inp == h] == [(0, None)]
     check_c(b2.graph, seed=149, sanitize=True)
+
+
+def test_on_cortex_m_under_qemu():
+    from mcuforge.hw.boards import get_board
+    from mcuforge.targets.qemu import missing_tools, run_qemu
+
+    if missing_tools() is not None:
+        pytest.skip(f"QEMU backend unavailable: {missing_tools()}")
+    g = merge(all_graphs() + [split_two_consumers(), _views_graph()])
+    xs = random_inputs(g, 150)
+    ref = run(g, xs)
+    out = run_qemu(generate(g), get_board("STM32F412"), xs)
+    assert all(a.tobytes() == r.tobytes() for a, r in zip(out, ref))
