@@ -41,7 +41,8 @@ def all_graphs() -> list[Graph]:
     gs = [slice_graph(*c) for c in SLICES]
     gs += [slice_graph((2, 5, 7), [0, 2, 3], [2, 3, -1], "int32"), slice_graph((4, 3), [4, 0], [0, 3])]  # empty
     gs += [split_graph(*c) for c in SPLITS] + [split_graph((2, 6, 5), 1, 3, "int32", out_q=OTHER_Q)]
-    gs += [split_v_graph(*c) for c in SPLIT_VS] + [split_v_graph((5, 3), [0, 5], 0), split_v_graph((3, 7), [2, -1, 1], 1, "int32")]
+    gs += [split_v_graph(*c) for c in SPLIT_VS]
+    gs += [split_v_graph((5, 3), [0, 5], 0), split_v_graph((3, 7), [2, -1, 1], 1, "int32")]
     gs += [unpack_graph(*c) for c in UNPACKS] + [unpack_graph((3, 4, 2), 1, "int32")]
     gs += [pack_graph(*c) for c in PACKS] + [pack_graph((2, 3), 3, 1, "int32")]
     gs += [tile_graph(*c) for c in TILES] + [tile_graph((2, 3), [3, 2], "int32", index_dtype="int64")]
@@ -70,7 +71,9 @@ def test_unpack_outputs_to_one_consumer_each():
     q = quant(0.1, 3)
     x = b.input((3, 2, 5), "int8", 0.1, 3)
     parts = b.op_multi(Op.UNPACK, [x], [(2, 5)] * 3, q=q, attrs=O.UnpackAttrs(3, 0))
-    ys = [b.op(Op.TILE, [p, b.const(np.array([k + 1, 1], np.int32))], (2 * (k + 1), 5), q=q) for k, p in enumerate(parts)]
+    ys = [
+        b.op(Op.TILE, [p, b.const(np.array([k + 1, 1], np.int32))], (2 * (k + 1), 5), q=q) for k, p in enumerate(parts)
+    ]
     b.output(*ys)
     check_c(b.graph, seed=143, sanitize=True)
 
@@ -241,3 +244,11 @@ def test_on_cortex_m_under_qemu():
     ref = run(g, xs)
     out = run_qemu(generate(g), get_board("STM32F412"), xs)
     assert all(a.tobytes() == r.tobytes() for a, r in zip(out, ref))
+
+
+def test_gathers_beyond_six_dimensions_are_refused():
+    g = broadcast_graph((2, 1, 2, 1, 2, 1, 2), (2, 3, 2, 3, 2, 3, 2))
+    with pytest.raises(UnsupportedError, match="more than 6 dimensions"):
+        fields(g)
+    g = broadcast_graph((2, 1, 2, 1, 2, 1), (2, 3, 2, 3, 2, 3))  # six: fits
+    check_c(g, seed=151)

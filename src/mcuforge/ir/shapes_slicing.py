@@ -29,7 +29,9 @@ def slice_box(in_shape: Shape, begin, size, where: str = "SLICE") -> tuple[list[
     size = np.asarray(size, dtype=np.int64).reshape(-1)
     rank = len(in_shape)
     if begin.size != rank or size.size != rank:
-        raise ModelFormatError(f"{where}: begin and size hold {begin.size} and {size.size} values for a rank-{rank} input")
+        raise ModelFormatError(
+            f"{where}: begin and size hold {begin.size} and {size.size} values for a rank-{rank} input"
+        )
     begins, sizes = [], []
     for d, n in enumerate(in_shape):
         b, s = int(begin[d]), int(size[d])

@@ -63,7 +63,8 @@ class Buffers:
     buffer_of: Mapping[str, str]  # every non-constant tensor -> the request that holds it
     scratch_of: Mapping[int, str]  # node index -> its scratch request (nodes with scratch only)
     order: tuple[int, ...]  # the execution order: step -> node index
-    within: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))  # a view's byte offset inside its buffer (others: 0)
+    # A view's byte offset inside its buffer (every other tensor: 0).
+    within: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def no_scratch(_node_index: int) -> int:
@@ -133,10 +134,9 @@ def buffer_requests(
     )
     protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
     overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within)
-    within = {t: v for t, v in within.items() if v}
-    return Buffers(
-        requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), tuple(order), MappingProxyType(within)
-    )
+    views_at = MappingProxyType({t: v for t, v in within.items() if v})
+    steps = tuple(order)
+    return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), steps, views_at)
 
 
 def _check_order(g: Graph, order: Sequence[int]) -> None:
