@@ -28,6 +28,7 @@ from ref.test_slicing import (
     UNPACKS,
     broadcast_graph,
     pack_graph,
+    random_graphs,
     slice_graph,
     split_two_consumers,
     split_graph,
@@ -53,6 +54,10 @@ def all_graphs() -> list[Graph]:
 
 def test_every_op_under_sanitizers():
     check_c(merge(all_graphs()), seed=141, sanitize=True)
+
+
+def test_random_cases():
+    check_c(merge([g for _, g in random_graphs(3, per_op=10)]), seed=152, sanitize=True)
 
 
 def test_split_with_different_consumers():

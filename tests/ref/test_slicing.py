@@ -273,6 +273,47 @@ def test_multi_output_graph():
     assert_matches_tflm(g, inputs_of(g))
 
 
+def random_graphs(seed: int, per_op: int = 6) -> list[tuple[str, Graph]]:
+    """Seeded random shapes, axes and operands, no empty tensors (TF-Lite Micro refuses them):
+    (oracle, graph) pairs, the oracle "litert" for TILE and "tflm" for the rest."""
+    rng = np.random.default_rng(seed)
+    out: list[tuple[str, Graph]] = []
+
+    def shape(lo=1, hi=4):
+        return tuple(int(d) for d in rng.integers(1, 5, int(rng.integers(lo, hi + 1))))
+
+    for _ in range(per_op):
+        x = shape(1, 5)
+        begin = [int(rng.integers(0, n)) for n in x]
+        size = [int(rng.choice([-1, rng.integers(1, n - b + 1)])) for n, b in zip(x, begin)]
+        out.append(("tflm", slice_graph(x, begin, size)))
+        x = shape()
+        axis = int(rng.integers(-len(x), len(x)))
+        n = x[axis]
+        cuts = sorted(rng.choice(np.arange(1, n), int(rng.integers(0, n)), replace=False)) if n > 1 else []
+        sizes = [int(v) for v in np.diff([0, *cuts, n])]
+        if rng.random() < 0.5:
+            sizes[int(rng.integers(len(sizes)))] = -1
+        out.append(("tflm", split_v_graph(x, sizes, axis)))
+        x = shape()
+        out.append(("tflm", unpack_graph(x, int(rng.integers(-len(x), len(x))))))
+        out.append(("tflm", pack_graph(x, int(rng.integers(1, 4)), int(rng.integers(-len(x) - 1, len(x) + 1)))))
+        to = shape(len(x), 5)
+        to = to[: len(to) - len(x)] + tuple(d if rng.random() < 0.5 else n for d, n in zip(to[len(to) - len(x) :], x))
+        x = tuple(1 if d != n else n for d, n in zip(to[len(to) - len(x) :], x))
+        out.append(("tflm", broadcast_graph(x, to)))
+        x = shape()
+        out.append(("litert", tile_graph(x, [int(m) for m in rng.integers(1, 4, len(x))])))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_cases(seed):
+    for oracle, g in random_graphs(seed):
+        check = assert_matches_tflm if oracle == "tflm" else assert_matches_litert
+        check(g, inputs_of(g), KERNELS)
+
+
 # ------------------------------------------------------------------ shape rules
 def _node(g):
     return g.nodes[0]
