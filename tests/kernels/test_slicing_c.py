@@ -188,6 +188,8 @@ def test_contiguous_pieces_are_views():
     assert off[sl.outputs[0]] == off[bottom] + 32
     assert [off[p] - off[h] for p in unpack.outputs] == [0, 16, 32, 48]
     assert all(project.calls[i] is None for i in (1, 2, 3, 4))
+    # The RELU over the input (128 B, in place) holds every piece; the RELU6's 16 B are the only other bytes.
+    assert project.memory.arena_bytes == 144 and project.memory.live_bytes == [128] * 5 + [144]
     assert project.files["model.c"].count("view of its input, no code") == 3
     check_c(g, seed=146, sanitize=True)
 
