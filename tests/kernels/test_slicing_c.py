@@ -21,6 +21,7 @@ from ref.test_slicing import (
     BROADCASTS,
     OTHER_Q,
     PACKS,
+    SCALARS,
     SLICES,
     SPLIT_VS,
     SPLITS,
@@ -49,6 +50,7 @@ def all_graphs() -> list[Graph]:
     gs += [tile_graph(*c) for c in TILES] + [tile_graph((2, 3), [3, 2], "int32", index_dtype="int64")]
     gs += [tile_graph((2, 1, 2, 1, 2, 1, 2), [2, 1, 1, 3, 1, 1, 2])]  # 7-D, unit dimensions dropped
     gs += [broadcast_graph(*c) for c in BROADCASTS] + [broadcast_graph((1, 3, 1), (2, 3, 4), "int32")]
+    gs += [make() for _, make in SCALARS]
     return gs
 
 

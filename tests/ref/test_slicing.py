@@ -118,6 +118,25 @@ def split_two_consumers() -> Graph:
     return b.graph
 
 
+def scalar_graph(op, consts, out_shape, attrs=None, count=1) -> Graph:
+    """`op` on 0-D tensors (made by RESHAPE: the runtimes' Python APIs cannot feed a 0-D input)."""
+    b = GraphBuilder()
+    q = quant(*IN_Q)
+    xs = [b.op(Op.RESHAPE, [b.input((1,), "int8", *IN_Q), b.const(np.array([], np.int32))], (), q=q) for _ in range(count)]
+    ins = xs + [b.const(np.array(c, np.int32)) for c in consts]
+    b.output(b.op(op, ins, out_shape, q=q, attrs=attrs))
+    return b.graph
+
+
+SCALARS = [  # (oracle, graph)
+    ("tflm", lambda: scalar_graph(Op.BROADCAST_TO, [[2, 3]], (2, 3))),
+    ("tflm", lambda: scalar_graph(Op.SLICE, [np.zeros(0), np.zeros(0)], ())),
+    ("tflm", lambda: scalar_graph(Op.PACK, [], (3,), O.PackAttrs(3, 0), 3)),
+    ("tflm", lambda: scalar_graph(Op.PACK, [], (2,), O.PackAttrs(2, -1), 2)),
+    ("litert", lambda: scalar_graph(Op.TILE, [np.zeros(0)], ())),
+]
+
+
 def inputs_of(g: Graph) -> list[np.ndarray]:
     return [rand(g.tensors[n].shape, g.tensors[n].dtype) for n in g.inputs]
 
@@ -305,6 +324,12 @@ def random_graphs(seed: int, per_op: int = 6) -> list[tuple[str, Graph]]:
         x = shape()
         out.append(("litert", tile_graph(x, [int(m) for m in rng.integers(1, 4, len(x))])))
     return out
+
+
+@pytest.mark.parametrize("oracle, make", SCALARS)
+def test_scalars(oracle, make):
+    g = make()
+    (assert_matches_tflm if oracle == "tflm" else assert_matches_litert)(g, inputs_of(g))
 
 
 @pytest.mark.parametrize("seed", [1, 2])
