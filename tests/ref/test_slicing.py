@@ -122,7 +122,8 @@ def scalar_graph(op, consts, out_shape, attrs=None, count=1) -> Graph:
     """`op` on 0-D tensors (made by RESHAPE: the runtimes' Python APIs cannot feed a 0-D input)."""
     b = GraphBuilder()
     q = quant(*IN_Q)
-    xs = [b.op(Op.RESHAPE, [b.input((1,), "int8", *IN_Q), b.const(np.array([], np.int32))], (), q=q) for _ in range(count)]
+    empty = b.const(np.array([], np.int32))
+    xs = [b.op(Op.RESHAPE, [b.input((1,), "int8", *IN_Q), empty], (), q=q) for _ in range(count)]
     ins = xs + [b.const(np.array(c, np.int32)) for c in consts]
     b.output(b.op(op, ins, out_shape, q=q, attrs=attrs))
     return b.graph
