@@ -378,7 +378,7 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     Op.SPLIT: {1: ("int32",)},
     Op.SPLIT_V: {0: ("int32",)},
     Op.UNPACK: {0: ("int32",)},
-    Op.PACK: {i: ("int32",) for i in range(256)},
+    Op.PACK: {i: ("int32",) for i in range(256)},  # int32 PACKs of up to 256 tensors
     Op.TILE: {0: ("int32",)},
     Op.BROADCAST_TO: {0: ("int32",)},
     # family slicing (end)
