@@ -16,6 +16,7 @@ from mcuforge.codegen.kernels import kernel_files, optimised
 from mcuforge.codegen.sizing import Sizing, const_bytes, emit_all, plan_memory, scratch_sizes, size_graph
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.ops import ALIAS_OPS
+from mcuforge.ir.shapes_slicing import views
 from mcuforge.patch.codegen import patched_parts
 from mcuforge.plan.memory import MemoryPlan
 
@@ -116,6 +117,10 @@ def _drop_aliases(g: Graph, memory: MemoryPlan, ctx: EmitContext, calls: dict[in
         node = g.nodes[i]
         if node.op in ALIAS_OPS and ctx.offsets.get(node.inputs[0]) == ctx.offsets.get(node.outputs[0]):
             calls[i] = None  # the planner gave output and input one buffer: nothing to copy
+        elif (view := views(g, node)) is not None and node.inputs and all(
+            ctx.offsets.get(y) == ctx.offsets.get(view[0], -1) + v for y, v in zip(node.outputs, view[1])
+        ):
+            calls[i] = None  # every output is a view where its bytes already are
 
 
 def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:

@@ -205,6 +205,13 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.DEQUANTIZE: OptionsSpec("Dequantize"),
     Op.STRIDED_SLICE: OptionsSpec("StridedSlice", (*_MASKS, _f("offset", "offset", BOOL))),
     # family slicing (begin)
+    Op.SLICE: OptionsSpec("Slice"),
+    Op.SPLIT: OptionsSpec("Split", (_f("num_splits", "numSplits", INT),)),
+    Op.SPLIT_V: OptionsSpec("SplitV", (_f("num_splits", "numSplits", INT),)),
+    Op.UNPACK: OptionsSpec("Unpack", (_f("num", "num", INT), _f("axis", "axis", INT))),
+    Op.PACK: OptionsSpec("Pack", (_f("values_count", "valuesCount", INT), _f("axis", "axis", INT))),
+    Op.TILE: OptionsSpec("Tile"),
+    Op.BROADCAST_TO: OptionsSpec("BroadcastTo"),
     # family slicing (end)
     # family spatial (begin)
     Op.GATHER: OptionsSpec("Gather", (_f("axis", "axis", INT), _f("batch_dims", "batchDims", INT))),

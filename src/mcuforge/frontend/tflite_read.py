@@ -361,6 +361,11 @@ _OPERANDS: dict[Op, tuple[int, ...]] = {
     Op.RESIZE_NEAREST_NEIGHBOR: (1,),
     Op.STRIDED_SLICE: (1, 2, 3),
     # family slicing (begin)
+    Op.SLICE: (1, 2),
+    Op.SPLIT: (0,),
+    Op.SPLIT_V: (1, 2),
+    Op.TILE: (1,),
+    Op.BROADCAST_TO: (1,),
     # family slicing (end)
     # family spatial (begin)
     Op.GATHER: (1,),
@@ -395,6 +400,14 @@ SPATIAL_OPS = (Op.GATHER, Op.GATHER_ND, Op.MIRROR_PAD, Op.REVERSE_V2, Op.DEPTH_T
 # int32 output, SELECT_V2's bool condition): input slot -> dtypes, and output dtypes.
 _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family slicing (begin)
+    # Pure data movement: int32 data takes the int8 path unchanged.
+    Op.SLICE: {0: ("int32",)},
+    Op.SPLIT: {1: ("int32",)},
+    Op.SPLIT_V: {0: ("int32",)},
+    Op.UNPACK: {0: ("int32",)},
+    Op.PACK: {i: ("int32",) for i in range(256)},  # int32 PACKs of up to 256 tensors
+    Op.TILE: {0: ("int32",)},
+    Op.BROADCAST_TO: {0: ("int32",)},
     # family slicing (end)
     # family spatial (begin)
     **{op: {0: ("int32",)} for op in SPATIAL_OPS},  # data movement: int32 data moves like int8
@@ -411,6 +424,7 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
 }
 _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
+    **{op: ("int32",) for op in (Op.SLICE, Op.SPLIT, Op.SPLIT_V, Op.UNPACK, Op.PACK, Op.TILE, Op.BROADCAST_TO)},
     # family slicing (end)
     # family spatial (begin)
     **{op: ("int32",) for op in SPATIAL_OPS},

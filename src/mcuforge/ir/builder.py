@@ -55,5 +55,26 @@ class GraphBuilder:
         self.graph.add_node(Node(op, list(inputs), [out.name], attrs, name=out.name))
         return out.name
 
+    def op_multi(
+        self,
+        op: Op,
+        inputs: Sequence[str | None],
+        shapes: Sequence[Sequence[int]],
+        dtype: str = "int8",
+        q: Quant | None = None,
+        attrs: Any = None,
+        name: str | None = None,
+    ) -> list[str]:
+        """Append a node with one output tensor per shape (SPLIT, UNPACK, ...), all of the
+        given dtype and quantisation; return the output names (the node is named after the first)."""
+        base = name or self._name(op.value.lower() + "_")
+        outs = [
+            self.graph.add_tensor(Tensor(self.graph.unique_name(f"{base}:{k}"), tuple(s), dtype, q)).name
+            for k, s in enumerate(shapes)
+        ]
+        attrs = ATTRS[op]() if attrs is None else attrs
+        self.graph.add_node(Node(op, list(inputs), outs, attrs, name=outs[0] if outs else base))
+        return outs
+
     def output(self, *names: str) -> None:
         self.graph.outputs.extend(names)

@@ -42,6 +42,13 @@ class Op(StrEnum):
     DEQUANTIZE = "DEQUANTIZE"
     STRIDED_SLICE = "STRIDED_SLICE"
     # family slicing (begin)
+    SLICE = "SLICE"
+    SPLIT = "SPLIT"
+    SPLIT_V = "SPLIT_V"
+    UNPACK = "UNPACK"
+    PACK = "PACK"
+    TILE = "TILE"
+    BROADCAST_TO = "BROADCAST_TO"
     # family slicing (end)
     # family spatial (begin)
     GATHER = "GATHER"
@@ -206,6 +213,25 @@ class StridedSliceAttrs:
 
 
 # attribute classes of family slicing (begin)
+@dataclass(frozen=True)
+class SplitAttrs:
+    """SPLIT, SPLIT_V (the axis, and SPLIT_V's sizes, are input tensors)."""
+
+    num_splits: int = 1
+
+
+@dataclass(frozen=True)
+class UnpackAttrs:
+    num: int = 1  # number of outputs: the input's size along axis
+    axis: int = 0
+
+
+@dataclass(frozen=True)
+class PackAttrs:
+    values_count: int = 1  # number of inputs
+    axis: int = 0  # the new output axis (negative counts from the output's rank)
+
+
 # attribute classes of family slicing (end)
 
 # attribute classes of family spatial (begin)
@@ -323,6 +349,13 @@ ATTRS: dict[Op, type] = {
     Op.DEQUANTIZE: NoAttrs,
     Op.STRIDED_SLICE: StridedSliceAttrs,
     # family slicing (begin)
+    Op.SLICE: NoAttrs,
+    Op.SPLIT: SplitAttrs,
+    Op.SPLIT_V: SplitAttrs,
+    Op.UNPACK: UnpackAttrs,
+    Op.PACK: PackAttrs,
+    Op.TILE: NoAttrs,
+    Op.BROADCAST_TO: NoAttrs,
     # family slicing (end)
     # family spatial (begin)
     Op.GATHER: GatherAttrs,
@@ -381,6 +414,12 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.RESIZE_NEAREST_NEIGHBOR: (2, 2),
     Op.STRIDED_SLICE: (4, 4),
     # family slicing (begin)
+    Op.SLICE: (3, 3),
+    Op.SPLIT: (2, 2),
+    Op.SPLIT_V: (3, 3),
+    Op.PACK: (1, 1 << 16),
+    Op.TILE: (2, 2),
+    Op.BROADCAST_TO: (2, 2),
     # family slicing (end)
     # family spatial (begin)
     Op.GATHER: (2, 2),

@@ -1,6 +1,7 @@
 """Output shapes of every op kind, from the input shapes, attributes and constant operands.
 
-`infer_shapes(g, node)` returns one shape per output. It follows the shape rules of
+`infer_shapes(g, node)` returns one shape per output (a rule returns a shape, or a
+list of shapes for an op with several outputs such as SPLIT). It follows the shape rules of
 TFLite's kernels (tensorflow/lite/kernels/*.cc and TF-Lite Micro's Prepare functions),
 so that a shape stored in a .tflite file can be checked against it, and raises
 ModelFormatError (the operands contradict each other) or UnsupportedError (a form
@@ -24,6 +25,7 @@ from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MA
 from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_BILINEAR, CUMSUM rules
 from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
 from mcuforge.ir import shapes_spatial  # family spatial: its shape rules
+from mcuforge.ir import shapes_slicing  # family slicing: SLICE, SPLIT, SPLIT_V, UNPACK, PACK, TILE, BROADCAST_TO
 
 Shape = tuple[int, ...]
 
@@ -78,12 +80,15 @@ def infer_shapes(g: Graph, node: Node, where: str | None = None) -> list[Shape]:
     ctx = _Ctx(g, node, where)
     if node.op not in RULES:
         raise UnsupportedError(f"{ctx.where}: no shape rule for {node.op}")
-    if len(node.outputs) != 1:
-        raise ctx.bad(f"has {len(node.outputs)} outputs, expected 1")
-    shape = tuple(int(d) for d in RULES[node.op](ctx, node.attrs))
-    if any(d < 0 for d in shape):
-        raise ctx.bad(f"its operands give the impossible output shape {shape}")
-    return [shape]
+    result = RULES[node.op](ctx, node.attrs)
+    # A rule returns one shape (a tuple), or a list of shapes for a multi-output op.
+    shapes = [tuple(int(d) for d in s) for s in (result if isinstance(result, list) else [result])]
+    if len(node.outputs) != len(shapes):
+        raise ctx.bad(f"has {len(node.outputs)} outputs, expected {len(shapes)}")
+    for shape in shapes:
+        if any(d < 0 for d in shape):
+            raise ctx.bad(f"its operands give the impossible output shape {shape}")
+    return shapes
 
 
 # ------------------------------------------------------------------ windows
@@ -404,6 +409,7 @@ def _detect(ctx: _Ctx, _a) -> Shape:
 
 
 RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
+RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
     Op.FULLY_CONNECTED: _fully_connected,
@@ -433,6 +439,13 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     Op.DEQUANTIZE: _same,
     Op.STRIDED_SLICE: _strided_slice,
     # family slicing (begin)
+    Op.SLICE: shapes_slicing.slice_rule,
+    Op.SPLIT: shapes_slicing.split_rule,
+    Op.SPLIT_V: shapes_slicing.split_v_rule,
+    Op.UNPACK: shapes_slicing.unpack_rule,
+    Op.PACK: shapes_slicing.pack_rule,
+    Op.TILE: shapes_slicing.tile_rule,
+    Op.BROADCAST_TO: shapes_slicing.broadcast_to_rule,
     # family slicing (end)
     # family spatial (begin)
     **shapes_spatial.RULES,

@@ -4,11 +4,17 @@ Step s is the s-th node of the order. Every non-constant tensor gets a buffer: g
 inputs are live from step 0 (the user writes them before invoking), graph outputs until
 the last step (the user reads them after), any other tensor from the step that writes it
 to the last step that reads it. RESHAPE, SQUEEZE and EXPAND_DIMS do not copy: their
-output is the same buffer as their input, one request covering both lifetimes. A node
+output is the same buffer as their input, one request covering both lifetimes. Views
+are the same at an offset: each output of a SLICE, SPLIT, SPLIT_V or UNPACK that is one
+contiguous run of its input's bytes (ir/shapes_slicing.views) at offsets that keep the
+alignment lies inside the input's buffer (`Buffers.within`: the byte offset of a tensor
+inside its buffer), and the node has no code (codegen/generate.py). A node
 with working memory gets one scratch request live at its step only.
 
 Allowances follow the memory contracts of the C kernels (kernels/include/mf_*.h), and
-only where the input buffer is not read after this node and is not a graph output:
+only where the input buffer is not read after this node and is not a graph output. An
+allowance is between buffers' starts: a view at a non-zero offset keeps only those with
+a minimum distance alone (its real distance is larger), not the in-place one:
   in place (node.inplace, depthwise): Overlap(out, in, 0, 0), same start address;
   element-wise ops, per input of the output's size: Overlap(out, in, 0, None);
   pointwise CONV_2D (1x1, stride 1, no padding, one group) over P pixels:
@@ -18,7 +24,7 @@ only where the input buffer is not read after this node and is not a graph outpu
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -26,6 +32,7 @@ import numpy as np
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import ALIAS_OPS, Op, axis_padding
 from mcuforge.ir.shapes import window
+from mcuforge.ir.shapes_slicing import views
 from mcuforge.plan.requests import BufferRequest, Overlap
 from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
@@ -59,6 +66,8 @@ class Buffers:
     buffer_of: Mapping[str, str]  # every non-constant tensor -> the request that holds it
     scratch_of: Mapping[int, str]  # node index -> its scratch request (nodes with scratch only)
     order: tuple[int, ...]  # the execution order: step -> node index
+    # A view's byte offset inside its buffer (every other tensor: 0).
+    within: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def no_scratch(_node_index: int) -> int:
@@ -95,14 +104,22 @@ def buffer_requests(
     scratch_of: dict[int, str] = {}
     taken = set(g.tensors)
     entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
+    within: dict[str, int] = {}
     for s, i in enumerate(order):
         node = g.nodes[i]
         for x in _activation_inputs(g, node):
             touch(x, s)
+        view = views(g, node)
+        if view is not None and any(v % align for v in view[1]):
+            view = None  # every tensor starts aligned, as the kernels expect: this node copies
         for k, out in enumerate(node.outputs):
             src = node.inputs[0] if node.inputs else None
             if k == 0 and _aliases(g, node, src):
                 buffer_of[out] = buffer_of[src]
+                within[out] = within.get(src, 0)
+            elif view is not None:
+                buffer_of[out] = buffer_of[view[0]]
+                within[out] = within.get(view[0], 0) + view[1][k]
             else:
                 buffer_of[out] = out
                 entries.append(out)
@@ -118,8 +135,11 @@ def buffer_requests(
     requests = tuple(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
-    overlaps = _allowances(g, order, buffer_of, last, {buffer_of[o] for o in g.outputs if o in buffer_of}, unordered)
-    return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), tuple(order))
+    protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
+    overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within)
+    views_at = MappingProxyType({t: v for t, v in within.items() if v})
+    steps = tuple(order)
+    return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), steps, views_at)
 
 
 def _check_order(g: Graph, order: Sequence[int]) -> None:
@@ -161,6 +181,7 @@ def _allowances(
     last: Mapping[str, int],
     protected: set[str],
     unordered: Container[int],
+    within: Mapping[str, int],
 ) -> tuple[Overlap, ...]:
     found: dict[tuple[str, str], Overlap] = {}
     for s, i in enumerate(order):
@@ -170,6 +191,8 @@ def _allowances(
         out = buffer_of[node.outputs[0]]
         for x, dist in _node_allowances(g, node, i in unordered):
             b = buffer_of[x]
+            if within.get(x, 0) and dist[1] is not None:
+                continue  # a view starts after its buffer: only a minimum distance still holds
             if b != out and last[b] == s and b not in protected:
                 found.setdefault((out, b), Overlap(out, b, dist[0], dist[1]))
     return tuple(found.values())

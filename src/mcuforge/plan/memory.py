@@ -74,7 +74,7 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
         sizes.update((i, wide_scratch[i]) for i in wide)
     return MemoryPlan(
         order=list(order),
-        tensor_offsets={t: chosen.offsets[b] for t, b in bufs.buffer_of.items()},
+        tensor_offsets={t: chosen.offsets[b] + bufs.within.get(t, 0) for t, b in bufs.buffer_of.items()},
         scratch_offsets={i: chosen.offsets[name] for i, name in bufs.scratch_of.items()},
         scratch_sizes=sizes,
         arena_bytes=chosen.arena_bytes,

@@ -27,7 +27,8 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
                 "shape": list(g.tensors[out].shape),
                 "live_bytes": mem.live_bytes[step],
                 "output_offset": mem.tensor_offsets[out],
-                "output_bytes": g.tensors[out].nbytes,
+                "output_bytes": sum(g.tensors[o].nbytes for o in node.outputs),  # all outputs (SPLIT has several)
+                "outputs": list(node.outputs),
                 "scratch_bytes": mem.scratch_sizes.get(i, 0),
                 "kernel": None if call is None else call.kernel,
                 "wide_variant": i in mem.wide,  # the faster kernel variant with more scratch
