@@ -372,6 +372,10 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family spatial (begin)
     # family spatial (end)
     # family binary (begin)
+    Op.SELECT_V2: {0: ("bool",)},
+    Op.LOGICAL_AND: {0: ("bool",), 1: ("bool",)},
+    Op.LOGICAL_OR: {0: ("bool",), 1: ("bool",)},
+    Op.LOGICAL_NOT: {0: ("bool",)},
     # family binary (end)
     # family unary (begin)
     # family unary (end)
@@ -386,6 +390,15 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family spatial (begin)
     # family spatial (end)
     # family binary (begin)
+    Op.EQUAL: ("bool",),
+    Op.NOT_EQUAL: ("bool",),
+    Op.GREATER: ("bool",),
+    Op.GREATER_EQUAL: ("bool",),
+    Op.LESS: ("bool",),
+    Op.LESS_EQUAL: ("bool",),
+    Op.LOGICAL_AND: ("bool",),
+    Op.LOGICAL_OR: ("bool",),
+    Op.LOGICAL_NOT: ("bool",),
     # family binary (end)
     # family unary (begin)
     # family unary (end)

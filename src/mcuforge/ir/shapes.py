@@ -20,6 +20,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
+from mcuforge.ir import shapes_binary  # family binary: SELECT_V2 and ADD_N rules
 
 Shape = tuple[int, ...]
 
@@ -427,6 +428,22 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family spatial (begin)
     # family spatial (end)
     # family binary (begin)
+    Op.MAXIMUM: _broadcast,
+    Op.MINIMUM: _broadcast,
+    Op.EQUAL: _broadcast,
+    Op.NOT_EQUAL: _broadcast,
+    Op.GREATER: _broadcast,
+    Op.GREATER_EQUAL: _broadcast,
+    Op.LESS: _broadcast,
+    Op.LESS_EQUAL: _broadcast,
+    Op.SQUARED_DIFFERENCE: _broadcast,
+    Op.PRELU: _broadcast,
+    Op.LOGICAL_AND: _broadcast,
+    Op.LOGICAL_OR: _broadcast,
+    Op.DIV: _broadcast,
+    Op.SELECT_V2: shapes_binary.select_v2,
+    Op.LOGICAL_NOT: _same,
+    Op.ADD_N: shapes_binary.add_n,
     # family binary (end)
     # family unary (begin)
     # family unary (end)
