@@ -25,7 +25,8 @@ reference kernels (the binary family's arithmetic half; ref/binary.py holds the 
       y = MultiplyByQuantizedMultiplierSmallerThanOneExp(q, m, s - recip_shift - headroom) + zp_out
   with m, s = QuantizeMultiplier(s1 / (s2 s_out)) in double. (The div.cc of the sources
   divides the float32 scales in float32; the TF-Lite Micro we test against computes in
-  double: for scales 0.5, 0.002, 200 float32 gives exactly 1.25 and its results differ.) v2 = 0 (a divisor equal to its zero point) follows the same formulas
+  double: for scales 0.5, 0.002, 200 float32 gives exactly 1.25 and its results differ.)
+  v2 = 0 (a divisor equal to its zero point) follows the same formulas
   (TF-Lite Micro's result there; LiteRT refuses such inputs).
   Where the final shift exceeds 31 (a small |v1|: headroom up to 31, plus recip_shift,
   minus a small s), gemmlowp's RoundingDivideByPOT shifts an int32 by 32 or more, which
@@ -59,7 +60,9 @@ from mcuforge.ref.elementwise import _smaller_than_one_exp
 
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # squared_difference.cc for int8
 ADD_N_LEFT_SHIFT = 20  # add_n.cc kAddNIntegerShift
-DIV_MAX_OUTPUT_SHIFT = 23  # headroom >= 23 for |v1| <= 255 keeps DivElementwise's total shift <= 0
+# |v1| <= 255 gives a headroom >= 23 and recip_shift >= -1 (v2 = 0): with s <= 22 the final
+# shift of DivElementwise stays a right shift.
+DIV_MAX_OUTPUT_SHIFT = 22
 
 
 def _scales(ts) -> list[float]:
@@ -205,8 +208,8 @@ def prepare_div(g: Graph, node: Node) -> DivParams:
     m, s = quantize_multiplier(real)
     if s > DIV_MAX_OUTPUT_SHIFT:
         raise UnsupportedError(
-            f"{node_label(node)}: its scales give a rescaling factor of {real:.6g}, above the 2^23 "
-            "for which TF-Lite Micro's DIV arithmetic is defined."
+            f"{node_label(node)}: its scales give a rescaling factor of {real:.6g}, at or above the 2^22 "
+            "below which TF-Lite Micro's DIV arithmetic is defined."
         )
     act_min, act_max = activation_range(str(node.attrs.activation), float(so), y.quant.zp)
     return DivParams(-x1.quant.zp, -x2.quant.zp, y.quant.zp, m, s, act_min, act_max)

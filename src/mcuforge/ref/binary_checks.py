@@ -27,7 +27,8 @@ def tensors(g: Graph, node: Node, inputs: tuple[str, ...], output: str, quantise
         if quantised and want == "int8" and (t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0):
             raise UnsupportedError(f"{what}: tensor {t.name!r} needs per-tensor quantisation with a positive scale.")
     if len(ts[-1].shape) > MAX_RANK:
-        raise UnsupportedError(f"{what} has a {len(ts[-1].shape)}-D output; at most {MAX_RANK} dimensions are supported.")
+        rank = len(ts[-1].shape)
+        raise UnsupportedError(f"{what} has a {rank}-D output; at most {MAX_RANK} dimensions are supported.")
     return ts
 
 
