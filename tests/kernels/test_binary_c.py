@@ -156,3 +156,23 @@ def test_emitters_take_the_ref_parameters_and_refuse_what_it_refuses():
     for bad in (too_coarse, too_fine):
         with pytest.raises(UnsupportedError):
             emitter(bad.nodes[0].op)(bad, bad.nodes[0], EmitContext(bad))
+
+
+def test_on_cortex_m4_under_qemu():
+    """The portable kernels on a Cortex-M4 (the family has no ARMv7E-M variant): DIV over every
+    pair (its shifts above 31 included, which the kernel handles without a C shift of 32, where
+    the ARM and x86 shifters differ), a comparison, SELECT_V2 and ADD_N; the reference's bytes."""
+    from mcuforge.codegen.generate import generate
+    from mcuforge.hw.boards import get_board
+    from mcuforge.targets.qemu import missing_tools, run_qemu
+
+    if missing_tools() is not None:
+        pytest.skip(f"QEMU backend unavailable: {missing_tools()}")
+    cases = [(binary_graph(Op.DIV, (256, 1), (1, 256), (256, 256), *DIV_QUANTS[0]), PAIRS)]
+    cases += [(binary_graph(Op.GREATER_EQUAL, (256, 1), (1, 256), (256, 256), *COMPARE_QUANTS[2]), PAIRS)]
+    cases += [(select_graph(*SELECTS[1]), None), (add_n_graph(3, (2, 8), (0.1, 0)), None)]
+    g = merge([c[0] for c in cases])
+    rng = np.random.default_rng(0)
+    xs = [x for c in cases for x in (c[1] if c[1] is not None else random_inputs(c[0], rng))]
+    ours = run_qemu(generate(g), get_board("STM32F412", 1 << 20, 1 << 21), xs)
+    assert [y.tobytes() for y in ours] == [y.tobytes() for y in run(g, xs)]

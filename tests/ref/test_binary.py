@@ -385,3 +385,24 @@ def _patched_model(opname: str, n_inputs: int) -> bytes:
 def test_tflm_has_no_int8_square_floor_div_floor_mod(opname, n):
     assert opname not in Op.__members__
     assert not run_tflm_isolated(_patched_model(opname, n), [np.array([1, 2, -3, 4], np.int8)] * n).ok
+
+
+@pytest.mark.parametrize("op", (Op.MAXIMUM, Op.MINIMUM, *CMP, Op.SQUARED_DIFFERENCE, Op.LOGICAL_AND, Op.SELECT_V2))
+def test_litert_agrees(op):
+    """Both oracles agree with ours on every pair (comparisons across scales included); PRELU
+    needs the input's shape for the output in LiteRT, so it is checked with a broadcast alpha."""
+    if op == Op.SELECT_V2:
+        g = select_graph((256, 1), (256, 1), (1, 256), (256, 256), (0.1, 3), (0.5, -20), (0.3, 7))
+        xs = [(np.arange(256) % 3 == 0).reshape(256, 1), *PAIRS]
+    elif op == Op.LOGICAL_AND:
+        g = binary_graph(op, (2, 1, 4), (3, 1), (2, 3, 4))
+        xs = random_inputs(g, np.random.default_rng(0))
+    else:
+        g = binary_graph(op, (256, 1), (1, 256), (256, 256), (0.1, 3), (0.05, -7), (0.7, -100))
+        xs = PAIRS
+    assert_matches_oracles(g, xs, kernels=KERNELS)
+
+
+def test_litert_agrees_on_prelu():
+    g = prelu_graph((1, 4, 5, 3), np.array([-100, 0, 77]))
+    assert_matches_oracles(g, random_inputs(g, np.random.default_rng(1)), kernels=KERNELS)

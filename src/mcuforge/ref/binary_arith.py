@@ -25,7 +25,8 @@ reference kernels (the binary family's arithmetic half; ref/binary.py holds the 
       y = MultiplyByQuantizedMultiplierSmallerThanOneExp(q, m, s - recip_shift - headroom) + zp_out
   with m, s = QuantizeMultiplier(s1 / (s2 s_out)) in double. (The div.cc of the sources
   divides the float32 scales in float32; the TF-Lite Micro we test against computes in
-  double: for scales 0.5, 0.002, 200 float32 gives exactly 1.25 and its results differ.)
+  double: for scales 0.5, 0.002, 200 float32 gives exactly 1.25 and its results differ;
+  LiteRT's DIV divides in float32, so it differs from both on such exact-half quotients.)
   v2 = 0 (a divisor equal to its zero point) follows the same formulas
   (TF-Lite Micro's result there; LiteRT refuses such inputs).
   Where the final shift exceeds 31 (a small |v1|: headroom up to 31, plus recip_shift,
