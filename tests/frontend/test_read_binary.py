@@ -87,3 +87,18 @@ def test_shapes_are_checked():
     g = binary_graph(Op.PRELU, (1, 4), (4,), (1, 5))
     with pytest.raises(ModelFormatError, match="inputs give"):
         read(write(g))
+
+
+def test_bool_is_required_where_tflite_requires_it():
+    """A comparison's output, SELECT_V2's condition and a logical op's tensors must be bool
+    (TF-Lite Micro's Prepare checks them); quantised int8 there is a malformed file."""
+    b = GraphBuilder()
+    x1, x2 = b.input((4,), "int8", 0.1, 0), b.input((4,), "int8", 0.1, 0)
+    b.output(b.op(Op.LESS, [x1, x2], (4,), q=quant(0.1, 0)))
+    with pytest.raises(ModelFormatError, match="requires bool"):
+        read(write(b.graph))
+    b = GraphBuilder()
+    c, x, y = (b.input((4,), "int8", 0.1, 0) for _ in range(3))
+    b.output(b.op(Op.SELECT_V2, [c, x, y], (4,), q=quant(0.1, 0)))
+    with pytest.raises(ModelFormatError, match="condition"):
+        read(write(b.graph))

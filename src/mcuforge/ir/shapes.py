@@ -20,7 +20,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
-from mcuforge.ir import shapes_binary  # family binary: SELECT_V2 and ADD_N rules
+from mcuforge.ir import shapes_binary  # family binary: its shape rules (and bool checks)
 
 Shape = tuple[int, ...]
 
@@ -428,21 +428,21 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
     # family spatial (begin)
     # family spatial (end)
     # family binary (begin)
-    Op.MAXIMUM: _broadcast,
-    Op.MINIMUM: _broadcast,
-    Op.EQUAL: _broadcast,
-    Op.NOT_EQUAL: _broadcast,
-    Op.GREATER: _broadcast,
-    Op.GREATER_EQUAL: _broadcast,
-    Op.LESS: _broadcast,
-    Op.LESS_EQUAL: _broadcast,
-    Op.SQUARED_DIFFERENCE: _broadcast,
-    Op.PRELU: _broadcast,
-    Op.LOGICAL_AND: _broadcast,
-    Op.LOGICAL_OR: _broadcast,
-    Op.DIV: _broadcast,
+    Op.MAXIMUM: shapes_binary.binary,
+    Op.MINIMUM: shapes_binary.binary,
+    Op.EQUAL: shapes_binary.comparison,
+    Op.NOT_EQUAL: shapes_binary.comparison,
+    Op.GREATER: shapes_binary.comparison,
+    Op.GREATER_EQUAL: shapes_binary.comparison,
+    Op.LESS: shapes_binary.comparison,
+    Op.LESS_EQUAL: shapes_binary.comparison,
+    Op.SQUARED_DIFFERENCE: shapes_binary.binary,
+    Op.PRELU: shapes_binary.binary,
+    Op.DIV: shapes_binary.binary,
+    Op.LOGICAL_AND: shapes_binary.logical,
+    Op.LOGICAL_OR: shapes_binary.logical,
+    Op.LOGICAL_NOT: shapes_binary.logical,
     Op.SELECT_V2: shapes_binary.select_v2,
-    Op.LOGICAL_NOT: _same,
     Op.ADD_N: shapes_binary.add_n,
     # family binary (end)
     # family unary (begin)

@@ -3,7 +3,9 @@ TF-Lite Micro's reference kernels (SQUARED_DIFFERENCE, PRELU, ADD_N and DIV are 
 ref/binary_arith.py; this module's KERNELS holds all of them).
 
 All broadcast like NumPy through BroadcastBinaryOpSimple (broadcast_loop.h), which
-handles up to 8 dimensions; SELECT_V2 through BroadcastSelect5DSlow (also 8).
+handles up to 8 dimensions; SELECT_V2 through BroadcastSelect5DSlow (also 8). The
+TF-Lite Micro we test against gets 8-D broadcasts wrong (7-D is right); LiteRT's
+reference kernels are right there, and so are these.
 
 - MAXIMUM / MINIMUM (maximum_minimum.cc) compare the stored int8 values and copy the
   larger / smaller one: no rescaling, whatever the three tensors' quantisation (the
