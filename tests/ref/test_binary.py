@@ -406,3 +406,26 @@ def test_litert_agrees(op):
 def test_litert_agrees_on_prelu():
     g = prelu_graph((1, 4, 5, 3), np.array([-100, 0, 77]))
     assert_matches_oracles(g, random_inputs(g, np.random.default_rng(1)), kernels=KERNELS)
+
+
+@SETTINGS
+@given(
+    op=st.sampled_from((Op.GREATER, Op.EQUAL, Op.PRELU, Op.DIV)),
+    log_scales=st.tuples(*[st.floats(-4.0, 0.5)] * 3),
+    zps=st.tuples(*[st.integers(-128, 127)] * 3),
+    act=st.sampled_from(list(O.Act)),
+)
+def test_random_quantisation(op, log_scales, zps, act):
+    """Comparisons, PRELU and DIV over every pair for random scales and zero points (DIV's
+    fused activation too); refused exactly where TF-Lite Micro refuses."""
+    q = [(float(np.float32(10.0**v)), z) for v, z in zip(log_scales, zps)]
+    g = binary_graph(op, (256, 1), (1, 256), (256, 256), *q, attrs=O.DivAttrs(act) if op == Op.DIV else None)
+    try:
+        ours = run_kernels(g, PAIRS, KERNELS)[0]
+    except UnsupportedError:
+        if op != Op.DIV:  # DIV's refusal (a multiplier of 2^22 or more) is ours: TF-Lite Micro's shifts go wrong
+            assert not run_tflm_isolated(write(g), PAIRS).ok
+        return
+    theirs = np.asarray(run_tflm(write(g), PAIRS)[0]).reshape(ours.shape)
+    keep = ~div_shift_exceeds_31(g) if op == Op.DIV else np.ones(ours.shape, bool)
+    assert np.array_equal(ours[keep], theirs[keep])
