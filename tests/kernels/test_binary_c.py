@@ -20,8 +20,9 @@ from mcuforge.plan.lifetimes import buffer_requests
 from mcuforge.ref.binary_arith import prepare_div
 from mcuforge.ref.interpreter import run
 from kernels.test_elementwise_c import check_c, merge, run_layout
+from ref.test_binary_arith import DIV_QUANTS
 from ref.test_binary import (
-    BROADCASTS, CMP, COMPARE_QUANTS, DIV_QUANTS, PAIRS, PRELU_QUANTS, RANK8, SELECTS, SQDIFF_QUANTS,
+    BROADCASTS, CMP, COMPARE_QUANTS, PAIRS, PRELU_QUANTS, RANK8, SELECTS, SQDIFF_QUANTS,
     add_n_graph, binary_graph, prelu_graph, random_inputs, select_graph,
 )  # fmt: skip
 
