@@ -224,6 +224,22 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.BATCH_TO_SPACE_ND: OptionsSpec("BatchToSpaceND"),
     # family spatial (end)
     # family binary (begin)
+    Op.MAXIMUM: OptionsSpec("MaximumMinimum"),
+    Op.MINIMUM: OptionsSpec("MaximumMinimum"),
+    Op.EQUAL: OptionsSpec("Equal"),
+    Op.NOT_EQUAL: OptionsSpec("NotEqual"),
+    Op.GREATER: OptionsSpec("Greater"),
+    Op.GREATER_EQUAL: OptionsSpec("GreaterEqual"),
+    Op.LESS: OptionsSpec("Less"),
+    Op.LESS_EQUAL: OptionsSpec("LessEqual"),
+    Op.SELECT_V2: OptionsSpec("SelectV2"),
+    Op.SQUARED_DIFFERENCE: OptionsSpec("SquaredDifference"),
+    Op.PRELU: OptionsSpec(None),
+    Op.LOGICAL_AND: OptionsSpec("LogicalAnd"),
+    Op.LOGICAL_OR: OptionsSpec("LogicalOr"),
+    Op.LOGICAL_NOT: OptionsSpec("LogicalNot"),
+    Op.ADD_N: OptionsSpec("AddN"),
+    Op.DIV: OptionsSpec("Div", (_ACTIVATION,)),
     # family binary (end)
     # family unary (begin)
     Op.ABS: OptionsSpec("Abs"),

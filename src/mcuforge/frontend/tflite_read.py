@@ -413,6 +413,10 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     **{op: {0: ("int32",)} for op in SPATIAL_OPS},  # data movement: int32 data moves like int8
     # family spatial (end)
     # family binary (begin)
+    Op.SELECT_V2: {0: ("bool",)},
+    Op.LOGICAL_AND: {0: ("bool",), 1: ("bool",)},
+    Op.LOGICAL_OR: {0: ("bool",), 1: ("bool",)},
+    Op.LOGICAL_NOT: {0: ("bool",)},
     # family binary (end)
     # family unary (begin)
     Op.CAST: {0: ("int8", "int32", "float32")},  # int8 with or without quantisation
@@ -430,6 +434,15 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     **{op: ("int32",) for op in SPATIAL_OPS},
     # family spatial (end)
     # family binary (begin)
+    Op.EQUAL: ("bool",),
+    Op.NOT_EQUAL: ("bool",),
+    Op.GREATER: ("bool",),
+    Op.GREATER_EQUAL: ("bool",),
+    Op.LESS: ("bool",),
+    Op.LESS_EQUAL: ("bool",),
+    Op.LOGICAL_AND: ("bool",),
+    Op.LOGICAL_OR: ("bool",),
+    Op.LOGICAL_NOT: ("bool",),
     # family binary (end)
     # family unary (begin)
     Op.CAST: ("int8", "int32", "float32"),

@@ -61,6 +61,22 @@ class Op(StrEnum):
     BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
     # family spatial (end)
     # family binary (begin)
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    EQUAL = "EQUAL"
+    NOT_EQUAL = "NOT_EQUAL"
+    GREATER = "GREATER"
+    GREATER_EQUAL = "GREATER_EQUAL"
+    LESS = "LESS"
+    LESS_EQUAL = "LESS_EQUAL"
+    SELECT_V2 = "SELECT_V2"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    PRELU = "PRELU"
+    LOGICAL_AND = "LOGICAL_AND"
+    LOGICAL_OR = "LOGICAL_OR"
+    LOGICAL_NOT = "LOGICAL_NOT"
+    ADD_N = "ADD_N"
+    DIV = "DIV"
     # family binary (end)
     # family unary (begin)
     ABS = "ABS"
@@ -259,6 +275,13 @@ class MirrorPadAttrs:
 # attribute classes of family spatial (end)
 
 # attribute classes of family binary (begin)
+@dataclass(frozen=True)
+class DivAttrs:
+    """DIV (DivOptions: a fused activation)."""
+
+    activation: Act = Act.NONE
+
+
 # attribute classes of family binary (end)
 
 # attribute classes of family unary (begin)
@@ -368,6 +391,22 @@ ATTRS: dict[Op, type] = {
     Op.BATCH_TO_SPACE_ND: NoAttrs,
     # family spatial (end)
     # family binary (begin)
+    Op.MAXIMUM: NoAttrs,
+    Op.MINIMUM: NoAttrs,
+    Op.EQUAL: NoAttrs,
+    Op.NOT_EQUAL: NoAttrs,
+    Op.GREATER: NoAttrs,
+    Op.GREATER_EQUAL: NoAttrs,
+    Op.LESS: NoAttrs,
+    Op.LESS_EQUAL: NoAttrs,
+    Op.SELECT_V2: NoAttrs,
+    Op.SQUARED_DIFFERENCE: NoAttrs,
+    Op.PRELU: NoAttrs,
+    Op.LOGICAL_AND: NoAttrs,
+    Op.LOGICAL_OR: NoAttrs,
+    Op.LOGICAL_NOT: NoAttrs,
+    Op.ADD_N: NoAttrs,
+    Op.DIV: DivAttrs,
     # family binary (end)
     # family unary (begin)
     Op.ABS: NoAttrs,
@@ -430,6 +469,21 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.BATCH_TO_SPACE_ND: (3, 3),
     # family spatial (end)
     # family binary (begin)
+    Op.MAXIMUM: (2, 2),
+    Op.MINIMUM: (2, 2),
+    Op.EQUAL: (2, 2),
+    Op.NOT_EQUAL: (2, 2),
+    Op.GREATER: (2, 2),
+    Op.GREATER_EQUAL: (2, 2),
+    Op.LESS: (2, 2),
+    Op.LESS_EQUAL: (2, 2),
+    Op.SELECT_V2: (3, 3),
+    Op.SQUARED_DIFFERENCE: (2, 2),
+    Op.PRELU: (2, 2),
+    Op.LOGICAL_AND: (2, 2),
+    Op.LOGICAL_OR: (2, 2),
+    Op.ADD_N: (2, 1 << 16),
+    Op.DIV: (2, 2),
     # family binary (end)
     # family unary (begin)
     Op.FILL: (2, 2),

@@ -26,6 +26,7 @@ from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_
 from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
 from mcuforge.ir import shapes_spatial  # family spatial: its shape rules
 from mcuforge.ir import shapes_slicing  # family slicing: SLICE, SPLIT, SPLIT_V, UNPACK, PACK, TILE, BROADCAST_TO
+from mcuforge.ir import shapes_binary  # family binary: its shape rules (and bool checks)
 
 Shape = tuple[int, ...]
 
@@ -451,6 +452,22 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     **shapes_spatial.RULES,
     # family spatial (end)
     # family binary (begin)
+    Op.MAXIMUM: shapes_binary.binary,
+    Op.MINIMUM: shapes_binary.binary,
+    Op.EQUAL: shapes_binary.comparison,
+    Op.NOT_EQUAL: shapes_binary.comparison,
+    Op.GREATER: shapes_binary.comparison,
+    Op.GREATER_EQUAL: shapes_binary.comparison,
+    Op.LESS: shapes_binary.comparison,
+    Op.LESS_EQUAL: shapes_binary.comparison,
+    Op.SQUARED_DIFFERENCE: shapes_binary.binary,
+    Op.PRELU: shapes_binary.binary,
+    Op.DIV: shapes_binary.binary,
+    Op.LOGICAL_AND: shapes_binary.logical,
+    Op.LOGICAL_OR: shapes_binary.logical,
+    Op.LOGICAL_NOT: shapes_binary.logical,
+    Op.SELECT_V2: shapes_binary.select_v2,
+    Op.ADD_N: shapes_binary.add_n,
     # family binary (end)
     # family unary (begin)
     **shapes_unary.RULES,

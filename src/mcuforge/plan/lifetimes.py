@@ -45,6 +45,10 @@ ELEMENTWISE_OPS = frozenset(
         # family spatial (begin)
         # family spatial (end)
         # family binary (begin)
+        # full-size inputs only (broadcast ones are re-read): mf_binary.h's contract
+        Op.MAXIMUM, Op.MINIMUM, Op.EQUAL, Op.NOT_EQUAL, Op.GREATER, Op.GREATER_EQUAL, Op.LESS, Op.LESS_EQUAL,
+        Op.SELECT_V2, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_NOT, Op.SQUARED_DIFFERENCE, Op.PRELU, Op.ADD_N,
+        Op.DIV,
         # family binary (end)
         # family unary (begin)
         Op.ABS, Op.NEG, Op.ELU, Op.RSQRT, Op.ZEROS_LIKE,

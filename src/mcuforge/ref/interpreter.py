@@ -75,13 +75,15 @@ def check_inputs(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def random_inputs(g: Graph, seed: int = 0) -> list[np.ndarray]:
-    """Seeded random inputs of the graph's shapes and dtypes (floats uniform in [-1, 1])."""
+    """Seeded random inputs of the graph's shapes and dtypes (floats uniform in [-1, 1], bools 0 or 1)."""
     rng = np.random.default_rng(seed)
     xs = []
     for name in g.inputs:
         t = g.tensors[name]
         if t.dtype == "float32":
             xs.append(rng.uniform(-1.0, 1.0, t.shape).astype(np.float32))
+        elif t.dtype == "bool":
+            xs.append(rng.integers(0, 2, t.shape).astype(bool))
         else:
             info = np.iinfo(t.dtype)
             xs.append(rng.integers(info.min, info.max + 1, t.shape).astype(t.dtype))
