@@ -184,6 +184,8 @@ TFLM_CUSTOM = (
 # name -> what it is; none yet. tests/test_coverage.py asserts every such member is here.
 MCUFORGE_ONLY: dict[str, str] = {
     "MCUFORGE_YOLO_DETECT": "detection post-processing of YOLO heads (decode + NMS), added by compile --detect / detect",
+    "TILE": "a TFLite builtin that TF-Lite Micro does not register (LiteRT runs it); TensorFlow's converter emits it "
+    "for Keras UpSampling2D",
 }
 
 
@@ -212,12 +214,15 @@ def rows() -> list[tuple[str, str, str]]:
 
 def counts() -> dict[str, int]:
     """supported: builtins that run int8 tensors in TF-Lite Micro and are members of Op;
-    int8_total: builtins that run int8 tensors (every status); builtins: all of them."""
+    int8_total: builtins that run int8 tensors (every status); supported_builtins: every
+    builtin that is a member of Op (also those TF-Lite Micro runs on bool or float only);
+    builtins: all of them."""
     int8 = [n for n, e in TFLM_BUILTINS.items() if e.int8]
     by = {s: sum(status(n) is s for n in TFLM_BUILTINS) for s in Status}
     return {
         "supported": sum(status(n) is Status.SUPPORTED for n in int8),
         "int8_total": len(int8),
+        "supported_builtins": by[Status.SUPPORTED],
         "planned": by[Status.PLANNED],
         "not_applicable": by[Status.NOT_APPLICABLE],
         "builtins": len(TFLM_BUILTINS),

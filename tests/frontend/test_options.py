@@ -10,7 +10,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.frontend.tflite_options import OPTION_NAMES, SPECS, attrs_from_options, options_from_attrs
 from mcuforge.ir import ops as O
-from mcuforge.ir.ops import Op
+from mcuforge.ir.ops import OWN_OPS, Op
 
 # Non-default attributes for every op with fields.
 SAMPLES = {
@@ -34,7 +34,7 @@ SAMPLES = {
 }
 
 
-@pytest.mark.parametrize("op", list(Op))
+@pytest.mark.parametrize("op", [op for op in Op if op not in OWN_OPS])
 def test_every_op_has_a_complete_row(op):
     spec = SPECS[op]
     assert {f.attr for f in spec.fields} == {f.name for f in fields(O.ATTRS[op])}

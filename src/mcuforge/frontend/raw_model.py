@@ -29,5 +29,6 @@ class RawModel:
     ops: list[RawOp]
     inputs: list[str]
     outputs: list[str]
-    # Tensors whose shape signature leaves the batch open (-1; the stored shape says 1).
-    open_batch: set[str] = field(default_factory=set)
+    # Tensors whose shape signature leaves dimensions open (-1; the stored shape says 1
+    # there): tensor -> the open dimensions.
+    open_dims: dict[str, frozenset[int]] = field(default_factory=dict)

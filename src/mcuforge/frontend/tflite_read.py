@@ -192,8 +192,8 @@ class _Reader:
         for n, t in tensors.items():  # a zero-size operand stored without a buffer is an empty constant
             if t.data is None and t.size == 0 and n not in written:
                 tensors[n] = Tensor(n, t.shape, t.dtype, t.quant, np.zeros(t.shape, dtype=t.dtype))
-        open_batch = {n for n in tensors if _open_batch(self.ts[index[n]].shapeSignature)}
-        return RawModel(tensors, ops, g_in, g_out, open_batch)
+        open_dims = {n: d for n in tensors if (d := _open_dims(self.ts[index[n]].shapeSignature))}
+        return RawModel(tensors, ops, g_in, g_out, open_dims)
 
     # ------------------------------------------------------------ tensors
     def _tensor(self, i: int) -> Tensor:
@@ -245,9 +245,17 @@ def _ints(v: Any) -> list[int]:
     return [] if v is None else [int(x) for x in v]
 
 
-def _open_batch(signature: Any) -> bool:
-    """A shape signature with an open batch size (-1 first)."""
-    return signature is not None and len(signature) > 0 and int(signature[0]) == -1
+def _open_dims(signature: Any) -> frozenset[int]:
+    """The dimensions a shape signature leaves open (-1)."""
+    return frozenset() if signature is None else frozenset(i for i, d in enumerate(signature) if int(d) == -1)
+
+
+def _fills_open_dims(stored: tuple[int, ...], inferred: tuple[int, ...], open_dims: frozenset[int]) -> bool:
+    """The stored shape differs from the inferred one only where the signature is open and
+    the file stores the converter's placeholder 1."""
+    return len(stored) == len(inferred) and all(
+        s == t or (i in open_dims and s == 1) for i, (s, t) in enumerate(zip(stored, inferred))
+    )
 
 
 def _text(v: Any) -> str:
@@ -329,9 +337,10 @@ def _build(raw: RawModel, name: str) -> Graph:
         _check_types(g, node, op.where)
         for out, shape in zip(node.outputs, infer_shapes(g, node, op.where)):
             stored = g.tensors[out].shape
-            if stored != shape and out in raw.open_batch and stored[1:] == shape[1:] and stored[:1] == (1,):
-                # An open batch size stored as 1 (SPACE_TO_BATCH_ND makes a batch of blocks): what runs is
-                # the batch the inputs give; TF-Lite Micro trusts the 1 and computes part of the result.
+            if stored != shape and _fills_open_dims(stored, shape, raw.open_dims.get(out, frozenset())):
+                # An open dimension stored as 1 (SPACE_TO_BATCH_ND makes a batch of blocks; a shape computed at
+                # run time, as Keras's UpSampling2D does): what runs is the size the inputs give; TF-Lite Micro
+                # trusts the 1 and computes part of the result.
                 t = g.tensors[out]
                 g.tensors[out] = Tensor(out, shape, t.dtype, t.quant, t.data)
             elif stored != shape:

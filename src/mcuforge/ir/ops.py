@@ -105,6 +105,9 @@ class Op(StrEnum):
     MF_YOLO_DETECT = "MCUFORGE_YOLO_DETECT"
 
 
+# mcuforge's own steps (no TFLite builtin): never read from or written to a .tflite file.
+OWN_OPS = frozenset({Op.MF_YOLO_DETECT})
+
 # Ops whose output is the input's bytes reinterpreted: the planner may give both one buffer
 # (plan/lifetimes.py) and then they have no code (codegen/generate.py).
 ALIAS_OPS = frozenset({Op.RESHAPE, Op.SQUEEZE, Op.EXPAND_DIMS})

@@ -19,14 +19,16 @@ import numpy as np
 
 from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
+from mcuforge.ir import (  # the operator families' rules (RULES below)
+    shapes_binary,
+    shapes_matmul,
+    shapes_reduce,
+    shapes_slicing,
+    shapes_spatial,
+    shapes_unary,
+)
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
-from mcuforge.ir import shapes_matmul  # family matmul: TRANSPOSE_CONV, BATCH_MATMUL rules
-from mcuforge.ir import shapes_reduce  # family reduce: ARG_MAX/ARG_MIN, RESIZE_BILINEAR, CUMSUM rules
-from mcuforge.ir import shapes_unary  # family unary: its rules (RULES below)
-from mcuforge.ir import shapes_spatial  # family spatial: its shape rules
-from mcuforge.ir import shapes_slicing  # family slicing: SLICE, SPLIT, SPLIT_V, UNPACK, PACK, TILE, BROADCAST_TO
-from mcuforge.ir import shapes_binary  # family binary: its shape rules (and bool checks)
 
 Shape = tuple[int, ...]
 
@@ -409,7 +411,6 @@ def _detect(ctx: _Ctx, _a) -> Shape:
     return check_heads(ctx.g, ctx.node, ctx.where)
 
 
-RULES: dict[Op, Callable[[_Ctx, object], Shape]] = {
 RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
