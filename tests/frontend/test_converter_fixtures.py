@@ -1,7 +1,7 @@
 """Converter conformance: the models TensorFlow's TFLite converter and litert-torch made
 (tools/make_fixtures.py, committed under tests/fixtures/converters/) read, run on the
 reference executor with TF-Lite Micro's outputs (`==`), and the generated C gives the
-reference's bytes; on QEMU in a slow test.
+reference's bytes, and so does the Cortex-M4 firmware under QEMU.
 
 Where TF-Lite Micro has no result or a wrong one, LiteRT's reference kernels (stored
 beside it) are the oracle, and FOLLOWS_LITERT says why; the test also asserts that
@@ -88,9 +88,8 @@ def test_fixture_matches_the_oracle_on_ref_and_c(name):
         assert np.array_equal(a, b), f"{name}: the generated C differs from the reference"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", MADE)
-def test_fixture_on_qemu(name):
+def test_fixture_on_qemu(name):  # about 0.4 s each
     from mcuforge.targets.qemu import backend_board, missing_tools, run_qemu
 
     if missing_tools():
