@@ -9,13 +9,15 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 import pytest
+from sink_ops import NOT_IN_TFLM, kitchen_sink, outside_tflm, sink_inputs
 from tfl_models import TflBuilder, options, quantized_weights
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from mcuforge.errors import MCUForgeError, ModelFormatError, UnsupportedError
+from mcuforge.frontend.tflite_options import SPECS, attrs_from_options
 from mcuforge.frontend.tflite_read import load, read
 from mcuforge.ir import ops as O
-from mcuforge.ir.ops import Op
+from mcuforge.ir.ops import OWN_OPS, Op
 from mcuforge.ir.verify import verify
 
 MODELS = Path(__file__).parents[2].parent / "shared" / "models"
@@ -81,7 +83,7 @@ def test_unsupported_real_model(name):
 def test_lstm_message_lists_alternatives():
     with pytest.raises(
         UnsupportedError,
-        match=r"node 0 uses UNIDIRECTIONAL_SEQUENCE_LSTM, which mcuforge does not support; supported operators: ADD, ",
+        match=r"node 0 uses UNIDIRECTIONAL_SEQUENCE_LSTM, which mcuforge does not support; supported operators: ABS, ADD, ",
     ):
         load(model_path("tflm_mnist_lstm_int8"))
 
@@ -108,151 +110,35 @@ def test_micro_speech_options():
 
 
 # ------------------------------------------------------------ every option and shape rule
-def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
-    """One model through every op kind with distinctive options; returns it and the expected (op, attrs)."""
-    rng = np.random.default_rng(0)
-    b = TflBuilder()
-    q = dict(scale=0.05, zero_point=3)
-    expect: list[tuple[Op, object]] = []
-
-    def act(shape, **kw):
-        return b.tensor(shape, **(kw or q))
-
-    def step(kind, inputs, out, opts=None, attrs=None):
-        b.op(kind, inputs, [out], opts)
-        expect.append((Op(kind), O.NoAttrs() if attrs is None else attrs))
-        return out
-
-    xf = b.tensor((1, 8, 8, 4), "float32")
-    x = step("QUANTIZE", [xf], act((1, 8, 8, 4)))
-    w, ws = quantized_weights(rng, (8, 3, 3, 4), 0)
-    conv = options(
-        "Conv2DOptions",
-        padding=fb.Padding.VALID,
-        strideH=2,
-        strideW=1,
-        dilationHFactor=1,
-        dilationWFactor=2,
-        fusedActivationFunction=3,
-    )
-    bias = b.const(np.arange(8), "int32", scale=[0.05 * s for s in ws], zero_point=[0] * 8)
-    y = step(
-        "CONV_2D",
-        [x, b.const(w, scale=ws, zero_point=[0] * 8), bias],
-        act((1, 3, 4, 8)),
-        conv,
-        O.ConvAttrs((2, 1), (1, 2), O.Padding.VALID, O.Act.RELU6),
-    )
-    w, ws = quantized_weights(rng, (1, 3, 3, 16), 3)
-    dw = options(
-        "DepthwiseConv2DOptions",
-        padding=fb.Padding.SAME,
-        strideH=1,
-        strideW=1,
-        depthMultiplier=2,
-        fusedActivationFunction=2,
-    )
-    bias = b.const(np.arange(16), "int32", scale=[0.05 * s for s in ws], zero_point=[0] * 16)
-    y = step(
-        "DEPTHWISE_CONV_2D",
-        [y, b.const(w, scale=ws, zero_point=[0] * 16, axis=3), bias],
-        act((1, 3, 4, 16)),
-        dw,
-        O.DepthwiseAttrs(padding=O.Padding.SAME, activation=O.Act.RELU_N1_TO_1, depth_multiplier=2),
-    )
-    pool = options("Pool2DOptions", padding=fb.Padding.SAME, strideH=2, strideW=2, filterHeight=3, filterWidth=2)
-    y = step("MAX_POOL_2D", [y], act((1, 2, 2, 16)), pool, O.PoolAttrs((3, 2), (2, 2), O.Padding.SAME))
-    pool = options(
-        "Pool2DOptions",
-        padding=fb.Padding.VALID,
-        strideH=1,
-        strideW=1,
-        filterHeight=1,
-        filterWidth=2,
-        fusedActivationFunction=1,
-    )
-    y = step("AVERAGE_POOL_2D", [y], act((1, 2, 1, 16)), pool, O.PoolAttrs((1, 2), (1, 1), O.Padding.VALID, O.Act.RELU))
-    y = step(
-        "MEAN",
-        [y, b.const([1, -2], "int32")],
-        act((1, 1, 1, 16)),
-        options("ReducerOptions", keepDims=True),
-        O.ReduceAttrs(True),
-    )
-    rs = options("ResizeNearestNeighborOptions", alignCorners=True, halfPixelCenters=False)
-    y = step(
-        "RESIZE_NEAREST_NEIGHBOR", [y, b.const([2, 3], "int32")], act((1, 2, 3, 16)), rs, O.ResizeAttrs(True, False)
-    )
-    y = step("CONCATENATION", [y, y], act((1, 2, 3, 32)), options("ConcatenationOptions", axis=-1), O.ConcatAttrs(-1))
-    # TF-Lite Micro ignores `offset` (strided_slice_common.cc); it is tested in tests/ir/test_shapes.py.
-    ss = options("StridedSliceOptions", beginMask=2, endMask=0, shrinkAxisMask=1)
-    ends = b.const([1, 2, 3, 32], "int32")
-    y = step(
-        "STRIDED_SLICE",
-        [y, b.const([0, 1, 1, 0], "int32"), ends, b.const([1, 1, 1, 2], "int32")],
-        act((2, 2, 16)),
-        ss,
-        O.StridedSliceAttrs(2, 0, 0, 0, 1),
-    )
-    y = step(
-        "RESHAPE",
-        [y],
-        act((1, 2, 2, 16)),
-        options("ReshapeOptions", newShape=[1, 2, -1, 16]),
-        O.ReshapeAttrs((1, 2, -1, 16)),
-    )
-    y = step("SQUEEZE", [y], act((2, 2, 16)), options("SqueezeOptions", squeezeDims=[0]), O.SqueezeAttrs((0,)))
-    y = step("EXPAND_DIMS", [y, b.const([-1], "int32")], act((2, 2, 16, 1)))
-    y = step("TRANSPOSE", [y, b.const([3, 0, 1, 2], "int32")], act((1, 2, 2, 16)))
-    y = step("PAD", [y, b.const([[0, 0], [1, 1], [0, 0], [0, 0]], "int32")], act((1, 4, 2, 16)))
-    pad_value = b.const([5], "int8", **q)
-    y = step("PADV2", [y, b.const([[0, 0], [0, 0], [1, 0], [0, 0]], "int32"), pad_value], act((1, 4, 3, 16)))
-    w, ws = quantized_weights(rng, (5, 16), 0)
-    fc = options("FullyConnectedOptions", keepNumDims=True, fusedActivationFunction=1)
-    y = step(
-        "FULLY_CONNECTED",
-        [y, b.const(w, scale=ws[0]), -1],
-        act((1, 4, 3, 5)),
-        fc,
-        O.FullyConnectedAttrs(O.Act.RELU, True),
-    )
-    for kind, cls in (("ADD", "AddOptions"), ("SUB", "SubOptions"), ("MUL", "MulOptions")):
-        y = step(
-            kind, [y, y], act((1, 4, 3, 5)), options(cls, fusedActivationFunction=3), O.ElementwiseAttrs(O.Act.RELU6)
-        )
-    y = step("LEAKY_RELU", [y], act((1, 4, 3, 5)), options("LeakyReluOptions", alpha=0.25), O.LeakyReluAttrs(0.25))
-    y = step("HARD_SWISH", [y], act((1, 4, 3, 5)))
-    y = step("RELU", [y], act((1, 4, 3, 5)))
-    y = step("RELU6", [y], act((1, 4, 3, 5)))
-    y = step("TANH", [y], act((1, 4, 3, 5), scale=1 / 128, zero_point=0))
-    y = step("LOGISTIC", [y], act((1, 4, 3, 5), scale=1 / 256, zero_point=-128))
-    y = step(
-        "REDUCE_MAX",
-        [y, b.const(2, "int32")],
-        act((1, 4, 5), scale=1 / 256, zero_point=-128),
-        options("ReducerOptions", keepDims=False),
-        O.ReduceAttrs(False),
-    )
-    y = step(
-        "SOFTMAX",
-        [y],
-        act((1, 4, 5), scale=1 / 256, zero_point=-128),
-        options("SoftmaxOptions", beta=0.5),
-        O.SoftmaxAttrs(0.5),
-    )
-    y = step("DEQUANTIZE", [y], b.tensor((1, 4, 5), "float32"))
-    return b.build([xf], [y]), expect
-
-
 def test_every_op_and_option():
+    """Every operator is read from a file of TFLite's own writing, with its options; the ones
+    TF-Lite Micro cannot run are in a model of their own, mcuforge's own are never in a file."""
     data, expect = kitchen_sink()
     g = verify(read(data, "sink"))
-    assert {op for op, _ in expect} == set(Op)
     assert [(n.op, n.attrs) for n in g.nodes] == expect
     dw = g.nodes[2]
     assert g.tensors[dw.inputs[1]].quant.axis == 3 and g.tensors[dw.inputs[1]].quant.per_channel
     fc = next(n for n in g.nodes if n.op == Op.FULLY_CONNECTED)
     assert fc.inputs[2] is None  # an absent optional bias stays an absent input
+    dtypes = {n.op: g.tensors[n.outputs[0]].dtype for n in g.nodes}
+    assert dtypes[Op.LESS] == dtypes[Op.LOGICAL_NOT] == "bool" and dtypes[Op.ARG_MAX] == "int32"
+    assert [len(n.outputs) for n in g.nodes if n.op in (Op.SPLIT, Op.SPLIT_V, Op.UNPACK)] == [2, 2, 2]
+
+    other, other_expect = outside_tflm()
+    assert [(n.op, n.attrs) for n in verify(read(other)).nodes] == other_expect
+    in_sink, outside = {op for op, _ in expect}, {op for op, _ in other_expect}
+    assert outside == NOT_IN_TFLM and not in_sink & outside
+    assert in_sink | outside | OWN_OPS == set(Op)
+    # Each op whose options hold an attribute has a node whose attributes differ from those of an
+    # absent options table (the schema's defaults), but:
+    at_defaults = {
+        Op.L2_NORMALIZATION: "TF-Lite Micro runs it only without a fused activation",
+        Op.REDUCE_MAX: "keep_dims=True is MEAN's, the same ReducerOptions",
+    }
+    nodes = expect + other_expect
+    with_options = {op for op in in_sink | outside if SPECS[op].fields}
+    default = {op: attrs_from_options(op, fb.BuiltinOptions.NONE, None, "node") for op in with_options}
+    assert {op for op in with_options if all(a == default[o] for o, a in nodes if o == op)} == set(at_defaults)
 
 
 def test_every_op_runs_in_tflm_after_round_trip():
@@ -261,10 +147,25 @@ def test_every_op_runs_in_tflm_after_round_trip():
     from mcuforge.oracle.tflm import run_tflm_isolated
 
     data, _ = kitchen_sink()
-    x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 8, 4)).astype(np.float32)
-    original, rewritten = run_tflm_isolated(data, [x]), run_tflm_isolated(write(read(data)), [x])
+    xs = sink_inputs()
+    original, rewritten = run_tflm_isolated(data, xs), run_tflm_isolated(write(read(data)), xs)
     assert original.ok and rewritten.ok, (original.message, rewritten.message)
-    assert original.outputs[0].tobytes() == rewritten.outputs[0].tobytes()
+    assert len(original.outputs) == len(rewritten.outputs) == len(read(data).outputs)
+    for a, b in zip(original.outputs, rewritten.outputs):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def test_ops_outside_tflm_run_in_litert_after_round_trip():
+    """NOT_IN_TFLM's model computes -tile(x) in LiteRT, before and after write(read(m))."""
+    from oracle_util import run_litert
+
+    from mcuforge.frontend.tflite_write import write
+
+    data, _ = outside_tflm()
+    x = np.array([[-100, -60, -20], [20, 60, 127]], np.int8)
+    original, rewritten = run_litert(data, [x]), run_litert(write(read(data)), [x])
+    assert np.array_equal(original[0], -np.tile(x, (2, 1)))
+    assert np.array_equal(rewritten[0], original[0])
 
 
 def test_concatenation_fused_activation():
@@ -399,9 +300,9 @@ def test_missing_file_and_directory(tmp_path):
     [
         (dict(custom="MyOp", kind="CUSTOM"), UnsupportedError, r"node 1 is the custom operator 'MyOp'"),
         (
-            dict(kind="ELU"),
+            dict(kind="SQRT"),  # float only in TF-Lite Micro
             UnsupportedError,
-            r"node 1 uses ELU, which mcuforge does not support; supported operators: ADD",
+            r"node 1 uses SQRT, which mcuforge does not support; supported operators: ABS, ADD",
         ),
         (dict(dtype="int16"), UnsupportedError, r"node 0 \(CONV_2D\) has the int16 tensor 't0'"),
         (dict(dtype="float32"), UnsupportedError, r"node 0 \(CONV_2D\) is a float32 CONV_2D"),
