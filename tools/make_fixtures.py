@@ -127,6 +127,25 @@ def tf_models() -> dict:
         "tf_reverse": seq((5, 4, 3), T(lambda y: tf.reverse(y, axis=[1]))),
         "tf_compare_select": fn([(4, 6), (4, 6)], R(lambda a, b: tf.where(a > b, a, b * 0.5))),
         "tf_batch_matmul": fn([(4, 6), (6, 5)], R(lambda a, b: tf.matmul(a, b))),
+        "tf_split_v": seq((6, 9), T(lambda y: tf.concat(tf.split(y, [2, 3, 4], axis=-1)[::-1], axis=-1))),
+        "tf_gather_nd": seq((5, 4, 3), T(lambda y: tf.gather_nd(y, [[[0, 1, 2], [0, 4, 3]], [[0, 2, 2], [0, 1, 0]]]))),
+        "tf_argmin": seq((6, 5), T(lambda y: tf.argmin(y, axis=1, output_type=tf.int32))),
+        "tf_cumsum": seq((8, 3), T(lambda y: tf.cumsum(y, axis=1, exclusive=True, reverse=True))),
+        "tf_comparisons": fn([(4, 6), (4, 6)], R(lambda a, b: tf.where(tf.logical_or(tf.less_equal(a, b), tf.equal(a, b)), a, b)
+                                               + tf.where(tf.logical_and(tf.greater_equal(a, 0.2), tf.greater(b, a)), b, a)
+                                               - tf.where(tf.logical_not(tf.less(a, b)), a * 0.5, b))),
+        "tf_add_n": fn([(4, 6), (4, 6), (4, 6)], R(lambda a, b, c: tf.math.add_n([a, b, c]))),
+        "tf_div": fn([(4, 6), (4, 6)], R(lambda a, b: a / (tf.abs(b) + 1.0))),
+        "tf_rsqrt": seq((4, 6), T(lambda y: tf.math.rsqrt(tf.abs(y) + 0.5))),
+        "tf_broadcast_to": seq((1, 6), T(lambda y: tf.broadcast_to(y, [1, 4, 6]) * 2.0)),
+        "tf_space_batch": seq((8, 8, 2), T(lambda y: tf.space_to_batch_nd(y, [2, 2], [[0, 0], [0, 0]]) * 1.5),
+                              T(lambda y: tf.compat.v1.batch_to_space_nd(y, [2, 2], [[0, 0], [0, 0]]))),
+        "tf_l2_pool_like": seq((8, 8, 3), T(lambda y: tf.reduce_mean(tf.math.squared_difference(y, 0.1), axis=[1, 2]))),
+        "tf_gelu_tanh": seq((16,), T(lambda y: tf.nn.gelu(y, approximate=True))),
+        "tf_conv_transpose_valid": seq((5, 4, 3), lambda y: L.Conv2DTranspose(4, (3, 2), strides=(2, 1), padding="valid", activation="relu")(y)),
+        "tf_depthwise_multiplier": seq((9, 9, 3), lambda y: L.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same")(y)),
+        "tf_separable_seq": seq((32, 4), lambda y: L.SeparableConv1D(6, 5, padding="same", activation="relu")(y),
+                                lambda y: L.GlobalMaxPooling1D()(y), lambda y: L.Dense(3)(y), lambda y: L.Softmax()(y)),
     }  # fmt: skip
 
 

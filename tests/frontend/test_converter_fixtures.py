@@ -33,6 +33,9 @@ UNSUPPORTED: dict[str, str] = {
     "tf_abs_elu": r"node \d+ \(ELU\) has the float32 tensor",  # TensorFlow 2.21 keeps tf.nn.elu in float
     "pt_block_residual": r"node \d+ \(ADD\) has the float32 tensor",  # litert-torch's quantiser skips the add
     "pt_hardswish": r"node \d+ \(HARD_SWISH\) has the float32 tensor",  # ... and hardswish
+    "tf_cumsum": r"node \d+ \(CUMSUM\) has the float32 tensor",  # TensorFlow keeps CUMSUM in float
+    "tf_add_n": r"node \d+ \(ADD_N\) has the float32 tensor",  # ... and ADD_N
+    "tf_gelu_tanh": r"node 0 uses GELU, which mcuforge does not support",  # a LiteRT builtin, not in TF-Lite Micro
 }
 _PADS = "TF-Lite Micro's SPACE_TO_BATCH_ND pads with an unset value instead of the zero point"
 # fixture -> why LiteRT's reference kernels are the oracle there.
