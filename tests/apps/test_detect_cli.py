@@ -86,5 +86,6 @@ def test_compile_with_detection(det, capsys, tmp_path):
     header = (tmp_path / "p" / "model.h").read_text()
     assert "#define MF_NUM_OUTPUTS 1" in header and "#define MF_OUTPUT0_BYTES 480" in header  # 20 rows x 6 int32
     assert (tmp_path / "p" / "mf_detect.c").is_file()
+    assert "#define MF_DETECT_MAX_BOXES 20" in header and "#define MF_DETECT_INPUT_W 160" in header
     peak = int(out.split("peak SRAM ")[1].split(" B")[0].replace(",", ""))
     assert peak <= 0.70 * 257_448  # the bound: 0.70x TinyEngine's peak for this model

@@ -58,6 +58,26 @@ def _io_macros(kind: str, i: int, t: Tensor, offset: int) -> list[str]:
     return lines
 
 
+def _detection_doc(g: Graph) -> list[str]:
+    """What the box table means, when the model ends in mcuforge's detection step."""
+    from mcuforge.ir.ops import Op
+
+    node = next((n for n in g.nodes if n.op == Op.MF_YOLO_DETECT and n.outputs[0] in g.outputs), None)
+    if node is None:
+        return []
+    a = node.attrs
+    return [
+        "/* Detection (compile --detect): the output is MF_DETECT_MAX_BOXES rows of int32",
+        " * {x0, y0, x1, y1, score, label}: corners in 1/256 pixels of the model's",
+        f" * {a.image[1]}x{a.image[0]} input, score in Q30 (score / 2^30), best first after per-class NMS;",
+        " * unused rows have label -1. Scale the corners by image width / (256 * MF_DETECT_INPUT_W). */",
+        f"#define MF_DETECT_MAX_BOXES {a.max_boxes}",
+        f"#define MF_DETECT_INPUT_W {a.image[1]}",
+        f"#define MF_DETECT_INPUT_H {a.image[0]}",
+        "",
+    ]
+
+
 def model_h(g: Graph, arena_bytes: int, offsets: dict[str, int], info: dict[str, int]) -> str:
     lines = [HEADER, "#ifndef MF_MODEL_H", "#define MF_MODEL_H", "", "#include <stddef.h>", "#include <stdint.h>", ""]
     lines.append("/* Peak SRAM of the model: the one arena below, all scratch included. */")
@@ -71,6 +91,7 @@ def model_h(g: Graph, arena_bytes: int, offsets: dict[str, int], info: dict[str,
         lines += _io_macros("INPUT", i, g.tensors[n], offsets[n]) + [""]
     for i, n in enumerate(g.outputs):
         lines += _io_macros("OUTPUT", i, g.tensors[n], offsets[n]) + [""]
+    lines += _detection_doc(g)
     lines += [
         "/* Where to write input i before mf_invoke() (it lives in the arena). */",
         "void *mf_input(int i);",
