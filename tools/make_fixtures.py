@@ -231,7 +231,39 @@ def pt_models() -> dict:
         def forward(self, x):
             return nn.functional.hardswish(self.conv(x))
 
+    class Deconv(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+            self.d = nn.ConvTranspose2d(6, 4, 4, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.d(torch.relu(self.c(x)))
+
+    class PoolsCat(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            y = torch.relu(self.c(x))
+            return torch.cat([nn.functional.max_pool2d(y, 2), nn.functional.avg_pool2d(y, 2)], dim=1)
+
+    class Classifier(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c = nn.Conv2d(1, 8, 3, stride=2)
+            self.dw = nn.Conv2d(8, 8, 3, stride=2, groups=8)
+            self.fc = nn.Linear(8 * 3 * 3, 5)
+
+        def forward(self, x):
+            y = torch.relu(self.dw(torch.relu(self.c(x))))
+            return self.fc(torch.flatten(y, 1))  # a softmax would stay float (hybrid), as HARD_SWISH does
+
     return {
+        "pt_deconv": (Deconv, [(1, 3, 8, 8)]),  # the quantiser leaves ConvTranspose2d in float: refused
+        "pt_pools_cat": (PoolsCat, [(1, 3, 10, 10)]),
+        "pt_classifier": (Classifier, [(1, 1, 16, 16)]),
         "pt_block": (Block, [(1, 3, 12, 12)]),
         "pt_unet": (Unet, [(1, 3, 16, 16)]),
         "pt_conv1d_dilated": (Dilated1d, [(1, 4, 32)]),

@@ -35,6 +35,7 @@ UNSUPPORTED: dict[str, str] = {
     "pt_hardswish": r"node \d+ \(HARD_SWISH\) has the float32 tensor",  # ... and hardswish
     "tf_cumsum": r"node \d+ \(CUMSUM\) has the float32 tensor",  # TensorFlow keeps CUMSUM in float
     "tf_add_n": r"node \d+ \(ADD_N\) has the float32 tensor",  # ... and ADD_N
+    "pt_deconv": r"node \d+ \(TRANSPOSE_CONV\) is a float32 TRANSPOSE_CONV",  # not quantised by litert-torch
     "tf_gelu_tanh": r"node 0 uses GELU, which mcuforge does not support",  # a LiteRT builtin, not in TF-Lite Micro
 }
 _PADS = "TF-Lite Micro's SPACE_TO_BATCH_ND pads with an unset value instead of the zero point"
