@@ -39,6 +39,16 @@ static inline int32_t mf_requant(int32_t acc, int32_t mult, int32_t shift) {
     return mf_rdbp(mf_sat_rdhm(shifted, mult), right);
 }
 
+/* CountLeadingZeros on uint32_t (TFLite's): 32 for 0. */
+static inline int mf_clz32(uint32_t x) {
+    int n = 0;
+    while (n < 32 && (x & 0x80000000u) == 0) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+}
+
 static inline int32_t mf_clamp(int32_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }

@@ -155,18 +155,9 @@ void mf_add_n_s8(const mf_add_n_params *p, const int8_t *const *in, int8_t *out)
 }
 
 /* ------------------------------------------------------------------ DIV */
-static int clz32(uint32_t x) {
-    int n = 0;
-    while (n < 32 && (x & 0x80000000u) == 0) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
-
 /* CountLeadingSignBits: 31 for 0 and -1. */
 static int clrsb32(int32_t x) {
-    return clz32((uint32_t)(x < 0 ? ~x : x)) - 1;
+    return mf_clz32((uint32_t)(x < 0 ? ~x : x)) - 1;
 }
 
 /* DivElementwise for offset values v1, v2: the quotient by GetReciprocal(v2, 31). The final
@@ -177,7 +168,7 @@ static int8_t div_one(const mf_div_params *p, int32_t v1, int32_t v2) {
         v1 = -v1;
         v2 = -v2;
     }
-    const int headroom_plus_one = clz32((uint32_t)v2); /* 32 for v2 = 0 */
+    const int headroom_plus_one = mf_clz32((uint32_t)v2); /* 32 for v2 = 0 */
     const int recip_shift = 31 - headroom_plus_one;
     const uint32_t shifted = headroom_plus_one >= 32 ? 0u : (uint32_t)v2 << headroom_plus_one;
     const int32_t inv = mf_gl_one_over_one_plus_x(as_int32(shifted - 0x80000000u));

@@ -12,16 +12,6 @@
 #define SCALED_DIFF_INTEGER_BITS 5  /* kScaledDiffIntegerBits */
 #define ACCUMULATION_INTEGER_BITS 12 /* kAccumulationIntegerBits */
 
-/* CountLeadingZeros on uint32_t: 32 for 0. */
-static int clz32(uint32_t x) {
-    int n = 0;
-    while (n < 32 && (x & 0x80000000u) == 0) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
-
 /* exp of a row element's scaled difference (MultiplyByQuantizedMultiplierGreaterThanOne:
  * the shift is in 32-bit arithmetic; diff >= diff_min guarantees it does not overflow). */
 static int32_t scaled_exp(const mf_softmax_params *p, int32_t diff) {
@@ -48,7 +38,7 @@ void mf_softmax_s8(const mf_softmax_params *p, const int8_t *in, int8_t *out) {
             }
         }
         /* GetReciprocal: 1/sum as a Q0.31 value in [0.5, 1) and a power of two. */
-        const int headroom_plus_one = clz32((uint32_t)sum);
+        const int headroom_plus_one = mf_clz32((uint32_t)sum);
         const int num_bits_over_unit = ACCUMULATION_INTEGER_BITS - headroom_plus_one;
         const uint32_t shifted_sum = headroom_plus_one >= 32 ? 0u : (uint32_t)sum << headroom_plus_one;
         /* shifted_sum - 1.0 in Q0.31, wrapping in uint32_t then read as int32_t. */
