@@ -16,7 +16,7 @@ from mcuforge.codegen.kernels import kernel_files, optimised
 from mcuforge.codegen.sizing import Sizing, const_bytes, emit_all, plan_memory, scratch_sizes, size_graph
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.ops import ALIAS_OPS
-from mcuforge.ir.shapes_slicing import views
+from mcuforge.ir.shapes_slicing import gathers, views
 from mcuforge.patch.codegen import patched_parts
 from mcuforge.plan.memory import MemoryPlan
 
@@ -121,6 +121,10 @@ def _drop_aliases(g: Graph, memory: MemoryPlan, ctx: EmitContext, calls: dict[in
             ctx.offsets.get(y) == ctx.offsets.get(view[0], -1) + v for y, v in zip(node.outputs, view[1])
         ):
             calls[i] = None  # every output is a view where its bytes already are
+        elif (parts := gathers(g, node)) is not None and node.outputs[0] in ctx.offsets and all(
+            ctx.offsets.get(x) == ctx.offsets[node.outputs[0]] + v for x, v in zip(node.inputs, parts)
+        ):
+            calls[i] = None  # every input's producer wrote it where it belongs in the output
 
 
 def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:

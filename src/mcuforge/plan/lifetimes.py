@@ -32,7 +32,7 @@ import numpy as np
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import ALIAS_OPS, Op, axis_padding
 from mcuforge.ir.shapes import window
-from mcuforge.ir.shapes_slicing import views
+from mcuforge.ir.shapes_slicing import GATHER_OPS, VIEW_OPS, gathers, views
 from mcuforge.plan.requests import BufferRequest, Overlap
 from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
@@ -109,6 +109,7 @@ def buffer_requests(
     taken = set(g.tensors)
     entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
     within: dict[str, int] = {}
+    into, gather_nodes = gathered(g, align)
     for s, i in enumerate(order):
         node = g.nodes[i]
         for x in _activation_inputs(g, node):
@@ -124,6 +125,15 @@ def buffer_requests(
             elif view is not None:
                 buffer_of[out] = buffer_of[view[0]]
                 within[out] = within.get(view[0], 0) + view[1][k]
+            elif out in into:  # its producer writes it into the gather's output
+                y, within[out] = into[out]
+                if y not in buffer_of:
+                    buffer_of[y] = y
+                    entries.append(y)
+                buffer_of[out] = y
+                touch(y, s)
+            elif i in gather_nodes:
+                pass  # the buffer its first input's producer opened
             else:
                 buffer_of[out] = out
                 entries.append(out)
@@ -140,7 +150,7 @@ def buffer_requests(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
     protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
-    overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within)
+    overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within, into)
     views_at = MappingProxyType({t: v for t, v in within.items() if v})
     steps = tuple(order)
     return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), steps, views_at)
@@ -170,6 +180,40 @@ def _aliases(g: Graph, node: Node, src: str | None) -> bool:
     return g.tensors[src].nbytes == g.tensors[node.outputs[0]].nbytes
 
 
+def gathered(g: Graph, align: int = 8) -> tuple[dict[str, tuple[str, int]], frozenset[int]]:
+    """(input -> (output, byte offset inside it), gather node indices): the CONCATENATION
+    and PACK nodes whose every input its producer may write straight into the output's
+    buffer, so the node has no code. Each input must be one contiguous run of the output
+    at an aligned offset (ir/shapes_slicing.gathers), not empty, written by a node that
+    gives it a buffer of its own (not a graph input or constant, not an alias, a view or
+    another gather's output), read by this node once and by no other node, and not a
+    graph output. All inputs or none: a node with one input that fails copies them all."""
+    consumers = g.consumers()
+    producers = g.producers()
+    into: dict[str, tuple[str, int]] = {}
+    nodes: list[int] = []
+    for i, node in enumerate(g.nodes):
+        offsets = gathers(g, node)
+        if offsets is None or any(o % align for o in offsets):
+            continue
+        y = node.outputs[0]
+
+        def own_buffer(x: str) -> bool:
+            t = g.tensors[x]
+            if t.is_const or not t.nbytes or x in g.inputs or x in g.outputs or x not in producers:
+                return False
+            p = g.nodes[producers[x]]
+            if p.op in ALIAS_OPS or str(p.op) in VIEW_OPS or str(p.op) in GATHER_OPS:
+                return False
+            return node.inputs.count(x) == 1 and set(consumers.get(x, [])) == {i}
+
+        if y in g.inputs or not all(own_buffer(x) for x in node.inputs):
+            continue
+        into.update((x, (y, o)) for x, o in zip(node.inputs, offsets))
+        nodes.append(i)
+    return into, frozenset(nodes)
+
+
 def _fresh(base: str, taken: set[str]) -> str:
     name, k = base, 1
     while name in taken:
@@ -186,8 +230,10 @@ def _allowances(
     protected: set[str],
     unordered: Container[int],
     within: Mapping[str, int],
+    into: Mapping[str, tuple[str, int]],
 ) -> tuple[Overlap, ...]:
     found: dict[tuple[str, str], Overlap] = {}
+    written = {t: s for s, i in enumerate(order) for t in g.nodes[i].outputs}
     for s, i in enumerate(order):
         node = g.nodes[i]
         if not node.outputs or node.op in ALIAS_OPS:
@@ -197,9 +243,36 @@ def _allowances(
             b = buffer_of[x]
             if within.get(x, 0) and dist[1] is not None:
                 continue  # a view starts after its buffer: only a minimum distance still holds
+            if node.outputs[0] in into:
+                dist = _into_gather(g, node.outputs[0], x, dist, into, written)
+                if dist is None:
+                    continue
             if b != out and last[b] == s and b not in protected:
                 found.setdefault((out, b), Overlap(out, b, dist[0], dist[1]))
     return tuple(found.values())
+
+
+def _into_gather(
+    g: Graph,
+    t: str,
+    x: str,
+    dist: tuple[int, int | None],
+    into: Mapping[str, tuple[str, int]],
+    written: Mapping[str, int],
+) -> tuple[int, int | None] | None:
+    """A kernel allowance between input x and output t, where t is written at byte w of a
+    gather's buffer, as a distance between the two buffers' starts; None if none is safe.
+    The kernel's contract holds relative to t: shift it by w. The buffer's other parts
+    hold live data once their producers ran: x may not start below t (nothing before w
+    is its), and where a later part was written before t, x must end by t's end."""
+    y, w = into[t]
+    lo, hi = w + max(dist[0], 0), None if dist[1] is None else w + dist[1]
+    step = written[t]
+    earlier_after = any(o > w and written[p] < step for p, (z, o) in into.items() if z == y)
+    if earlier_after:
+        cap = w + g.tensors[t].nbytes - g.tensors[x].nbytes
+        hi = cap if hi is None else min(hi, cap)
+    return None if hi is not None and hi < lo else (lo, hi)
 
 
 def _node_allowances(g: Graph, node: Node, unordered: bool = False) -> list[tuple[str, tuple[int, int | None]]]:

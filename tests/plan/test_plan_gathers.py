@@ -1,0 +1,245 @@
+"""Gathers: a CONCATENATION or PACK whose every input is one contiguous run of its
+output's bytes lets each input's producer write straight into its part of the output's
+buffer (plan/lifetimes.gathered), and the node has no code (codegen/generate.py). The
+arena with and without, on small hand-built graphs; which nodes must not become one; and
+a tensor-level replay of every plan (independent of the planner's buffer bookkeeping)
+that checks each node reads the bytes its inputs' producers wrote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcuforge.codegen.generate import generate
+from mcuforge.ir import Op
+from mcuforge.ir import ops as O
+from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.ir.graph import Graph
+from mcuforge.ir.ops import ALIAS_OPS
+from mcuforge.ir.shapes_slicing import gathers, views
+from mcuforge.plan import lifetimes, plan
+from mcuforge.plan.lifetimes import buffer_requests, gathered
+
+Q = (0.05, -3)
+
+
+def conv(b: GraphBuilder, rng, x: str, cout: int, k: int = 1, q=Q, attrs=None, depthwise: bool = False) -> str:
+    """A SAME convolution (stride 1) with seeded random int8 weights and int32 bias."""
+    n, h, w, cin = b.graph.tensors[x].shape
+    shape = (1, k, k, cout) if depthwise else (cout, k, k, cin)
+    scales = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    wt = b.const(rng.integers(-127, 128, shape).astype(np.int8), q=quant(scales, 0, 3 if depthwise else 0))
+    bias = b.const(rng.integers(-500, 500, cout).astype(np.int32), q=quant(np.float32(0.05) * scales, 0))
+    op = Op.DEPTHWISE_CONV_2D if depthwise else Op.CONV_2D
+    attrs = attrs or (O.DepthwiseAttrs() if depthwise else O.ConvAttrs())
+    return b.op(op, [x, wt, bias], (n, h, w, cout), q=quant(*q), attrs=attrs)
+
+
+def fire(axis: int = 1, hw: int = 8, c: int = 8, seed: int = 0, k: int = 3, head: bool = True, sq: int = 0) -> Graph:
+    """SqueezeNet's fire module with its two expansions joined along H (axis 1) of a
+    batch-1 image, or along channels (axis -1) where H = W = 1: x -> squeeze s ->
+    (1x1 e1, k x k e3) -> concat -> 1x1 conv (or without `head` a RELU) -> output."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("fire")
+    x = b.input((1, hw, hw, 4), "int8", *Q)
+    s = conv(b, rng, x, sq or c)
+    e1 = conv(b, rng, s, c)
+    e3 = conv(b, rng, s, c, k=k)
+    shape = (1, 2 * hw, hw, c) if axis == 1 else (1, hw, hw, 2 * c)
+    y = b.op(Op.CONCATENATION, [e1, e3], shape, q=quant(*Q), attrs=O.ConcatAttrs(axis))
+    b.output(conv(b, rng, y, 4) if head else b.op(Op.RELU, [y], shape, q=quant(*Q)))
+    return b.graph
+
+
+def branches(seed: int = 1) -> Graph:
+    """Three producers of different kinds joined along H: an in-place depthwise (after a
+    1x1 conv), a 1x1 conv and a 3x3 conv, all reading one tensor a; then a 1x1 conv."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("branches")
+    x = b.input((1, 8, 8, 8), "int8", *Q)
+    a = conv(b, rng, x, 8)
+    d = conv(b, rng, conv(b, rng, a, 8), 8, k=3, depthwise=True)
+    p = conv(b, rng, a, 8)
+    e = conv(b, rng, a, 8, k=3)
+    y = b.op(Op.CONCATENATION, [d, p, e], (1, 24, 8, 8), q=quant(*Q), attrs=O.ConcatAttrs(1))
+    b.output(conv(b, rng, y, 4))
+    b.graph.nodes[2].inplace = True
+    return b.graph
+
+
+def packed(seed: int = 2) -> Graph:
+    """PACK along axis 0 of two 1x1-conv outputs (1, 4, 4, 8), a graph output itself."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("packed")
+    x = b.input((1, 4, 4, 8), "int8", *Q)
+    h = conv(b, rng, x, 8)
+    b.output(b.op(Op.PACK, [conv(b, rng, h, 8), conv(b, rng, h, 8)], (2, 1, 4, 4, 8), q=quant(*Q),
+                  attrs=O.PackAttrs(2, 0)))  # fmt: skip
+    return b.graph
+
+
+def not_gathers() -> dict[str, Graph]:
+    """Concatenations that must copy: a misaligned part, an input read twice, an input
+    read by another node, a graph input, a constant, a graph output, a strided layout."""
+    out = {}
+    rng = np.random.default_rng(3)
+
+    def two(name: str, shape=(1, 4, 4, 8), axis: int = 1):
+        b = GraphBuilder(name)
+        x = b.input(shape, "int8", *Q)
+        return b, x, conv(b, rng, x, shape[-1]), conv(b, rng, x, shape[-1], k=3), axis
+
+    def cat(b, xs, axis):
+        shapes = [b.graph.tensors[t].shape for t in xs]
+        shape = list(shapes[0])
+        shape[axis] = sum(s[axis] for s in shapes)
+        return b.op(Op.CONCATENATION, xs, tuple(shape), q=quant(*Q), attrs=O.ConcatAttrs(axis))
+
+    b, x, e1, e3, ax = two("misaligned", (1, 1, 3, 3))  # 9-byte parts: the second would start at byte 9
+    b.output(cat(b, [e1, e3], ax))
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("twice")
+    b.output(cat(b, [e1, e3, e1], ax))
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("shared")
+    b.output(cat(b, [e1, e3], ax), b.op(Op.RELU, [e1], (1, 4, 4, 8), q=quant(*Q)))
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("graph_input")
+    b.output(cat(b, [e1, x, e3], ax))
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("constant")
+    k = b.const(rng.integers(-128, 128, (1, 4, 4, 8)).astype(np.int8), q=quant(*Q))
+    b.output(cat(b, [e1, k, e3], ax))
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("graph_output")
+    b.output(cat(b, [e1, e3], ax), e3)
+    out[b.graph.name] = b.graph
+    b, x, e1, e3, ax = two("strided", axis=3)  # channels of a 4x4 image: every part is 16 runs
+    b.output(cat(b, [e1, e3], ax))
+    out[b.graph.name] = b.graph
+    return out
+
+
+def without_gathers(monkeypatch, g: Graph):
+    """g's project with no gathers at all (what the planner did before them)."""
+    with monkeypatch.context() as m:
+        m.setattr(lifetimes, "gathered", lambda g, align=8: ({}, frozenset()))
+        return generate(g)
+
+
+# ------------------------------------------------------------------ the replay
+def _layout_of(g: Graph, node, off: dict[str, int]) -> list[tuple[str, list[str], list[int]]] | None:
+    """For an alias, view or gather whose tensors sit where that needs no code:
+    [(tensor, source tensors, byte offsets)] describing each output's expected bytes."""
+    if node.op in ALIAS_OPS and off.get(node.outputs[0]) == off.get(node.inputs[0]):
+        return [(node.outputs[0], [node.inputs[0]], [0])]
+    view = views(g, node)
+    if view is not None and all(off.get(y) == off[view[0]] + v for y, v in zip(node.outputs, view[1])):
+        return [(y, [view[0]], [v]) for y, v in zip(node.outputs, view[1])]
+    parts = gathers(g, node)
+    if parts is not None and all(off.get(x) == off[node.outputs[0]] + v for x, v in zip(node.inputs, parts)):
+        return [(node.outputs[0], list(node.inputs), parts)]
+    return None
+
+
+def replay(g: Graph, order, off: dict[str, int], scratch: dict[int, tuple[int, int]], arena: int) -> set[int]:
+    """Run the plan on tags instead of values: every write puts fresh tags on its bytes,
+    every node first checks that each input's bytes still hold what its producer wrote
+    (a kernel's own in/out allowance only matters inside its step). Nodes needing no code
+    (_layout_of) write nothing; their outputs must already hold the expected bytes.
+    Returns the nodes without code. Uses only the tensor offsets, not the planner's buffers."""
+    mem = np.full(arena, -1, np.int64)
+    expected: dict[str, np.ndarray] = {}
+    fresh = iter(range(1 << 62))
+
+    def write(lo: int, n: int) -> np.ndarray:
+        tags = np.fromiter((next(fresh) for _ in range(n)), np.int64, n)
+        mem[lo : lo + n] = tags
+        return tags
+
+    def intact(t: str, when: str) -> None:
+        n = g.tensors[t].nbytes
+        assert (mem[off[t] : off[t] + n] == expected[t]).all(), f"{t} overwritten {when}"
+
+    for x in g.inputs:
+        expected[x] = write(off[x], g.tensors[x].nbytes)
+    for x in g.inputs:
+        intact(x, "by another graph input")
+    silent = set()
+    for i in order:
+        node = g.nodes[i]
+        ins = [x for x in node.inputs if x is not None and not g.tensors[x].is_const]
+        for x in ins:
+            intact(x, f"before node {i} reads it")
+        layout = _layout_of(g, node, off)
+        if layout is not None:
+            silent.add(i)
+            for y, srcs, at in layout:
+                n = g.tensors[y].nbytes
+                if len(srcs) == 1:
+                    expected[y] = expected[srcs[0]][at[0] : at[0] + n]
+                else:
+                    expected[y] = np.concatenate([expected[x] for x in srcs])
+                intact(y, f"as node {i} (no code) expects")
+            continue
+        if i in scratch:
+            lo, n = scratch[i]
+            tags = write(lo, n)
+            for x in ins:
+                intact(x, f"by node {i}'s scratch")
+        for y in node.outputs:
+            expected[y] = write(off[y], g.tensors[y].nbytes)
+        for y in node.outputs:
+            intact(y, f"by another output of node {i}")
+        if i in scratch:
+            assert (mem[lo : lo + n] == tags).all(), f"node {i}'s outputs overwrite its scratch"
+    for y in g.outputs:
+        if y in off:
+            intact(y, "at the end")
+    return silent
+
+
+def replay_project(project) -> set[int]:
+    m = project.memory
+    scratch = {i: (m.scratch_offsets[i], m.scratch_sizes[i]) for i in m.scratch_offsets}
+    silent = replay(project.graph, m.order, m.tensor_offsets, scratch, m.arena_bytes)
+    assert silent == {i for i, c in project.calls.items() if c is None}
+    return silent
+
+
+def replay_order(g: Graph, order, scratch_of=lambda i: 0) -> tuple[set[int], int]:
+    """Plan g in this order (buffer requests -> planner, verified) and replay it."""
+    bufs = buffer_requests(g, order, scratch_of)
+    p = plan(bufs.requests, bufs.overlaps)
+    off = {t: p.offsets[b] + bufs.within.get(t, 0) for t, b in bufs.buffer_of.items()}
+    scratch = {i: (p.offsets[name], scratch_of(i)) for i, name in bufs.scratch_of.items()}
+    return replay(g, order, off, scratch, p.arena_bytes), p.arena_bytes
+
+
+def topological_orders(g: Graph):
+    prod = g.producers()
+    need = {i: {prod[x] for x in n.inputs if x is not None and x in prod} for i, n in enumerate(g.nodes)}
+
+    def extend(done: list[int]):
+        if len(done) == len(g.nodes):
+            yield list(done)
+            return
+        for i in range(len(g.nodes)):
+            if i not in done and need[i] <= set(done):
+                yield from extend([*done, i])
+
+    yield from extend([])
+
+
+def test_explore(monkeypatch):
+    for g in (fire(1), fire(-1, hw=1, c=64, k=1, head=False, sq=8), branches(), packed(), *not_gathers().values()):
+        with_ = generate(g)
+        without = without_gathers(monkeypatch, g)
+        print(g.name, with_.memory.arena_bytes, without.memory.arena_bytes, with_.memory.order, [i for i, c in with_.calls.items() if c is None])
+        replay_project(with_)
+        replay_project(without)
+        n = 0
+        for order in topological_orders(g):
+            replay_order(g, order)
+            n += 1
+        print(n)
