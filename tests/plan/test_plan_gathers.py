@@ -18,7 +18,9 @@ from mcuforge.ir.graph import Graph
 from mcuforge.ir.ops import ALIAS_OPS
 from mcuforge.ir.shapes_slicing import gathers, views
 from mcuforge.plan import lifetimes, plan
+from mcuforge.codegen.sizing import scratch_sizes
 from mcuforge.plan.lifetimes import buffer_requests, gathered
+from mcuforge.plan.verify import verify
 
 Q = (0.05, -3)
 
@@ -231,15 +233,111 @@ def topological_orders(g: Graph):
     yield from extend([])
 
 
-def test_explore(monkeypatch):
-    for g in (fire(1), fire(-1, hw=1, c=64, k=1, head=False, sq=8), branches(), packed(), *not_gathers().values()):
-        with_ = generate(g)
-        without = without_gathers(monkeypatch, g)
-        print(g.name, with_.memory.arena_bytes, without.memory.arena_bytes, with_.memory.order, [i for i, c in with_.calls.items() if c is None])
-        replay_project(with_)
-        replay_project(without)
-        n = 0
-        for order in topological_orders(g):
-            replay_order(g, order)
-            n += 1
-        print(n)
+# ------------------------------------------------------------------ tests
+@pytest.mark.parametrize(
+    ("make", "arena", "before", "gathered_at"),
+    [
+        (lambda: fire(1), 1672, 2048, 3),  # along H: 512 + 512 B parts
+        (lambda: fire(-1, hw=1, c=64, k=1, head=False, sq=8), 192, 256, 3),  # channels of 1x1 images
+        (branches, 2184, 3072, 5),  # three producers: in-place depthwise, 1x1, 3x3
+        (packed, 320, 512, 3),  # PACK along axis 0, a graph output
+    ],
+    ids=["fire_h", "fire_channels_1x1", "branches", "pack"],
+)
+def test_gathers_save_arena(monkeypatch, make, arena, before, gathered_at):
+    """The node has no code, each input lies at its byte offset inside the output, the
+    arena shrinks to the figure given (before: the same graph planned without gathers),
+    and the tag replay of both plans holds."""
+    g = make()
+    project = generate(g)
+    off, node = project.memory.tensor_offsets, g.nodes[gathered_at]
+    assert project.calls[gathered_at] is None
+    assert [off[x] - off[node.outputs[0]] for x in node.inputs] == gathers(g, node)
+    assert [i for i, c in project.calls.items() if c is None] == [gathered_at]
+    assert project.files["model.c"].count("its inputs were written in place, no code") == 1
+    old = without_gathers(monkeypatch, g)
+    assert (project.memory.arena_bytes, old.memory.arena_bytes) == (arena, before)
+    assert old.calls[gathered_at] is not None
+    assert replay_project(project) == {gathered_at}
+    assert replay_project(old) == set()
+
+
+def test_requests_of_a_gather():
+    """The output's one request is live from its first input's producer; each input is
+    that buffer at its offset. A producer's own allowance is shifted by its offset: e3's
+    sliding window (72 B below its input) becomes 512 + 72 between the buffers' starts;
+    e1, run after e3 filled bytes 512.. of the buffer, keeps only distance 0 (its input
+    may not reach into e3's part)."""
+    g = fire(1)
+    s, e1, e3, y = (g.nodes[i].outputs[0] for i in (0, 1, 2, 3))
+    into, nodes = gathered(g)
+    assert (into, nodes) == ({e1: (y, 0), e3: (y, 512)}, frozenset({3}))
+    for order, allowance in (([0, 1, 2, 3, 4], (584, None)), ([0, 2, 1, 3, 4], (0, 0))):
+        bufs = buffer_requests(g, order)
+        req = {r.name: (r.size, r.first, r.last) for r in bufs.requests}
+        assert req[y] == (1024, 1, 4) and e1 not in req and e3 not in req
+        assert (bufs.buffer_of[e1], bufs.buffer_of[e3], dict(bufs.within)) == (y, y, {e3: 512})
+        (ov,) = [o for o in bufs.overlaps if o.inp == s]
+        assert (ov.out, ov.min_distance, ov.max_distance) == (y, *allowance)
+        p = plan(bufs.requests, bufs.overlaps)  # verified inside
+        verify(bufs.requests, bufs.overlaps, p)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: fire(1), lambda: fire(1, sq=16), branches, packed], ids=["fire", "fire_wide_squeeze", "branches", "pack"]
+)
+def test_every_order_replays(make):
+    """Every execution order of the graph, with the kernels' real scratch: the planner's
+    plan (verified) passes the tag replay and the gather has no code. (With a squeeze of
+    16 channels, e1's input is twice its part: run after e3 it may not share e1's bytes.)"""
+    g = make()
+    need = scratch_sizes(g)
+    orders = list(topological_orders(g))
+    assert len(orders) > 1
+    (at,) = gathered(g)[1]
+    for order in orders:
+        silent, _ = replay_order(g, order, lambda i: need.get(i, 0))
+        assert at in silent, order
+
+
+def test_in_place_depthwise_into_a_gather():
+    """The depthwise flagged in place writes part 0 of the gather: its (0, 0) allowance
+    becomes (0, 0) between the buffers' starts; in an order where a later part was written
+    first it still holds (its input is exactly its part's size)."""
+    g = branches()
+    d, y = g.nodes[2].outputs[0], g.nodes[5].outputs[0]
+    src = g.nodes[2].inputs[0]
+    for order in ([0, 1, 2, 3, 4, 5, 6], [0, 3, 4, 1, 2, 5, 6]):
+        bufs = buffer_requests(g, order)
+        assert bufs.buffer_of[d] == y
+        assert [(o.out, o.min_distance, o.max_distance) for o in bufs.overlaps if o.inp == src] == [(y, 0, 0)]
+
+
+@pytest.mark.parametrize("name", sorted(not_gathers()))
+def test_not_gathers(monkeypatch, name):
+    """A misaligned part, an input read twice or by another node, a graph input, a
+    constant, a graph output, a strided layout: the node copies, the plan is unchanged."""
+    g = not_gathers()[name]
+    assert gathered(g) == ({}, frozenset())
+    project = generate(g)
+    (at,) = [i for i, n in enumerate(g.nodes) if n.op == Op.CONCATENATION]
+    assert project.calls[at] is not None
+    assert project.memory.arena_bytes == without_gathers(monkeypatch, g).memory.arena_bytes
+    assert replay_project(project) == set()
+
+
+def test_requantising_or_activated_concatenation_is_no_gather():
+    """Different quantisation or a fused activation would not be a copy."""
+    g = fire(1)
+    node = g.nodes[3]
+    y = g.tensors[node.outputs[0]]
+    y.quant = quant(0.07, -3)
+    assert gathers(g, node) is None
+    y.quant = quant(*Q)
+    node.attrs = O.ConcatAttrs(1, O.Act.RELU)
+    assert gathers(g, node) is None
+
+
+def test_deterministic():
+    a, b = generate(branches()), generate(branches())
+    assert (a.memory.tensor_offsets, a.memory.order) == (b.memory.tensor_offsets, b.memory.order)
