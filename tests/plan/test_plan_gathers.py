@@ -300,6 +300,40 @@ def test_every_order_replays(make):
         assert at in silent, order
 
 
+def test_a_gather_that_would_cost_bytes_is_a_copy(monkeypatch):
+    """With a 16-channel squeeze, the 3x3 expansion's 1296 B of scratch is live with the
+    whole gathered buffer: the best plan with the gather needs 2904 B, the copy's 2832 B.
+    plan_graph keeps the copy (memory._choose_gathers)."""
+    from mcuforge.plan.memory import _place
+
+    g = fire(1, sq=16)
+    assert gathered(g)[1] == frozenset({3})
+    sizes = {i: n for i, n in scratch_sizes(g).items() if n}
+    assert _place(g, sizes, frozenset(), gather=True)[2].arena_bytes == 2904
+    project = generate(g)
+    assert project.calls[3] is not None
+    assert project.memory.arena_bytes == without_gathers(monkeypatch, g).memory.arena_bytes == 2832
+    replay_project(project)
+
+
+def test_gathers_are_chosen_one_by_one():
+    """Two legal gathers side by side, one that saves bytes (branches') and one that costs
+    them (fire(1, sq=16)'s): all gathers 3672 B, none 3584 B, the first alone 3344 B,
+    which plan_graph finds by toggling each gather after the all-or-none choice."""
+    from mcuforge.plan.memory import _place
+    from kernels.test_elementwise_c import merge
+
+    g = merge([branches(), fire(1, sq=16)])
+    assert gathered(g)[1] == frozenset({5, 10})
+    sizes = {i: n for i, n in scratch_sizes(g).items() if n}
+    arena = {k: _place(g, sizes, frozenset(), gather=frozenset(k))[2].arena_bytes for k in ((5, 10), (), (5,), (10,))}
+    assert arena == {(5, 10): 3672, (): 3584, (5,): 3344, (10,): 3856}
+    project = generate(g)
+    assert project.memory.arena_bytes == 3344
+    assert [i for i, c in project.calls.items() if c is None] == [5]
+    replay_project(project)
+
+
 def test_in_place_depthwise_into_a_gather():
     """The depthwise flagged in place writes part 0 of the gather: its (0, 0) allowance
     becomes (0, 0) between the buffers' starts; in an order where a later part was written

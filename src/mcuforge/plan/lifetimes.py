@@ -84,11 +84,13 @@ def buffer_requests(
     scratch_bytes: Callable[[int], int] = no_scratch,
     align: int = 8,
     unordered: Container[int] = (),
+    gather: bool | Container[int] = True,
 ) -> Buffers:
     """Requests and allowances for running g's nodes in `order` (node indices).
     `unordered`: nodes whose kernel makes no output-order promise (a depthwise running
     the channel-by-channel plane kernels as its wide variant): no sliding-window
-    allowance for them."""
+    allowance for them. `gather`: which of the legal gathers (gathered) to make: True all,
+    False none (every CONCATENATION and PACK copies), else those node indices."""
     _check_order(g, order)
     last_step = max(len(order) - 1, 0)
     buffer_of: dict[str, str] = {}
@@ -109,7 +111,7 @@ def buffer_requests(
     taken = set(g.tensors)
     entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
     within: dict[str, int] = {}
-    into, gather_nodes = gathered(g, align)
+    into, gather_nodes = _chosen_gathers(g, align, gather)
     for s, i in enumerate(order):
         node = g.nodes[i]
         for x in _activation_inputs(g, node):
@@ -212,6 +214,19 @@ def gathered(g: Graph, align: int = 8) -> tuple[dict[str, tuple[str, int]], froz
         into.update((x, (y, o)) for x, o in zip(node.inputs, offsets))
         nodes.append(i)
     return into, frozenset(nodes)
+
+
+def _chosen_gathers(
+    g: Graph, align: int, gather: bool | Container[int]
+) -> tuple[dict[str, tuple[str, int]], frozenset[int]]:
+    if gather is False:
+        return {}, frozenset()
+    into, nodes = gathered(g, align)
+    if gather is True:
+        return into, nodes
+    keep = frozenset(i for i in nodes if i in gather)
+    producers = g.producers()
+    return {x: v for x, v in into.items() if producers[v[0]] in keep}, keep
 
 
 def _fresh(base: str, taken: set[str]) -> str:
