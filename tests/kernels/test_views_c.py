@@ -56,7 +56,8 @@ def test_merged_gathers_and_copies_match_the_reference():
     included (a legal gather the planner turns down: tests/plan/test_plan_gathers)."""
     g = merge(gather_graphs() + list(not_gathers().values()) + [fire(1, sq=16)])
     project = generate(g)
-    kept = [g.nodes[i].name for i, c in project.calls.items() if c is None and g.nodes[i].op in (Op.CONCATENATION, Op.PACK)]
+    ops = (Op.CONCATENATION, Op.PACK)
+    kept = [g.nodes[i].name for i, c in project.calls.items() if c is None and g.nodes[i].op in ops]
     assert len(kept) >= 3 and all(int(name[1 : name.index("_")]) < 5 for name in kept)
     replay_project(project)
     check_c(g, seed=171, sanitize=True)

@@ -177,7 +177,7 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         if call is None:
             what = "alias" if node.op in ALIAS_OPS else "view"  # views: SLICE/SPLIT outputs inside the input
             if str(node.op) in ("CONCATENATION", "PACK"):  # gathers: the inputs were written inside the output
-                out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: its inputs were written in place, no code */")
+                out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: inputs written in place, no code */")
                 continue
             out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: {what} of its input, no code */")
             continue

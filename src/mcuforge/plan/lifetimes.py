@@ -8,8 +8,14 @@ output is the same buffer as their input, one request covering both lifetimes. V
 are the same at an offset: each output of a SLICE, SPLIT, SPLIT_V or UNPACK that is one
 contiguous run of its input's bytes (ir/shapes_slicing.views) at offsets that keep the
 alignment lies inside the input's buffer (`Buffers.within`: the byte offset of a tensor
-inside its buffer), and the node has no code (codegen/generate.py). A node
-with working memory gets one scratch request live at its step only.
+inside its buffer), and the node has no code (codegen/generate.py). Gathers are views
+the other way: where every input of a CONCATENATION or PACK is one contiguous run of its
+output's bytes at an aligned offset, and each input is its producer's own buffer read by
+that node alone (`gathered`), each producer writes its input straight into the output's
+buffer, one request live from the first producer's step, and the node has no code.
+`gather` chooses which legal gathers to make (plan/memory.py keeps a gather only where it
+does not enlarge the arena). A node with working memory gets one scratch request live at
+its step only.
 
 Allowances follow the memory contracts of the C kernels (kernels/include/mf_*.h), and
 only where the input buffer is not read after this node and is not a graph output. An
@@ -19,6 +25,9 @@ a minimum distance alone (its real distance is larger), not the in-place one:
   element-wise ops, per input of the output's size: Overlap(out, in, 0, None);
   pointwise CONV_2D (1x1, stride 1, no padding, one group) over P pixels:
   Overlap(out, in, max(0, P * (Cout - Cin)), None).
+A producer writing part w of a gather keeps its allowance shifted by w, its minimum at
+least w and, where a later part was written before it, its input ending by the part's
+end (`_into_gather`): the gathered buffer's other parts hold live data.
 """
 
 from __future__ import annotations

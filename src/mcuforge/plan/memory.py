@@ -69,7 +69,9 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
             chosen = Plan(placed, arena, chosen.algorithm)
             verify(bufs.requests, bufs.overlaps, chosen)
         rest = [
-            i for i in candidates if i not in wide and _may_fit(g, order, sizes, wide_scratch, wide | {i}, arena, gather)
+            i
+            for i in candidates
+            if i not in wide and _may_fit(g, order, sizes, wide_scratch, wide | {i}, arena, gather)
         ]
         tries = [rest] + [[i] for i in rest[:MAX_WIDE_TRIALS]] if len(rest) > 1 else [rest]
         for nodes in (t for t in tries if t):
