@@ -15,7 +15,7 @@ from mcuforge.ir.builder import GraphBuilder, quant
 from mcuforge.ir.graph import Graph
 from mcuforge.plan.lifetimes import gathered
 from kernels.test_elementwise_c import check_c, merge
-from plan.test_plan_gathers import Q, branches, conv, fire, not_gathers, packed, replay_project
+from plan.test_plan_gathers import Q, branches, conv, fire, not_gathers, packed, random_graph, replay_project
 
 
 def round_trip(seed: int = 4) -> Graph:
@@ -61,6 +61,20 @@ def test_merged_gathers_and_copies_match_the_reference():
     assert len(kept) >= 3 and all(int(name[1 : name.index("_")]) < 5 for name in kept)
     replay_project(project)
     check_c(g, seed=171, sanitize=True)
+
+
+def test_random_gathers_match_the_reference():
+    """The first three seeded random graphs (tests/plan/test_plan_gathers.random_graph)
+    whose plan keeps the gather, each built alone."""
+    rng = np.random.default_rng(7)
+    done = 0
+    while done < 3:
+        g = random_graph(rng)
+        (at,) = gathered(g)[1] or (None,)
+        if at is None or generate(g).calls[at] is not None:
+            continue
+        check_c(g, seed=180 + done, sanitize=True)
+        done += 1
 
 
 def test_extreme_values():

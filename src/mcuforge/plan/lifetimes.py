@@ -161,7 +161,7 @@ def buffer_requests(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
     protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
-    overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within, into)
+    overlaps = _allowances(g, order, buffer_of, last, size, protected, unordered, within, into)
     views_at = MappingProxyType({t: v for t, v in within.items() if v})
     steps = tuple(order)
     return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), steps, views_at)
@@ -251,6 +251,7 @@ def _allowances(
     order: Sequence[int],
     buffer_of: Mapping[str, str],
     last: Mapping[str, int],
+    size: Mapping[str, int],
     protected: set[str],
     unordered: Container[int],
     within: Mapping[str, int],
@@ -268,7 +269,7 @@ def _allowances(
             if within.get(x, 0) and dist[1] is not None:
                 continue  # a view starts after its buffer: only a minimum distance still holds
             if node.outputs[0] in into:
-                dist = _into_gather(g, node.outputs[0], x, dist, into, written)
+                dist = _into_gather(g, node.outputs[0], size[b], dist, into, written)
                 if dist is None:
                     continue
             if b != out and last[b] == s and b not in protected:
@@ -279,22 +280,23 @@ def _allowances(
 def _into_gather(
     g: Graph,
     t: str,
-    x: str,
+    x_bytes: int,
     dist: tuple[int, int | None],
     into: Mapping[str, tuple[str, int]],
     written: Mapping[str, int],
 ) -> tuple[int, int | None] | None:
-    """A kernel allowance between input x and output t, where t is written at byte w of a
-    gather's buffer, as a distance between the two buffers' starts; None if none is safe.
-    The kernel's contract holds relative to t: shift it by w. The buffer's other parts
-    hold live data once their producers ran: x may not start below t (nothing before w
-    is its), and where a later part was written before t, x must end by t's end."""
+    """A kernel allowance between an input's buffer (x_bytes long) and output t, where t
+    is written at byte w of a gather's buffer, as a distance between the two buffers'
+    starts; None if none is safe. The kernel's contract holds relative to t: shift it by
+    w. The buffer's other parts hold live data once their producers ran: the input's
+    buffer may not start below t (nothing before w is its), and where a later part was
+    written before t, it must end by t's end."""
     y, w = into[t]
     lo, hi = w + max(dist[0], 0), None if dist[1] is None else w + dist[1]
     step = written[t]
     earlier_after = any(o > w and written[p] < step for p, (z, o) in into.items() if z == y)
     if earlier_after:
-        cap = w + g.tensors[t].nbytes - g.tensors[x].nbytes
+        cap = w + g.tensors[t].nbytes - x_bytes
         hi = cap if hi is None else min(hi, cap)
     return None if hi is not None and hi < lo else (lo, hi)
 
