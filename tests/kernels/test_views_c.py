@@ -82,3 +82,24 @@ def test_extreme_values():
     g = fire(1)
     for v in (-128, 127):
         check_c(g, [np.full((1, 8, 8, 4), v, np.int8)], sanitize=True)
+
+
+def test_tile_and_broadcast_that_repeat_nothing_are_views():
+    """TILE by ones and BROADCAST_TO its own shape (up to leading unit axes) hold their
+    input's bytes: views at offset 0, no code; a TILE that repeats copies."""
+    rng = np.random.default_rng(9)
+    b = GraphBuilder("repeat_nothing")
+    x = b.input((1, 4, 4, 8), "int8", *Q)
+    h = conv(b, rng, x, 8)
+    t = b.op(Op.TILE, [h, b.const(np.ones(4, np.int32))], (1, 4, 4, 8), q=quant(*Q))
+    r = b.op(Op.BROADCAST_TO, [t, b.const(np.array([1, 1, 4, 4, 8], np.int32))], (1, 1, 4, 4, 8), q=quant(*Q))
+    twice = b.op(Op.TILE, [h, b.const(np.array([1, 2, 1, 1], np.int32))], (1, 8, 4, 8), q=quant(*Q))
+    b.output(b.op(Op.RELU, [r], (1, 1, 4, 4, 8), q=quant(*Q)), twice)
+    g = b.graph
+    project = generate(g)
+    off = project.memory.tensor_offsets
+    assert off[t] == off[h] == off[r]
+    assert [i for i, c in project.calls.items() if c is None] == [1, 2]
+    assert project.calls[3] is not None  # the TILE by (1, 2, 1, 1)
+    replay_project(project)
+    check_c(g, seed=190, sanitize=True)

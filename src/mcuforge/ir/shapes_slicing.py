@@ -177,7 +177,7 @@ def broadcast_to_rule(ctx, _a) -> Shape:
 
 
 # ------------------------------------------------------------------ views
-VIEW_OPS = frozenset({"SLICE", "SPLIT", "SPLIT_V", "UNPACK"})
+VIEW_OPS = frozenset({"SLICE", "SPLIT", "SPLIT_V", "UNPACK", "TILE", "BROADCAST_TO"})
 
 
 def _contiguous(shape: Shape, sizes: list[int], k: int) -> bool:
@@ -187,11 +187,13 @@ def _contiguous(shape: Shape, sizes: list[int], k: int) -> bool:
 
 def views(g, node) -> tuple[str, list[int]] | None:
     """(input, byte offset of each output inside it) when every output of this SLICE,
-    SPLIT, SPLIT_V or UNPACK is one contiguous run of its non-constant input's bytes (the
-    planner may then place the outputs there: plan/lifetimes.py); else None.
+    SPLIT, SPLIT_V, UNPACK, TILE or BROADCAST_TO is one contiguous run of its non-constant
+    input's bytes (the planner may then place the outputs there: plan/lifetimes.py);
+    else None.
 
     SPLIT / SPLIT_V / UNPACK along an axis with only unit axes before it; a SLICE whose
-    box is a single index on the axes before some axis k and the full axis after it."""
+    box is a single index on the axes before some axis k and the full axis after it; a
+    TILE or BROADCAST_TO that repeats nothing (its output holds its input's bytes)."""
     op = str(node.op)
     if op not in VIEW_OPS:
         return None
@@ -201,6 +203,9 @@ def views(g, node) -> tuple[str, list[int]] | None:
         return None
     item = np.dtype(x.dtype).itemsize
     where = f"{op} node {node.name!r}"
+    if op in ("TILE", "BROADCAST_TO"):
+        y = g.tensors[node.outputs[0]]
+        return (src, [0]) if y.size == x.size and y.dtype == x.dtype else None
     if op == "SLICE":
         begins, sizes = slice_box(x.shape, g.tensors[node.inputs[1]].data, g.tensors[node.inputs[2]].data, where)
         rank = len(x.shape)
