@@ -192,35 +192,53 @@ def _aliases(g: Graph, node: Node, src: str | None) -> bool:
 
 
 def gathered(g: Graph, align: int = 8) -> tuple[dict[str, tuple[str, int]], frozenset[int]]:
-    """(input -> (output, byte offset inside it), gather node indices): the CONCATENATION
+    """(tensor -> (output, byte offset inside it), gather node indices): the CONCATENATION
     and PACK nodes whose every input its producer may write straight into the output's
     buffer, so the node has no code. Each input must be one contiguous run of the output
-    at an aligned offset (ir/shapes_slicing.gathers), not empty, written by a node that
-    gives it a buffer of its own (not a graph input or constant, not an alias, a view or
-    another gather's output), read by this node once and by no other node, and not a
-    graph output. All inputs or none: a node with one input that fails copies them all."""
+    at an aligned offset (ir/shapes_slicing.gathers), not empty, read by this node once
+    and by no other node, not a graph output, and written by a node that gives it a
+    buffer of its own (not a graph input or constant, not a view or another gather's
+    output); or the output of a chain of aliases (RESHAPE, ...) of such a tensor, each
+    link read by the next alone: the chain's first tensor is the one mapped, the aliases
+    follow it into the output. All inputs or none: one input that fails copies them all."""
     consumers = g.consumers()
     producers = g.producers()
     into: dict[str, tuple[str, int]] = {}
     nodes: list[int] = []
+
+    def only_reader(x: str, k: int) -> bool:
+        t = g.tensors[x]
+        return (
+            not t.is_const
+            and t.nbytes > 0
+            and x not in g.inputs
+            and x not in g.outputs
+            and x in producers
+            and g.nodes[k].inputs.count(x) == 1
+            and set(consumers.get(x, [])) == {k}
+        )
+
+    def root(x: str, i: int) -> str | None:
+        """The tensor whose producer writes x's bytes, if x may be gathered by node i."""
+        k = i
+        while only_reader(x, k):
+            p = producers[x]
+            op = g.nodes[p].op
+            if op in ALIAS_OPS and _aliases(g, g.nodes[p], g.nodes[p].inputs[0]):
+                x, k = g.nodes[p].inputs[0], p
+                continue
+            return None if str(op) in VIEW_OPS or str(op) in GATHER_OPS or op in ALIAS_OPS else x
+        return None
+
     for i, node in enumerate(g.nodes):
         offsets = gathers(g, node)
         if offsets is None or any(o % align for o in offsets):
             continue
         y = node.outputs[0]
-
-        def own_buffer(x: str) -> bool:
-            t = g.tensors[x]
-            if t.is_const or not t.nbytes or x in g.inputs or x in g.outputs or x not in producers:
-                return False
-            p = g.nodes[producers[x]]
-            if p.op in ALIAS_OPS or str(p.op) in VIEW_OPS or str(p.op) in GATHER_OPS:
-                return False
-            return node.inputs.count(x) == 1 and set(consumers.get(x, [])) == {i}
-
-        if y in g.inputs or not all(own_buffer(x) for x in node.inputs):
+        roots = [root(x, i) for x in node.inputs]
+        if y in g.inputs or None in roots:
             continue
-        into.update((x, (y, o)) for x, o in zip(node.inputs, offsets))
+        into.update((r, (y, o)) for r, o in zip(roots, offsets))  # type: ignore[misc]
         nodes.append(i)
     return into, frozenset(nodes)
 
