@@ -103,7 +103,8 @@ def for_board(project: Project, board: Board, kernels: str = "auto") -> Project:
 def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, Call | None]]:
     """The kernel calls of g's per-layer program under `memory` (plan_memory's): each
     node's kernel, wide variants where the plan grants them; an alias whose output the
-    planner put on its input has no call (None). nas/latency.py predicts from these."""
+    planner put on its input, a view inside its input and a gather whose inputs were
+    written inside its output have no call (None). nas/latency.py predicts from these."""
     ctx = EmitContext(
         g, offsets=dict(memory.tensor_offsets), scratch_offsets=dict(memory.scratch_offsets), wide=memory.wide
     )

@@ -79,7 +79,7 @@ class Buffers:
     buffer_of: Mapping[str, str]  # every non-constant tensor -> the request that holds it
     scratch_of: Mapping[int, str]  # node index -> its scratch request (nodes with scratch only)
     order: tuple[int, ...]  # the execution order: step -> node index
-    # A view's byte offset inside its buffer (every other tensor: 0).
+    # A view's or gathered input's byte offset inside its buffer (every other tensor: 0).
     within: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
