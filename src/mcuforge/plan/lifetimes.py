@@ -308,11 +308,12 @@ def _into_gather(
     starts; None if none is safe. The kernel's contract holds relative to t: shift it by
     w. The buffer's other parts hold live data once their producers ran: the input's
     buffer may not start below t (nothing before w is its), and where a later part was
-    written before t, it must end by t's end."""
+    written before t (or with it), it must end by t's end."""
     y, w = into[t]
     lo, hi = w + max(dist[0], 0), None if dist[1] is None else w + dist[1]
     step = written[t]
-    earlier_after = any(o > w and written[p] < step for p, (z, o) in into.items() if z == y)
+    # (a part the same node writes as another output counts as written before t)
+    earlier_after = any(o > w and written[p] <= step for p, (z, o) in into.items() if z == y and p != t)
     if earlier_after:
         cap = w + g.tensors[t].nbytes - x_bytes
         hi = cap if hi is None else min(hi, cap)
