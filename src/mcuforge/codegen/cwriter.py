@@ -197,6 +197,9 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         call = calls[i]
         if call is None:
             what = "alias" if node.op in ALIAS_OPS else "view"  # views: SLICE/SPLIT outputs inside the input
+            if str(node.op) in ("CONCATENATION", "PACK"):  # gathers: the inputs were written inside the output
+                out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: inputs written in place, no code */")
+                continue
             out.append(f"    /* node {i}: {node.op} {node.outputs[0]}: {what} of its input, no code */")
             continue
         args = ([f"&{params_name[i]}"] if call.params_type else []) + list(call.args)

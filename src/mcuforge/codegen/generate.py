@@ -16,7 +16,7 @@ from mcuforge.codegen.kernels import kernel_files, optimised
 from mcuforge.codegen.sizing import Sizing, const_bytes, emit_all, plan_memory, scratch_sizes, size_graph
 from mcuforge.ir.graph import Graph
 from mcuforge.ir.ops import ALIAS_OPS
-from mcuforge.ir.shapes_slicing import views
+from mcuforge.ir.shapes_slicing import gathers, views
 from mcuforge.patch.codegen import patched_parts
 from mcuforge.plan.memory import MemoryPlan
 
@@ -103,7 +103,8 @@ def for_board(project: Project, board: Board, kernels: str = "auto") -> Project:
 def planned_calls(g: Graph, memory: MemoryPlan) -> tuple[EmitContext, dict[int, Call | None]]:
     """The kernel calls of g's per-layer program under `memory` (plan_memory's): each
     node's kernel, wide variants where the plan grants them; an alias whose output the
-    planner put on its input has no call (None). nas/latency.py predicts from these."""
+    planner put on its input, a view inside its input and a gather whose inputs were
+    written inside its output have no call (None). nas/latency.py predicts from these."""
     ctx = EmitContext(
         g, offsets=dict(memory.tensor_offsets), scratch_offsets=dict(memory.scratch_offsets), wide=memory.wide
     )
@@ -121,6 +122,10 @@ def _drop_aliases(g: Graph, memory: MemoryPlan, ctx: EmitContext, calls: dict[in
             ctx.offsets.get(y) == ctx.offsets.get(view[0], -1) + v for y, v in zip(node.outputs, view[1])
         ):
             calls[i] = None  # every output is a view where its bytes already are
+        elif (parts := gathers(g, node)) is not None and node.outputs[0] in ctx.offsets and all(
+            ctx.offsets.get(x) == ctx.offsets[node.outputs[0]] + v for x, v in zip(node.inputs, parts)
+        ):
+            calls[i] = None  # every input's producer wrote it where it belongs in the output
 
 
 def generate(g: Graph, patch: PatchPlan | None = None, order: list[int] | None = None) -> Project:

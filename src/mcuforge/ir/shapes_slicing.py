@@ -177,7 +177,7 @@ def broadcast_to_rule(ctx, _a) -> Shape:
 
 
 # ------------------------------------------------------------------ views
-VIEW_OPS = frozenset({"SLICE", "SPLIT", "SPLIT_V", "UNPACK"})
+VIEW_OPS = frozenset({"SLICE", "SPLIT", "SPLIT_V", "UNPACK", "TILE", "BROADCAST_TO"})
 
 
 def _contiguous(shape: Shape, sizes: list[int], k: int) -> bool:
@@ -187,11 +187,13 @@ def _contiguous(shape: Shape, sizes: list[int], k: int) -> bool:
 
 def views(g, node) -> tuple[str, list[int]] | None:
     """(input, byte offset of each output inside it) when every output of this SLICE,
-    SPLIT, SPLIT_V or UNPACK is one contiguous run of its non-constant input's bytes (the
-    planner may then place the outputs there: plan/lifetimes.py); else None.
+    SPLIT, SPLIT_V, UNPACK, TILE or BROADCAST_TO is one contiguous run of its non-constant
+    input's bytes (the planner may then place the outputs there: plan/lifetimes.py);
+    else None.
 
     SPLIT / SPLIT_V / UNPACK along an axis with only unit axes before it; a SLICE whose
-    box is a single index on the axes before some axis k and the full axis after it."""
+    box is a single index on the axes before some axis k and the full axis after it; a
+    TILE or BROADCAST_TO that repeats nothing (its output holds its input's bytes)."""
     op = str(node.op)
     if op not in VIEW_OPS:
         return None
@@ -201,6 +203,9 @@ def views(g, node) -> tuple[str, list[int]] | None:
         return None
     item = np.dtype(x.dtype).itemsize
     where = f"{op} node {node.name!r}"
+    if op in ("TILE", "BROADCAST_TO"):
+        y = g.tensors[node.outputs[0]]
+        return (src, [0]) if y.size == x.size and y.dtype == x.dtype else None
     if op == "SLICE":
         begins, sizes = slice_box(x.shape, g.tensors[node.inputs[1]].data, g.tensors[node.inputs[2]].data, where)
         rank = len(x.shape)
@@ -224,3 +229,41 @@ def views(g, node) -> tuple[str, list[int]] | None:
 
 def _first(g, name: str) -> int:
     return int(np.asarray(g.tensors[name].data).reshape(-1)[0])
+
+
+# ------------------------------------------------------------------ gathers (views the other way)
+GATHER_OPS = frozenset({"CONCATENATION", "PACK"})
+
+
+def gathers(g, node) -> list[int] | None:
+    """The byte offset of each input inside the output when every input of this
+    CONCATENATION or PACK is one contiguous run of its output's bytes, a plain copy (same
+    dtype and quantisation as the output, no fused activation); else None. The planner
+    may then let each input's producer write into the output's buffer (plan/lifetimes.py).
+
+    CONCATENATION along an axis with only unit axes before it; PACK along such an axis
+    (axis 0, or after unit axes)."""
+    op = str(node.op)
+    if op not in GATHER_OPS or not node.inputs or any(n is None for n in node.inputs):
+        return None
+    y = g.tensors[node.outputs[0]]
+    xs = [g.tensors[n] for n in node.inputs]
+    rank = len(y.shape)
+    if not rank or any(x.dtype != y.dtype for x in xs):
+        return None
+    if op == "CONCATENATION" and (
+        str(node.attrs.activation) != "NONE" or not all(_same_quant(x.quant, y.quant) for x in xs)
+    ):
+        return None  # the kernel would requantise or clamp: not a copy (PACK copies bytes whatever the quantisation)
+    if math.prod(y.shape[: node.attrs.axis % rank]) != 1:
+        return None
+    sizes = [x.nbytes for x in xs]
+    if sum(sizes) != y.nbytes:
+        return None
+    return [int(s) for s in np.concatenate([[0], np.cumsum(sizes)[:-1]])]
+
+
+def _same_quant(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a.scale, b.scale) and np.array_equal(a.zero_point, b.zero_point)

@@ -8,8 +8,14 @@ output is the same buffer as their input, one request covering both lifetimes. V
 are the same at an offset: each output of a SLICE, SPLIT, SPLIT_V or UNPACK that is one
 contiguous run of its input's bytes (ir/shapes_slicing.views) at offsets that keep the
 alignment lies inside the input's buffer (`Buffers.within`: the byte offset of a tensor
-inside its buffer), and the node has no code (codegen/generate.py). A node
-with working memory gets one scratch request live at its step only.
+inside its buffer), and the node has no code (codegen/generate.py). Gathers are views
+the other way: where every input of a CONCATENATION or PACK is one contiguous run of its
+output's bytes at an aligned offset, and each input is its producer's own buffer read by
+that node alone (`gathered`), each producer writes its input straight into the output's
+buffer, one request live from the first producer's step, and the node has no code.
+`gather` chooses which legal gathers to make (plan/memory.py keeps a gather only where it
+does not enlarge the arena). A node with working memory gets one scratch request live at
+its step only.
 
 Allowances follow the memory contracts of the C kernels (kernels/include/mf_*.h), and
 only where the input buffer is not read after this node and is not a graph output. An
@@ -19,6 +25,9 @@ a minimum distance alone (its real distance is larger), not the in-place one:
   element-wise ops, per input of the output's size: Overlap(out, in, 0, None);
   pointwise CONV_2D (1x1, stride 1, no padding, one group) over P pixels:
   Overlap(out, in, max(0, P * (Cout - Cin)), None).
+A producer writing part w of a gather keeps its allowance shifted by w, its minimum at
+least w and, where a later part was written before it, its input ending by the part's
+end (`_into_gather`): the gathered buffer's other parts hold live data.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import numpy as np
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import ALIAS_OPS, Op, axis_padding
 from mcuforge.ir.shapes import window
-from mcuforge.ir.shapes_slicing import views
+from mcuforge.ir.shapes_slicing import GATHER_OPS, VIEW_OPS, gathers, views
 from mcuforge.plan.requests import BufferRequest, Overlap
 from mcuforge.plan.windows import per_channel_distance, per_pixel_distance
 
@@ -70,7 +79,7 @@ class Buffers:
     buffer_of: Mapping[str, str]  # every non-constant tensor -> the request that holds it
     scratch_of: Mapping[int, str]  # node index -> its scratch request (nodes with scratch only)
     order: tuple[int, ...]  # the execution order: step -> node index
-    # A view's byte offset inside its buffer (every other tensor: 0).
+    # A view's or gathered input's byte offset inside its buffer (every other tensor: 0).
     within: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -84,11 +93,13 @@ def buffer_requests(
     scratch_bytes: Callable[[int], int] = no_scratch,
     align: int = 8,
     unordered: Container[int] = (),
+    gather: bool | Container[int] = True,
 ) -> Buffers:
     """Requests and allowances for running g's nodes in `order` (node indices).
     `unordered`: nodes whose kernel makes no output-order promise (a depthwise running
     the channel-by-channel plane kernels as its wide variant): no sliding-window
-    allowance for them."""
+    allowance for them. `gather`: which of the legal gathers (gathered) to make: True all,
+    False none (every CONCATENATION and PACK copies), else those node indices."""
     _check_order(g, order)
     last_step = max(len(order) - 1, 0)
     buffer_of: dict[str, str] = {}
@@ -109,6 +120,7 @@ def buffer_requests(
     taken = set(g.tensors)
     entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
     within: dict[str, int] = {}
+    into, gather_nodes = _chosen_gathers(g, align, gather)
     for s, i in enumerate(order):
         node = g.nodes[i]
         for x in _activation_inputs(g, node):
@@ -124,6 +136,15 @@ def buffer_requests(
             elif view is not None:
                 buffer_of[out] = buffer_of[view[0]]
                 within[out] = within.get(view[0], 0) + view[1][k]
+            elif out in into:  # its producer writes it into the gather's output
+                y, within[out] = into[out]
+                if y not in buffer_of:
+                    buffer_of[y] = y
+                    entries.append(y)
+                buffer_of[out] = y
+                touch(y, s)
+            elif i in gather_nodes:
+                pass  # the buffer its first input's producer opened
             else:
                 buffer_of[out] = out
                 entries.append(out)
@@ -140,7 +161,7 @@ def buffer_requests(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
     protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
-    overlaps = _allowances(g, order, buffer_of, last, protected, unordered, within)
+    overlaps = _allowances(g, order, buffer_of, last, size, protected, unordered, within, into)
     views_at = MappingProxyType({t: v for t, v in within.items() if v})
     steps = tuple(order)
     return Buffers(requests, overlaps, MappingProxyType(buffer_of), MappingProxyType(scratch_of), steps, views_at)
@@ -170,6 +191,71 @@ def _aliases(g: Graph, node: Node, src: str | None) -> bool:
     return g.tensors[src].nbytes == g.tensors[node.outputs[0]].nbytes
 
 
+def gathered(g: Graph, align: int = 8) -> tuple[dict[str, tuple[str, int]], frozenset[int]]:
+    """(tensor -> (output, byte offset inside it), gather node indices): the CONCATENATION
+    and PACK nodes whose every input its producer may write straight into the output's
+    buffer, so the node has no code. Each input must be one contiguous run of the output
+    at an aligned offset (ir/shapes_slicing.gathers), not empty, read by this node once
+    and by no other node, not a graph output, and written by a node that gives it a
+    buffer of its own (not a graph input or constant, not a view or another gather's
+    output); or the output of a chain of aliases (RESHAPE, ...) of such a tensor, each
+    link read by the next alone: the chain's first tensor is the one mapped, the aliases
+    follow it into the output. All inputs or none: one input that fails copies them all."""
+    consumers = g.consumers()
+    producers = g.producers()
+    into: dict[str, tuple[str, int]] = {}
+    nodes: list[int] = []
+
+    def only_reader(x: str, k: int) -> bool:
+        t = g.tensors[x]
+        return (
+            not t.is_const
+            and t.nbytes > 0
+            and x not in g.inputs
+            and x not in g.outputs
+            and x in producers
+            and g.nodes[k].inputs.count(x) == 1
+            and set(consumers.get(x, [])) == {k}
+        )
+
+    def root(x: str, i: int) -> str | None:
+        """The tensor whose producer writes x's bytes, if x may be gathered by node i."""
+        k = i
+        while only_reader(x, k):
+            p = producers[x]
+            op = g.nodes[p].op
+            if op in ALIAS_OPS and _aliases(g, g.nodes[p], g.nodes[p].inputs[0]):
+                x, k = g.nodes[p].inputs[0], p
+                continue
+            return None if str(op) in VIEW_OPS or str(op) in GATHER_OPS or op in ALIAS_OPS else x
+        return None
+
+    for i, node in enumerate(g.nodes):
+        offsets = gathers(g, node)
+        if offsets is None or any(o % align for o in offsets):
+            continue
+        y = node.outputs[0]
+        roots = [root(x, i) for x in node.inputs]
+        if y in g.inputs or None in roots:
+            continue
+        into.update((r, (y, o)) for r, o in zip(roots, offsets))  # type: ignore[misc]
+        nodes.append(i)
+    return into, frozenset(nodes)
+
+
+def _chosen_gathers(
+    g: Graph, align: int, gather: bool | Container[int]
+) -> tuple[dict[str, tuple[str, int]], frozenset[int]]:
+    if gather is False:
+        return {}, frozenset()
+    into, nodes = gathered(g, align)
+    if gather is True:
+        return into, nodes
+    keep = frozenset(i for i in nodes if i in gather)
+    producers = g.producers()
+    return {x: v for x, v in into.items() if producers[v[0]] in keep}, keep
+
+
 def _fresh(base: str, taken: set[str]) -> str:
     name, k = base, 1
     while name in taken:
@@ -183,11 +269,14 @@ def _allowances(
     order: Sequence[int],
     buffer_of: Mapping[str, str],
     last: Mapping[str, int],
+    size: Mapping[str, int],
     protected: set[str],
     unordered: Container[int],
     within: Mapping[str, int],
+    into: Mapping[str, tuple[str, int]],
 ) -> tuple[Overlap, ...]:
     found: dict[tuple[str, str], Overlap] = {}
+    written = {t: s for s, i in enumerate(order) for t in g.nodes[i].outputs}
     for s, i in enumerate(order):
         node = g.nodes[i]
         if not node.outputs or node.op in ALIAS_OPS:
@@ -197,9 +286,38 @@ def _allowances(
             b = buffer_of[x]
             if within.get(x, 0) and dist[1] is not None:
                 continue  # a view starts after its buffer: only a minimum distance still holds
+            if node.outputs[0] in into:
+                dist = _into_gather(g, node.outputs[0], size[b], dist, into, written)
+                if dist is None:
+                    continue
             if b != out and last[b] == s and b not in protected:
                 found.setdefault((out, b), Overlap(out, b, dist[0], dist[1]))
     return tuple(found.values())
+
+
+def _into_gather(
+    g: Graph,
+    t: str,
+    x_bytes: int,
+    dist: tuple[int, int | None],
+    into: Mapping[str, tuple[str, int]],
+    written: Mapping[str, int],
+) -> tuple[int, int | None] | None:
+    """A kernel allowance between an input's buffer (x_bytes long) and output t, where t
+    is written at byte w of a gather's buffer, as a distance between the two buffers'
+    starts; None if none is safe. The kernel's contract holds relative to t: shift it by
+    w. The buffer's other parts hold live data once their producers ran: the input's
+    buffer may not start below t (nothing before w is its), and where a later part was
+    written before t (or with it), it must end by t's end."""
+    y, w = into[t]
+    lo, hi = w + max(dist[0], 0), None if dist[1] is None else w + dist[1]
+    step = written[t]
+    # (a part the same node writes as another output counts as written before t)
+    earlier_after = any(o > w and written[p] <= step for p, (z, o) in into.items() if z == y and p != t)
+    if earlier_after:
+        cap = w + g.tensors[t].nbytes - x_bytes
+        hi = cap if hi is None else min(hi, cap)
+    return None if hi is not None and hi < lo else (lo, hi)
 
 
 def _node_allowances(g: Graph, node: Node, unordered: bool = False) -> list[tuple[str, tuple[int, int | None]]]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mcuforge.ir.graph import Graph
+from mcuforge.plan import lifetimes
 from mcuforge.plan.lifetimes import Buffers, buffer_requests
 from mcuforge.plan.order import best_order
 from mcuforge.plan.planner import plan
@@ -44,9 +45,17 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
     the node's step; then, for the rest whose lower bound allows it, by placing again in
     the same order (all of them at once, else the first MAX_WIDE_TRIALS one by one).
     The arena is therefore the same with or without `wide_scratch`, so figures planned
-    without it (TinyNAS's) stay exact."""
+    without it (TinyNAS's) stay exact.
+
+    Gathers (CONCATENATION / PACK inputs written inside the output, lifetimes.gathered)
+    keep the output live from its first input's producer, which can cost more than the
+    copy saves: where g has any, _choose_gathers decides which to make."""
     sizes = {i: s for i, s in scratch.items() if s}
     order, bufs, chosen = _place(g, sizes, frozenset())
+    gather: bool | frozenset[int] = True
+    legal = lifetimes.gathered(g)[1]
+    if legal:
+        order, bufs, chosen, gather = _choose_gathers(g, sizes, legal, (order, bufs, chosen))
     wide: frozenset[int] = frozenset()
     if wide_scratch:
         arena = chosen.arena_bytes
@@ -55,16 +64,22 @@ def plan_graph(g: Graph, scratch: Mapping[int, int], wide_scratch: Mapping[int, 
         if offsets:
             wide = frozenset(offsets)
             sizes_w = {**sizes, **{i: wide_scratch[i] for i in wide}}
-            bufs = buffer_requests(g, order, lambda i: sizes_w.get(i, 0), unordered=wide)
+            bufs = buffer_requests(g, order, lambda i: sizes_w.get(i, 0), unordered=wide, gather=gather)
             placed = {**dict(chosen.offsets), **{bufs.scratch_of[i]: o for i, o in offsets.items()}}
             chosen = Plan(placed, arena, chosen.algorithm)
             verify(bufs.requests, bufs.overlaps, chosen)
-        rest = [i for i in candidates if i not in wide and _may_fit(g, order, sizes, wide_scratch, wide | {i}, arena)]
+        rest = [
+            i
+            for i in candidates
+            if i not in wide and _may_fit(g, order, sizes, wide_scratch, wide | {i}, arena, gather)
+        ]
         tries = [rest] + [[i] for i in rest[:MAX_WIDE_TRIALS]] if len(rest) > 1 else [rest]
         for nodes in (t for t in tries if t):
             trial = wide | frozenset(nodes)
             trial_sizes = {**sizes, **{i: wide_scratch[i] for i in trial}}
-            trial_bufs = buffer_requests(g, order, lambda i, t=trial_sizes: t.get(i, 0), unordered=trial)
+            trial_bufs = buffer_requests(
+                g, order, lambda i, t=trial_sizes: t.get(i, 0), unordered=trial, gather=gather
+            )
             placed_trial = plan(trial_bufs.requests, trial_bufs.overlaps)  # in the same order
             if placed_trial.arena_bytes == arena:
                 bufs, chosen = trial_bufs, placed_trial
@@ -129,24 +144,60 @@ def _fit_in_gaps(
 
 
 def _may_fit(
-    g: Graph, order: list[int], sizes: Mapping[int, int], wide_scratch: Mapping[int, int], wide: frozenset[int], arena: int
+    g: Graph,
+    order: list[int],
+    sizes: Mapping[int, int],
+    wide_scratch: Mapping[int, int],
+    wide: frozenset[int],
+    arena: int,
+    gather: bool | frozenset[int] = True,
 ) -> bool:
     """Whether the lower bound of the requests with these wide variants allows `arena`."""
     trial = {**sizes, **{i: wide_scratch[i] for i in wide}}
-    bufs = buffer_requests(g, order, lambda i: trial.get(i, 0), unordered=wide)
+    bufs = buffer_requests(g, order, lambda i: trial.get(i, 0), unordered=wide, gather=gather)
     return lower_bound(bufs.requests, bufs.overlaps) <= arena
 
 
-def _place(g: Graph, sizes: Mapping[int, int], wide: frozenset[int]) -> tuple[list[int], Buffers, Plan]:
+# Gathers toggled one at a time after the all-or-none choice (each costs an order search
+# and a placement, as _place).
+MAX_GATHER_TRIALS = 8
+
+
+def _choose_gathers(
+    g: Graph, sizes: Mapping[int, int], legal: frozenset[int], placed: tuple[list[int], Buffers, Plan]
+) -> tuple[list[int], Buffers, Plan, frozenset[int]]:
+    """Which gathers to make: all of them (`placed`) or none, whichever plans smaller
+    (ties: all); then each of the first MAX_GATHER_TRIALS gathers (node order) toggled
+    alone, order chosen again: dropped where that plans strictly smaller, added where it
+    plans no larger. A fixed sequence of placements, so the choice is deterministic, and
+    never larger than the copies' plan."""
+    best, gather = placed, legal
+    copies = _place(g, sizes, frozenset(), gather=frozenset())
+    if copies[2].arena_bytes < best[2].arena_bytes:
+        best, gather = copies, frozenset()
+    if len(legal) > 1:
+        for i in sorted(legal)[:MAX_GATHER_TRIALS]:
+            trial = gather - {i} if i in gather else gather | {i}
+            got = _place(g, sizes, frozenset(), gather=trial)
+            a, b = got[2].arena_bytes, best[2].arena_bytes
+            if a < b or (a == b and len(trial) > len(gather)):
+                best, gather = got, trial
+    return (*best, gather)
+
+
+def _place(
+    g: Graph, sizes: Mapping[int, int], wide: frozenset[int], gather: bool | frozenset[int] = True
+) -> tuple[list[int], Buffers, Plan]:
     """The execution order, the buffer requests and the smallest verified plan for
     these scratch sizes, with the nodes in `wide` running their wide variants (which
-    promise no output order: lifetimes.buffer_requests `unordered`)."""
+    promise no output order: lifetimes.buffer_requests `unordered`); `gather`: which
+    CONCATENATION / PACK gathers to make (lifetimes.buffer_requests)."""
 
     def scratch_of(i: int) -> int:
         return sizes.get(i, 0)
 
-    order = list(best_order(g, scratch_of))
-    bufs = buffer_requests(g, order, scratch_of, unordered=wide)
+    order = list(best_order(g, scratch_of, gather))
+    bufs = buffer_requests(g, order, scratch_of, unordered=wide, gather=gather)
     return order, bufs, plan(bufs.requests, bufs.overlaps)
 
 

@@ -17,7 +17,7 @@ list is its only order (each node reads the previous one's output) skips the sea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from itertools import islice, permutations
 
 from mcuforge.ir.graph import Graph
@@ -31,18 +31,26 @@ FINALISTS = 3  # best orders under the greedy planners, re-planned with the full
 
 
 def planned_arena(
-    g: Graph, order: Sequence[int], scratch_bytes: Callable[[int], int] = no_scratch, quick: bool = False
+    g: Graph,
+    order: Sequence[int],
+    scratch_bytes: Callable[[int], int] = no_scratch,
+    quick: bool = False,
+    gather: bool | Container[int] = True,
 ) -> int:
-    """The arena the planner needs for this order (quick: greedy algorithms only)."""
-    b = buffer_requests(g, order, scratch_bytes)
+    """The arena the planner needs for this order (quick: greedy algorithms only;
+    gather: lifetimes.buffer_requests's)."""
+    b = buffer_requests(g, order, scratch_bytes, gather=gather)
     return plan(b.requests, b.overlaps, quick).arena_bytes
 
 
-def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> list[int]:
+def best_order(
+    g: Graph, scratch_bytes: Callable[[int], int] = no_scratch, gather: bool | Container[int] = True
+) -> list[int]:
     """The execution order (node indices) whose plan needs the smallest arena.
 
     Candidates are scored with the greedy planners (a few ms each); the FINALISTS best
     are planned again with the full planner (local and exact search), which decides.
+    `gather`: lifetimes.buffer_requests's.
     """
     n = len(g.nodes)
     if _only_order(g):
@@ -56,7 +64,7 @@ def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> li
     def score(order: Sequence[int]) -> int:
         key = tuple(order)
         if key not in scores:
-            scores[key] = planned_arena(g, key, scratch_bytes, quick=True)
+            scores[key] = planned_arena(g, key, scratch_bytes, quick=True, gather=gather)
         return scores[key]
 
     firsts = {k: tuple(consumers[k]) for k in forks}
@@ -84,7 +92,7 @@ def best_order(g: Graph, scratch_bytes: Callable[[int], int] = no_scratch) -> li
                     current, best = trial, score(_forward_dfs(g, consumers, trial))
     seen = list(scores)
     finalists = sorted(seen, key=lambda o: (scores[o], seen.index(o)))[:FINALISTS]
-    return list(min(finalists, key=lambda o: (planned_arena(g, o, scratch_bytes), finalists.index(o))))
+    return list(min(finalists, key=lambda o: (planned_arena(g, o, scratch_bytes, gather=gather), finalists.index(o))))
 
 
 def _only_order(g: Graph) -> bool:
