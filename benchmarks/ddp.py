@@ -29,10 +29,9 @@ SUBNETS = 8
 def _phases(out: Path, preset: str, sram: int, flash: int, rank: int, world: int) -> dict:
     import torch
 
-    from mcuforge.nas.evolution import random_arch
     from mcuforge.nas.search import SearchRun
     from mcuforge.nas.search_main import prepare
-    from mcuforge.nas.supernet import largest, smallest
+    from mcuforge.nas.supernet import largest, random_arch, smallest
 
     given = {"data": "fashion-mnist", "sram": sram, "flash": flash, "preset": preset, "seed": 0}
     st = prepare(out, given, (out / "config.json").is_file() or rank > 0, rank == 0)
@@ -53,7 +52,8 @@ def _phases(out: Path, preset: str, sram: int, flash: int, rank: int, world: int
     rng = np.random.default_rng(1234)
     archs = {"largest": largest(space), "smallest": smallest(space)}
     archs.update({f"random {i}": random_arch(space, rng) for i in range(SUBNETS)})
-    acc = {name: float(run.scorer(a)) for name, a in archs.items()}
+    scores = run.scorer(list(archs.values()))  # sharded across the ranks, gathered on all
+    acc = {name: float(f) for name, f in zip(archs, scores)}
     return {"space": space.label, "accuracy": acc, "minutes": (time.monotonic() - t0) / 60,
             "history": run.state["phases"]["supernet"]["history"]}  # fmt: skip
 
