@@ -140,7 +140,10 @@ class SearchRun(LatencyPhases, CodePhase):
             from mcuforge.nas.space_opt import plot
 
             plot(found, self.out / "space_cdf.png")
-        return self._done("space", {**found.as_json(), "classes": classes, "channels": channels}, t0)
+        # stage 1 ranks spaces by per-layer memory even with --patch: a patch search per
+        # sampled network (0.2-2 s each) would make it hours (README, `search --help`)
+        memory = "per-layer"
+        return self._done("space", {**found.as_json(), "classes": classes, "channels": channels, "memory": memory}, t0)
 
     # ----------------------------------------------------------- stage 2 parts
     def space(self) -> S.BlockSpace:
@@ -252,13 +255,14 @@ class SearchRun(LatencyPhases, CodePhase):
     # ------------------------------------------------------------- training
     def baseline_arch(self, classes: int, channels: int, resolutions: tuple[int, ...]) -> S.NetConfig:
         """MobileNetV2 scaled (width x resolution) to the most MACs that fit the budget
-        (and the latency bound)."""
+        (and the latency bound); with --patch, the SRAM of `compile --patch auto`, as for
+        the searched networks."""
         best = None
         widths = [round(0.1 + 0.05 * i, 2) for i in range(19)]  # 0.1 .. 1.0
         for r in resolutions:
             for w in widths:
                 cfg = fit_to_data(mobilenet_v2(w, r), classes, channels)
-                if self.profiler.fits(cfg, self.st.sram, self.constants_flash) and self.within_ms(cfg):
+                if self.profiler.fits(cfg, self.st.sram, self.constants_flash, self.st.patch) and self.within_ms(cfg):
                     if best is None or macs(cfg) > macs(best):
                         best = cfg
                 else:
@@ -344,6 +348,21 @@ class Job(SearchRun):
             rows.append(row)
         write_json_atomic(self.out / "candidates.json", rows)
 
+    def patch_model(self, name: str) -> dict[str, Any]:
+        """Phase `patch_NAME` (--patch): `mcuforge compile MODEL --patch auto` of the trained
+        model: its peak SRAM, constants and patch plan (train's memory is per layer)."""
+        done = self.state["phases"].get(f"patch_{name}")
+        if done:
+            return done
+        t0 = time.monotonic()
+        from mcuforge.engine import compile_graph
+        from mcuforge.frontend.tflite_read import load
+
+        c = compile_graph(load(self.out / name / "model.tflite"), patch="auto")
+        r = {"peak_sram_bytes": c.project.memory.arena_bytes, "constants_bytes": c.project.flash_bytes,
+             "patch": c.patch.as_dict()}  # fmt: skip
+        return self._done(f"patch_{name}", r, t0)
+
     def validate(self, name: str) -> dict[str, Any]:
         import mcuforge
 
@@ -401,6 +420,9 @@ class Job(SearchRun):
         res = tuple(s["resolution"] for s in self.state["phases"]["space"]["spaces"])
         base = self.baseline_arch(space.num_classes, space.in_channels, tuple(sorted(set(res))))
         self.train_model("baseline", base, None, plan.finetune_epochs + supernet_epochs)
+        if self.st.patch:
+            for name in MODELS:
+                self.patch_model(name)
         for name in MODELS:
             self.validate(name)
         if self.st.max_ms is not None:
