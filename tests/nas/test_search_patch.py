@@ -1,6 +1,7 @@
 """`mcuforge search --patch`: the profiler's patched SRAM is `mcuforge compile --patch auto`'s
 byte for byte (on the written .tflite), the constraint admits a network that fits only
-patch by patch, the setting is stored and a resume that changes it is refused."""
+patch by patch, the setting is stored and a resume that changes it is refused, and a
+tiny search end to end within an SRAM budget that no network of the space meets per layer."""
 
 from __future__ import annotations
 
@@ -105,4 +106,43 @@ def test_cli_takes_patch():
     add_parser(parser.add_subparsers())
     assert parser.parse_args(["search", "-o", "x", "--patch"]).patch is True
     assert parser.parse_args(["search", "-o", "x"]).patch is None  # absent: the stored setting on --resume
-    assert "stage 1 ranks spaces by per-layer memory" in " ".join(parser._subparsers._group_actions[0].choices["search"].format_help().split())
+    assert "every SRAM figure" in " ".join(parser._subparsers._group_actions[0].choices["search"].format_help().split())
+
+
+def test_tiny_search_that_fits_only_patch_by_patch(tmp_path):
+    """3,500 B of SRAM: the space's smallest network needs 3,625 B per layer at 24 pixels
+    (measured), so every model of this search fits only patch by patch; its peaks are
+    `compile --patch auto`'s of the trained .tflite."""
+    pytest.importorskip("torch")
+    from test_search import FLASH, TINY, make_folder
+
+    import mcuforge
+    from mcuforge.frontend.tflite_read import load
+
+    sram = 3500
+    data = make_folder(tmp_path / "images")
+    out = tmp_path / "run"
+
+    def run(**kw):
+        return mcuforge.search(f"folder:{data}", out, sram=sram, flash=FLASH, preset="quick", threads=1, progress=False,
+                               qemu="none", overrides=TINY, **kw)  # fmt: skip
+
+    r = run(patch=True)
+    assert r["patch"] and r["patch_plan"]["used"] and r["memory_matches_compile"]
+    assert r["peak_sram_bytes"] <= sram < r["patch_plan"]["per_layer_peak_bytes"]
+    c = compile_graph(load(r["model"]), patch="auto")
+    assert r["peak_sram_bytes"] == c.project.memory.arena_bytes and c.patch.plan is not None
+    for m in (r["baseline"], r["random_search"]):
+        assert m["peak_sram_bytes"] <= sram and m["patch"]["used"]
+        assert m["peak_sram_bytes"] == compile_graph(load(m["model"]), patch="auto").project.memory.arena_bytes
+    assert all(r["fits_budget"].values())
+    import json
+
+    cands = json.loads((out / "candidates.json").read_text())
+    assert cands and all(c["peak_sram_bytes"] <= sram for c in cands)
+    assert json.loads((out / "search.json").read_text())["phases"]["space"]["patch"] is True
+    text = (out / "report.md").read_text()
+    assert "--patch auto" in text and "grid" in text
+    with pytest.raises(InputError, match="patch True -> False"):
+        run(patch=False, resume=True)
+    assert run(resume=True)["winner"] == r["winner"]

@@ -114,7 +114,7 @@ class SearchSettings:
         None  # QEMU backend validating the models (None: the board's core, else qemu-m4; "none": no QEMU)
     )
     max_ms: float | None = None  # latency bound on the board's clock (nas/latency.py); needs a board QEMU emulates
-    patch: bool = False  # the SRAM of `compile --patch auto` (stage 2, baselines, final models; stage 1 ranks per layer)
+    patch: bool = False  # every SRAM figure is `compile --patch auto`'s (stage 1 and 2, baselines, final models)
     overrides: dict[str, Any] = field(default_factory=dict)  # tests: preset fields replaced
 
     def __post_init__(self) -> None:

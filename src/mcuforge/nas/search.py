@@ -11,6 +11,8 @@ kill -9 at any phase.
    reserve of phase `code`, nas/search_code.py, for the constants) and, with --max-ms, the latency
    of a per-kernel instruction model fitted to QEMU counts of networks of the space
    (nas/latency.py; phase `latency`, checked on the final models in `latency_check`).
+   With --patch every SRAM figure (stage 1 too) is `compile --patch auto`'s
+   (EngineProfiler.patched), and phases `patch_NAME` compile the final models so.
 4. Random search: as many fitting candidates of the same space as evolution scored,
    scored the same way.
 5. The winner and random search's best, fine-tuned from their inherited weights; the
@@ -119,11 +121,11 @@ class SearchRun(LatencyPhases, CodePhase):
         self.say(
             f"stage 1: {len(plan.widths)} widths x {len(res)} resolutions ({', '.join(map(str, res))}), {plan.space_samples} networks each"
         )
-        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base)
+        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base, st.patch)
         found = optimise_spaces(ss, progress=self.progress and self.writer)
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))
-            m = self.profiler.memory(_smallest_config(tiny))
+            m = self.profiler.memory(_smallest_config(tiny), st.patch)
             where = f"(width {tiny.width:g}, resolution {tiny.resolution})"
             room = f"{st.flash:,} B of Flash ({flash:,} B for constants after {st.flash - flash:,} B of code)"
             if m.peak_sram_bytes <= st.sram and m.flash_bytes <= flash:
@@ -140,10 +142,7 @@ class SearchRun(LatencyPhases, CodePhase):
             from mcuforge.nas.space_opt import plot
 
             plot(found, self.out / "space_cdf.png")
-        # stage 1 ranks spaces by per-layer memory even with --patch: a patch search per
-        # sampled network (0.2-2 s each) would make it hours (README, `search --help`)
-        memory = "per-layer"
-        return self._done("space", {**found.as_json(), "classes": classes, "channels": channels, "memory": memory}, t0)
+        return self._done("space", {**found.as_json(), "classes": classes, "channels": channels}, t0)
 
     # ----------------------------------------------------------- stage 2 parts
     def space(self) -> S.BlockSpace:

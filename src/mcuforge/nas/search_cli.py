@@ -41,9 +41,9 @@ def add_parser(sub: Any) -> None:
         "--patch",
         action="store_true",
         default=None,
-        help="allow patch-based inference (MCUNetV2): the SRAM of evolution, random search, the scaled MobileNetV2 and "
-        "the final models is that of `compile --patch auto` (the smaller of per-layer and the best patch plan, at most "
-        "20%% more MACs); stage 1 ranks spaces by per-layer memory",
+        help="allow patch-based inference (MCUNetV2): every SRAM figure (stage 1, evolution, random search, the scaled "
+        "MobileNetV2, the final models) is that of `compile --patch auto`, the smaller of per-layer and the best patch "
+        "plan with at most 20%% more MACs; networks that do not fit per layer cost a patch search each (stage 1 slower)",
     )
     p.add_argument(
         "--qemu",

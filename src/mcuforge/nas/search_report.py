@@ -182,10 +182,10 @@ def patch_md(r: dict[str, Any]) -> list[str]:
     if not r.get("patch"):
         return []
     return [
-        "Patch-based inference (--patch): evolution, random search, the scaled MobileNetV2 and the final models fit the "
-        "SRAM of `mcuforge compile --patch auto` (per layer or the best patch plan, whichever is smaller); "
-        "stage 1 ranks spaces by per-layer memory; --patch applies to stage 2, the baselines and the final models. "
-        "Validation's C backend runs the per-layer program (the same int8 results).",
+        "Patch-based inference (--patch): stage 1, evolution, random search, the scaled MobileNetV2 and the final "
+        "models fit the SRAM of `mcuforge compile --patch auto` (per layer or the best patch plan, whichever is "
+        "smaller). Flash is the per-layer build's (a patched program's constants are the same; its code adds the "
+        "patch copy kernel). Validation's C backend ran the per-layer program.",
         "",
         *(f"- {LABELS[name]}: {patch_line(m.get('patch'))}" for name, m in
           (("winner", {"patch": r["patch_plan"]}), ("baseline", r["baseline"]), ("random", r["random_search"]))),
