@@ -58,7 +58,8 @@ def test_fits_with_patch_decides_like_the_patched_figure():
                 for flash in (per_layer.flash_bytes - 1, per_layer.flash_bytes):
                     want = patched.peak_sram_bytes <= sram and patched.flash_bytes <= flash
                     assert p.fits(cfg, sram, flash, patch=True) == want
-                    assert p.fits(cfg, sram, flash) == (per_layer.peak_sram_bytes <= sram and per_layer.flash_bytes <= flash)
+                    plain = per_layer.peak_sram_bytes <= sram and per_layer.flash_bytes <= flash
+                    assert p.fits(cfg, sram, flash) == plain
 
 
 def test_a_network_that_fits_only_with_patch():

@@ -92,9 +92,10 @@ class MemoryConstraint:
 
     def nothing_fits(self, tries: int) -> SearchError:
         m = self.memory(smallest(self.space))
+        patch = ", patch-based inference allowed" if self.patch else ""
         return SearchError(
             f"no network of space {self.space.label} fits {self.sram:,} B of SRAM and {self.flash:,} B of Flash "
-            f"({tries} drawn{', patch-based inference allowed' if self.patch else ''}); its smallest network needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: "
+            f"({tries} drawn{patch}); its smallest network needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: "
             "give a bigger budget, or a smaller width or resolution"
         )
 

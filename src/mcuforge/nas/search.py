@@ -48,6 +48,7 @@ from mcuforge.nas.presets import SearchSettings, search_resolutions
 from mcuforge.nas.profile import EngineProfiler, macs
 from mcuforge.nas.search_code import CodePhase
 from mcuforge.nas.search_latency import MODELS, LatencyPhases
+from mcuforge.nas.search_patch import PatchPhase
 from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces
 from mcuforge.nas.supernet import Arch, Supernet, random_arch
 from mcuforge.nas.supernet_train import SubnetScorer, bn_batches, train_supernet
@@ -66,7 +67,7 @@ def _subset(split: Split, n: int | None, seed: int) -> Split:
     return Split(split.images[idx], split.labels[idx])
 
 
-class SearchRun(LatencyPhases, CodePhase):
+class SearchRun(LatencyPhases, CodePhase, PatchPhase):
     def __init__(self, out: Path, st: SearchSettings, threads: int | None, device: str, progress: bool,
                  rank: int = 0, world: int = 1) -> None:  # fmt: skip
         self.out, self.st, self.plan = out, st, st.plan
@@ -121,7 +122,8 @@ class SearchRun(LatencyPhases, CodePhase):
         self.say(
             f"stage 1: {len(plan.widths)} widths x {len(res)} resolutions ({', '.join(map(str, res))}), {plan.space_samples} networks each"
         )
-        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base, st.patch)
+        workers = 1 if self.world > 1 else 2
+        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, workers, base, st.patch)
         found = optimise_spaces(ss, progress=self.progress and self.writer)
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))
@@ -342,25 +344,12 @@ class Job(SearchRun):
             m = fits.memory(a)
             row = {"arch": a.as_dict(), "fitness": f, "peak_sram_bytes": m.peak_sram_bytes, "flash_bytes": m.flash_bytes,
                    "source": source.get(a, "evolution")}  # fmt: skip
+            if m.patch is not None:  # --patch: whether compile --patch auto runs it patch by patch
+                row["patch_used"] = m.patch["used"]
             if self.latency_model is not None:
                 row["predicted_ms"] = round(fits.ms(a), 3)  # type: ignore[attr-defined]
             rows.append(row)
         write_json_atomic(self.out / "candidates.json", rows)
-
-    def patch_model(self, name: str) -> dict[str, Any]:
-        """Phase `patch_NAME` (--patch): `mcuforge compile MODEL --patch auto` of the trained
-        model: its peak SRAM, constants and patch plan (train's memory is per layer)."""
-        done = self.state["phases"].get(f"patch_{name}")
-        if done:
-            return done
-        t0 = time.monotonic()
-        from mcuforge.engine import compile_graph
-        from mcuforge.frontend.tflite_read import load
-
-        c = compile_graph(load(self.out / name / "model.tflite"), patch="auto")
-        r = {"peak_sram_bytes": c.project.memory.arena_bytes, "constants_bytes": c.project.flash_bytes,
-             "patch": c.patch.as_dict()}  # fmt: skip
-        return self._done(f"patch_{name}", r, t0)
 
     def validate(self, name: str) -> dict[str, Any]:
         import mcuforge

@@ -219,6 +219,7 @@ def latency_md(r: dict[str, Any]) -> list[str]:
 
 def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
     r = result
+    patch = " --patch auto" if r.get("patch") else ""
     lines = [
         f"# mcuforge search: {r['data']} within {r['sram_budget_bytes']:,} B SRAM / {r['flash_budget_bytes']:,} B Flash",
         "",
@@ -237,7 +238,7 @@ def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
         f"All backends identical on every output byte: {'yes' if r['identical'] else 'NO'}.",
         "",
         *patch_md(r),
-        f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD{' --patch auto' if r.get('patch') else ''}`).",
+        f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD{patch}`).",
         "",
         *latency_md(r),
         "## Time per phase (minutes)",
