@@ -137,7 +137,7 @@ def test_tiny_search_that_fits_only_patch_by_patch(tmp_path):
     for m in (r["baseline"], r["random_search"]):
         assert m["peak_sram_bytes"] <= sram and m["patch"]["used"]
         assert m["peak_sram_bytes"] == compile_graph(load(m["model"]), patch="auto").project.memory.arena_bytes
-    assert all(r["fits_budget"].values())
+    assert all(r["fits_budget"].values()) and r["patch_c_identical"] is True
     import json
 
     cands = json.loads((out / "candidates.json").read_text())

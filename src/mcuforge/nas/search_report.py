@@ -36,6 +36,7 @@ def _model(job: Any, name: str) -> dict[str, Any]:
         out["per_layer_peak_sram_bytes"] = out["peak_sram_bytes"]
         out["peak_sram_bytes"], out["patch"] = patched["peak_sram_bytes"], patched["patch"]
         out["constants_bytes"] = patched["constants_bytes"]  # flash_bytes stays train's linked per-layer image
+        out["patch_c_identical"] = patched["c_identical"]
     return out
 
 
@@ -59,6 +60,8 @@ def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -
         "memory_matches_compile": mem.peak_sram_bytes == w["peak_sram_bytes"] and mem.flash_bytes == w["constants_bytes"],
         # --patch: the SRAM figures are `compile --patch auto`'s; the winner's patch plan (split, grid, peak)
         "patch": job.st.patch, "patch_plan": w.get("patch"),
+        "patch_c_identical": None if not job.st.patch else all(m.get("patch_c_identical") for m in
+                                                                (w, _model(job, "baseline"), _model(job, "random"))),
         "fits_budget": {name: m["peak_sram_bytes"] <= budget["sram"] and m["flash_bytes"] <= budget["flash"]
                         for name, m in (("winner", w), ("baseline", _model(job, "baseline")), ("random", _model(job, "random")))},
         "baseline": _model(job, "baseline"), "random_search": {**_model(job, "random"), "val_fitness": ph["random_search"]["fitness"]},
@@ -185,7 +188,8 @@ def patch_md(r: dict[str, Any]) -> list[str]:
         "Patch-based inference (--patch): stage 1, evolution, random search, the scaled MobileNetV2 and the final "
         "models fit the SRAM of `mcuforge compile --patch auto` (per layer or the best patch plan, whichever is "
         "smaller). Flash is the per-layer build's (a patched program's constants are the same; its code adds the "
-        "patch copy kernel). Validation's C backend ran the per-layer program.",
+        "patch copy kernel). Validation's C backend ran the per-layer program; the shipped (patched) C program was "
+        f"built and run on random inputs: identical to the reference for every model: {'yes' if r['patch_c_identical'] else 'NO'}.",
         "",
         *(f"- {LABELS[name]}: {patch_line(m.get('patch'))}" for name, m in
           (("winner", {"patch": r["patch_plan"]}), ("baseline", r["baseline"]), ("random", r["random_search"]))),
