@@ -145,6 +145,9 @@ def test_tiny_search_that_fits_only_patch_by_patch(tmp_path):
     assert json.loads((out / "search.json").read_text())["phases"]["space"]["patch"] is True
     text = (out / "report.md").read_text()
     assert "--patch auto" in text and "grid" in text
+    from mcuforge.nas.search_cli import summary
+
+    assert f"in a {r['patch_plan']['grid'][0]}x{r['patch_plan']['grid'][1]} grid" in summary(r)
     with pytest.raises(InputError, match="patch True -> False"):
         run(patch=False, resume=True)
     assert run(resume=True)["winner"] == r["winner"]
