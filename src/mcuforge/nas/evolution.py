@@ -60,30 +60,42 @@ class EvolutionSettings:
 
 class MemoryConstraint:
     """Fits when the int8 subnet's peak SRAM and Flash, planned by the engine, are within
-    budget. The figures are cached per arch (`memory`)."""
+    budget. The figures are cached per arch (`memory`). With `patch`, the SRAM is that of
+    `mcuforge compile --patch auto` (EngineProfiler.patched: the per-layer plan or the best
+    patch plan, whichever is smaller); a network that fits per layer is not searched for
+    a patch plan to decide that it fits."""
 
     def __init__(self, space: BlockSpace, in_channels: int, num_classes: int, sram: int, flash: int,
-                 profiler: EngineProfiler | None = None) -> None:  # fmt: skip
+                 profiler: EngineProfiler | None = None, patch: bool = False) -> None:  # fmt: skip
         self.space, self.in_channels, self.num_classes = space, in_channels, num_classes
-        self.sram, self.flash = sram, flash
+        self.sram, self.flash, self.patch = sram, flash, patch
         self.profiler = profiler or EngineProfiler()
         self._memory: dict[Arch, EngineMemory] = {}
+        self._fits: dict[Arch, bool] = {}
 
     def memory(self, arch: Arch) -> EngineMemory:
         m = self._memory.get(arch)
         if m is None:
-            m = self._memory[arch] = self.profiler.memory(arch.config(self.space, self.in_channels, self.num_classes))
+            cfg = arch.config(self.space, self.in_channels, self.num_classes)
+            m = self._memory[arch] = self.profiler.memory(cfg, self.patch)
         return m
 
     def __call__(self, arch: Arch) -> bool:
+        if self.patch:
+            ok = self._fits.get(arch)
+            if ok is None:
+                cfg = arch.config(self.space, self.in_channels, self.num_classes)
+                ok = self._fits[arch] = self.profiler.fits(cfg, self.sram, self.flash, patch=True)
+            return ok
         m = self.memory(arch)
         return m.peak_sram_bytes <= self.sram and m.flash_bytes <= self.flash
 
     def nothing_fits(self, tries: int) -> SearchError:
         m = self.memory(smallest(self.space))
+        patch = ", patch-based inference allowed" if self.patch else ""
         return SearchError(
             f"no network of space {self.space.label} fits {self.sram:,} B of SRAM and {self.flash:,} B of Flash "
-            f"({tries} drawn); its smallest network needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: "
+            f"({tries} drawn{patch}); its smallest network needs {m.peak_sram_bytes:,} B of SRAM and {m.flash_bytes:,} B of Flash: "
             "give a bigger budget, or a smaller width or resolution"
         )
 

@@ -114,6 +114,7 @@ class SearchSettings:
         None  # QEMU backend validating the models (None: the board's core, else qemu-m4; "none": no QEMU)
     )
     max_ms: float | None = None  # latency bound on the board's clock (nas/latency.py); needs a board QEMU emulates
+    patch: bool = False  # every SRAM figure is `compile --patch auto`'s (stage 1 and 2, baselines, final models)
     overrides: dict[str, Any] = field(default_factory=dict)  # tests: preset fields replaced
 
     def __post_init__(self) -> None:
@@ -128,6 +129,11 @@ class SearchSettings:
             from mcuforge.nas.latency import latency_board
 
             latency_board(get_board(self.board))
+        if self.patch and self.max_ms is not None:
+            raise InputError(
+                "--patch with --max-ms is not supported: the latency model predicts the per-layer program, "
+                "not the patched one; drop one of them"
+            )
         get_preset(self.preset)
         if self.qemu not in (None, "none", "qemu-m4", "qemu-m7"):
             raise InputError(f"unknown QEMU backend {self.qemu!r}; choose qemu-m4, qemu-m7 or none")

@@ -121,7 +121,8 @@ def peak_activation(cfg: NetConfig) -> int:
 class EngineMemory:
     peak_sram_bytes: int  # the planned arena, scratch included (what `mcuforge compile` reports)
     flash_bytes: int  # every constant array of the generated C (weights.c)
-    lower_bound_bytes: int  # the planner's live-bytes lower bound
+    lower_bound_bytes: int  # the planner's live-bytes lower bound (of the plan shipped)
+    patch: dict | None = None  # with patch=True: `compile --patch auto`'s decision (PatchChoice.as_dict)
 
 
 def compiled_memory(cfg: NetConfig, seed: int = 0) -> EngineMemory:
@@ -183,6 +184,7 @@ class EngineProfiler:
     def __init__(self, max_pieces: int = 20_000) -> None:
         self.max_pieces = max_pieces
         self._pieces: dict[tuple, Piece] = {}
+        self._patched: dict[tuple, EngineMemory] = {}
         self._count = 0
 
     def _piece(self, cfg: NetConfig, key: tuple, i: int, source: Tensor | None) -> Piece:
@@ -233,18 +235,53 @@ class EngineProfiler:
         g, scratch, flash = self.graph(cfg)
         return plan_graph(g, scratch), flash
 
-    def memory(self, cfg: NetConfig) -> EngineMemory:
+    def memory(self, cfg: NetConfig, patch: bool = False, max_mac_overhead: float = 0.2) -> EngineMemory:
+        """Per layer, or with `patch` what `mcuforge compile --patch auto` ships (cached)."""
+        if patch:
+            return self.patched(cfg, max_mac_overhead)
         mem, flash = self.plan(cfg)
         return EngineMemory(mem.arena_bytes, flash, mem.lower_bound)
 
-    def fits(self, cfg: NetConfig, sram: int, flash: int) -> bool:
+    def patched(self, cfg: NetConfig, max_mac_overhead: float = 0.2) -> EngineMemory:
+        """`compile --patch auto`'s figures: patch/choose.py's choose_patch itself on the
+        joined graph, with the per-layer plan as its per-layer project (no C text is
+        needed for it: choose_patch reads only its memory plan). The peak is the project
+        it returns (per layer, or the patched program re-planned and verified, whichever
+        is smaller). Flash stays the per-layer constants: a patched program's per-node
+        arrays are identical in every patch and merged (patch/codegen.py merge_arrays),
+        so `compile` reports the same constants (tests/nas check it; on the placeholder
+        constants here, all zeros, that merge would wrongly merge weights too).
+        Cached per (config, bound): the patch search takes 0.2-2 s per network."""
+        key = (cfg, max_mac_overhead)
+        m = self._patched.get(key)
+        if m is None:
+            from mcuforge.codegen.generate import Project
+            from mcuforge.patch.choose import choose_patch
+
+            if len(self._patched) >= self.max_pieces:
+                self._patched.clear()
+            g, scratch, flash = self.graph(cfg)
+            mem = plan_graph(g, scratch)
+            project, choice = choose_patch(g, Project({}, g, mem, {}, flash), "auto", max_mac_overhead)
+            m = EngineMemory(project.memory.arena_bytes, flash, project.memory.lower_bound, choice.as_dict())
+            self._patched[key] = m
+        return m
+
+    def fits(self, cfg: NetConfig, sram: int, flash: int, patch: bool = False, max_mac_overhead: float = 0.2) -> bool:
         """Whether the compiled network fits, deciding as soon as it can: Flash first (the
         constants alone may be too big), then the planner's lower bound for plan_graph's
         order and buffers (no plan can be smaller), then the plan itself. The answer is
-        `memory(cfg)`'s, exactly (tests/nas check it), at a fraction of the cost."""
+        `memory(cfg)`'s, exactly (tests/nas check it), at a fraction of the cost. With
+        `patch`, a network that fits per layer fits (choose_patch never ships more than
+        the per-layer peak); any other is decided by the patched figure."""
         g, scratch, flash_used = self.graph(cfg)
         if flash_used > flash:
             return False
+        if patch:
+            m = self._patched.get((cfg, max_mac_overhead))
+            if m is None and self.fits(cfg, sram, flash):
+                return True
+            return (m or self.patched(cfg, max_mac_overhead)).peak_sram_bytes <= sram
 
         def scratch_of(i: int) -> int:
             return scratch.get(i, 0)
@@ -257,6 +294,7 @@ class EngineProfiler:
     def clear(self) -> None:
         """Forget every piece (a new width or resolution shares none with the old)."""
         self._pieces.clear()
+        self._patched.clear()
 
 
 _DEFAULT = EngineProfiler()

@@ -11,6 +11,8 @@ kill -9 at any phase.
    reserve of phase `code`, nas/search_code.py, for the constants) and, with --max-ms, the latency
    of a per-kernel instruction model fitted to QEMU counts of networks of the space
    (nas/latency.py; phase `latency`, checked on the final models in `latency_check`).
+   With --patch every SRAM figure (stage 1 too) is `compile --patch auto`'s
+   (EngineProfiler.patched), and phases `patch_NAME` compile the final models so.
 4. Random search: as many fitting candidates of the same space as evolution scored,
    scored the same way.
 5. The winner and random search's best, fine-tuned from their inherited weights; the
@@ -46,6 +48,7 @@ from mcuforge.nas.presets import SearchSettings, search_resolutions
 from mcuforge.nas.profile import EngineProfiler, macs
 from mcuforge.nas.search_code import CodePhase
 from mcuforge.nas.search_latency import MODELS, LatencyPhases
+from mcuforge.nas.search_patch import PatchPhase
 from mcuforge.nas.space_opt import SpaceSettings, optimise_spaces
 from mcuforge.nas.supernet import Arch, Supernet, random_arch
 from mcuforge.nas.supernet_train import SubnetScorer, bn_batches, train_supernet
@@ -64,7 +67,7 @@ def _subset(split: Split, n: int | None, seed: int) -> Split:
     return Split(split.images[idx], split.labels[idx])
 
 
-class SearchRun(LatencyPhases, CodePhase):
+class SearchRun(LatencyPhases, CodePhase, PatchPhase):
     def __init__(self, out: Path, st: SearchSettings, threads: int | None, device: str, progress: bool,
                  rank: int = 0, world: int = 1) -> None:  # fmt: skip
         self.out, self.st, self.plan = out, st, st.plan
@@ -119,11 +122,12 @@ class SearchRun(LatencyPhases, CodePhase):
         self.say(
             f"stage 1: {len(plan.widths)} widths x {len(res)} resolutions ({', '.join(map(str, res))}), {plan.space_samples} networks each"
         )
-        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, 1 if self.world > 1 else 2, base)
+        workers = 1 if self.world > 1 else 2
+        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, workers, base, st.patch)
         found = optimise_spaces(ss, progress=self.progress and self.writer)
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))
-            m = self.profiler.memory(_smallest_config(tiny))
+            m = self.profiler.memory(_smallest_config(tiny), st.patch)
             where = f"(width {tiny.width:g}, resolution {tiny.resolution})"
             room = f"{st.flash:,} B of Flash ({flash:,} B for constants after {st.flash - flash:,} B of code)"
             if m.peak_sram_bytes <= st.sram and m.flash_bytes <= flash:
@@ -252,13 +256,14 @@ class SearchRun(LatencyPhases, CodePhase):
     # ------------------------------------------------------------- training
     def baseline_arch(self, classes: int, channels: int, resolutions: tuple[int, ...]) -> S.NetConfig:
         """MobileNetV2 scaled (width x resolution) to the most MACs that fit the budget
-        (and the latency bound)."""
+        (and the latency bound); with --patch, the SRAM of `compile --patch auto`, as for
+        the searched networks."""
         best = None
         widths = [round(0.1 + 0.05 * i, 2) for i in range(19)]  # 0.1 .. 1.0
         for r in resolutions:
             for w in widths:
                 cfg = fit_to_data(mobilenet_v2(w, r), classes, channels)
-                if self.profiler.fits(cfg, self.st.sram, self.constants_flash) and self.within_ms(cfg):
+                if self.profiler.fits(cfg, self.st.sram, self.constants_flash, self.st.patch) and self.within_ms(cfg):
                     if best is None or macs(cfg) > macs(best):
                         best = cfg
                 else:
@@ -339,6 +344,8 @@ class Job(SearchRun):
             m = fits.memory(a)
             row = {"arch": a.as_dict(), "fitness": f, "peak_sram_bytes": m.peak_sram_bytes, "flash_bytes": m.flash_bytes,
                    "source": source.get(a, "evolution")}  # fmt: skip
+            if m.patch is not None:  # --patch: whether compile --patch auto runs it patch by patch
+                row["patch_used"] = m.patch["used"]
             if self.latency_model is not None:
                 row["predicted_ms"] = round(fits.ms(a), 3)  # type: ignore[attr-defined]
             rows.append(row)
@@ -401,6 +408,9 @@ class Job(SearchRun):
         res = tuple(s["resolution"] for s in self.state["phases"]["space"]["spaces"])
         base = self.baseline_arch(space.num_classes, space.in_channels, tuple(sorted(set(res))))
         self.train_model("baseline", base, None, plan.finetune_epochs + supernet_epochs)
+        if self.st.patch:
+            for name in MODELS:
+                self.patch_model(name)
         for name in MODELS:
             self.validate(name)
         if self.st.max_ms is not None:

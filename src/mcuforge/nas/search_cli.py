@@ -38,6 +38,14 @@ def add_parser(sub: Any) -> None:
         "instruction model fitted to QEMU counts of networks of the space, checked on the final models",
     )
     p.add_argument(
+        "--patch",
+        action="store_true",
+        default=None,
+        help="allow patch-based inference (MCUNetV2): every SRAM figure (stage 1, evolution, random search, the scaled "
+        "MobileNetV2, the final models) is that of `compile --patch auto`, the smaller of per-layer and the best patch "
+        "plan with at most 20%% more MACs; networks that do not fit per layer cost a patch search each (stage 1 slower)",
+    )
+    p.add_argument(
         "--qemu",
         choices=["qemu-m4", "qemu-m7", "none"],
         help="QEMU backend that validates the models (default: the board's core, else qemu-m4)",
@@ -120,7 +128,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     result = search(args.data, args.output, sram=args.sram, flash=args.flash, board=args.board, preset=args.preset, seed=args.seed,
                     resume=args.resume, threads=args.threads, device=args.device, progress=not args.json,
                     split_seed=args.split_seed, val_size=args.val_size, resolutions=_resolutions(args.resolutions),
-                    channels=args.channels, qemu=args.qemu, max_ms=args.max_ms)  # fmt: skip
+                    channels=args.channels, qemu=args.qemu, max_ms=args.max_ms, patch=args.patch)  # fmt: skip
     if result is None:  # a rank other than 0
         return 0
     if args.json:
@@ -138,6 +146,10 @@ def summary(r: dict[str, Any]) -> str:
     lines.append(f"winner: peak SRAM {r['peak_sram_bytes']:,} B, Flash {r['flash_bytes']:,} B (constants {r['constants_bytes']:,} B: "
                  f"compile {'the same' if r['memory_matches_compile'] else 'DIFFERENT'}; code {r['flash_bytes'] - r['compile_constants_bytes']:,} B); "
                  f"backends identical: {'yes' if r['identical'] else 'NO'}")  # fmt: skip
+    if r.get("patch"):
+        from mcuforge.nas.search_report import patch_line
+
+        lines.append(f"winner patch plan (--patch auto): {patch_line(r['patch_plan'])}")
     if r.get("max_ms") is not None:
         e = r["latency"]["models"]["winner"]["error"]
         lines.append(f"winner latency: {r['predicted_ms']:.2f} ms predicted, {r['qemu_ms']:.2f} ms from QEMU's count ({100 * e:+.2f}%), "

@@ -34,7 +34,7 @@ class LatencyPhases:
         """The engine's memory, and with --max-ms the latency model's prediction."""
         args = (space, space.in_channels, space.num_classes, self.st.sram, self.constants_flash, self.profiler)
         if self.st.max_ms is None:
-            return MemoryConstraint(*args)
+            return MemoryConstraint(*args, patch=self.st.patch)
         from mcuforge.nas.latency import LatencyConstraint, LatencyModel
 
         if self.world > 1:  # rank 0 fits, every rank gets the same model

@@ -22,7 +22,7 @@ def _model(job: Any, name: str) -> dict[str, Any]:
     v = job.state["phases"][f"validate_{name}"]
     acc = t["accuracy"]
     qemu = next((b for b in v["backends"] if b.startswith("qemu")), None)
-    return {
+    out = {
         "arch": t["arch"]["name"], "model": t["model"],
         "float_accuracy": acc["float"]["test"], "int8_accuracy": v["accuracy"]["ref"],
         "qemu_accuracy": None if qemu is None else v["accuracy"][qemu], "qemu_backend": qemu,
@@ -31,6 +31,13 @@ def _model(job: Any, name: str) -> dict[str, Any]:
         "constants_bytes": t["memory"].get("constants_bytes", t["memory"]["flash_bytes"]), "code_bytes": t["memory"].get("code_bytes"),
         "deployed": t["deployed"],
     }  # fmt: skip
+    patched = job.state["phases"].get(f"patch_{name}")
+    if patched is not None:  # --patch: `compile --patch auto`'s peak (train's figures are per layer)
+        out["per_layer_peak_sram_bytes"] = out["peak_sram_bytes"]
+        out["peak_sram_bytes"], out["patch"] = patched["peak_sram_bytes"], patched["patch"]
+        out["constants_bytes"] = patched["constants_bytes"]  # flash_bytes stays train's linked per-layer image
+        out["patch_c_identical"] = patched["c_identical"]
+    return out
 
 
 def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -> dict[str, Any]:
@@ -51,6 +58,10 @@ def summary(job: Any, winner: Arch, mem: EngineMemory, budget: dict[str, int]) -
         "code_reserve_bytes": ph["code"]["reserve_bytes"], "flash_bytes": w["flash_bytes"],
         "compile_peak_sram_bytes": w["peak_sram_bytes"], "compile_constants_bytes": w["constants_bytes"], "compile_flash_bytes": w["flash_bytes"],
         "memory_matches_compile": mem.peak_sram_bytes == w["peak_sram_bytes"] and mem.flash_bytes == w["constants_bytes"],
+        # --patch: the SRAM figures are `compile --patch auto`'s; the winner's patch plan (split, grid, peak)
+        "patch": job.st.patch, "patch_plan": w.get("patch"),
+        "patch_c_identical": None if not job.st.patch else all(m.get("patch_c_identical") for m in
+                                                                (w, _model(job, "baseline"), _model(job, "random"))),
         "fits_budget": {name: m["peak_sram_bytes"] <= budget["sram"] and m["flash_bytes"] <= budget["flash"]
                         for name, m in (("winner", w), ("baseline", _model(job, "baseline")), ("random", _model(job, "random")))},
         "baseline": _model(job, "baseline"), "random_search": {**_model(job, "random"), "val_fitness": ph["random_search"]["fitness"]},
@@ -126,12 +137,12 @@ def _plots(job: Any, result: dict[str, Any]) -> dict[str, str]:
     from mcuforge.report.report import build_report
 
     board = get_board(job.st.board or "STM32F746", job.st.sram, job.st.flash)
-    rep = build_report(compile_graph(load(result["model"])), board)
+    rep = build_report(compile_graph(load(result["model"]), patch="auto" if job.st.patch else "none"), board)
     live = [n["live_bytes"] for n in rep["nodes"]]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.bar(range(len(live)), [v / 1024 for v in live], color="tab:blue")
     ax.axhline(result["sram_budget_bytes"] / 1024, color="tab:red", ls="--", label="SRAM budget")
-    ax.set_xlabel("layer (execution order)")
+    ax.set_xlabel("step of the patch program (execution order)" if result.get("patch") else "layer (execution order)")
     ax.set_ylabel("live SRAM (KiB)")
     ax.legend()
     fig.tight_layout()
@@ -160,6 +171,32 @@ def table(result: dict[str, Any]) -> list[str]:
     return rows
 
 
+def patch_line(p: dict[str, Any] | None) -> str:
+    """One sentence on a model's `--patch auto` decision."""
+    if p is None:
+        return "per layer"
+    if not p["used"]:
+        return f"per layer ({p['per_layer_peak_bytes']:,} B; no patch plan is smaller)"
+    return (f"nodes {p['start']}..{p['split']} in a {p['grid'][0]}x{p['grid'][1]} grid, peak {p['patch_peak_bytes']:,} B "
+            f"(per layer {p['per_layer_peak_bytes']:,} B), {100 * p['mac_overhead']:.1f}% more MACs")  # fmt: skip
+
+
+def patch_md(r: dict[str, Any]) -> list[str]:
+    if not r.get("patch"):
+        return []
+    return [
+        "Patch-based inference (--patch): stage 1, evolution, random search, the scaled MobileNetV2 and the final "
+        "models fit the SRAM of `mcuforge compile --patch auto` (per layer or the best patch plan, whichever is "
+        "smaller). Flash is the per-layer build's (a patched program's constants are the same; its code adds the "
+        "patch copy kernel). Validation's C backend ran the per-layer program; the shipped (patched) C program was "
+        f"built and run on random inputs: identical to the reference for every model: {'yes' if r['patch_c_identical'] else 'NO'}.",
+        "",
+        *(f"- {LABELS[name]}: {patch_line(m.get('patch'))}" for name, m in
+          (("winner", {"patch": r["patch_plan"]}), ("baseline", r["baseline"]), ("random", r["random_search"]))),
+        "",
+    ]  # fmt: skip
+
+
 def latency_md(r: dict[str, Any]) -> list[str]:
     lat = r.get("latency")
     if lat is None:
@@ -186,6 +223,7 @@ def latency_md(r: dict[str, Any]) -> list[str]:
 
 def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
     r = result
+    patch = " --patch auto" if r.get("patch") else ""
     lines = [
         f"# mcuforge search: {r['data']} within {r['sram_budget_bytes']:,} B SRAM / {r['flash_budget_bytes']:,} B Flash",
         "",
@@ -203,7 +241,8 @@ def report_md(result: dict[str, Any], plots: dict[str, str]) -> str:
         f"(the search reserved {r['code_reserve_bytes']:,} B), so {r['flash_bytes']:,} B of Flash in all. "
         f"All backends identical on every output byte: {'yes' if r['identical'] else 'NO'}.",
         "",
-        f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD`).",
+        *patch_md(r),
+        f"Model: `{r['model']}` (compile it with `mcuforge compile {r['model']} --board BOARD{patch}`).",
         "",
         *latency_md(r),
         "## Time per phase (minutes)",
