@@ -284,6 +284,9 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.BATCH_MATMUL: OptionsSpec("BatchMatMul", (_f("adj_x", "adjX", BOOL), _f("adj_y", "adjY", BOOL))),
     # family matmul (end)
     Op.MF_YOLO_DETECT: OptionsSpec(None),  # mcuforge's own: never in a .tflite (tflite_write refuses it)
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: OptionsSpec(None),  # a custom op: flexbuffer custom options (apps/ssd.py)
+    # family ssd (end)
 }
 
 
