@@ -58,7 +58,7 @@ DEFAULTS = {"detections_per_class": 100, "use_regular_nms": False}
 
 # ------------------------------------------------------------ options
 def attrs_from_flexbuffer(raw: Any, where: str) -> DetectionPostprocessAttrs:
-    data = b"" if raw is None else bytes(np.asarray(raw, np.uint8).tobytes())
+    data = raw if isinstance(raw, bytes) else b"" if raw is None else np.asarray(raw, np.uint8).tobytes()
     try:
         m = flexbuffers.Loads(data) if data else {}
     except Exception as e:  # noqa: BLE001 - the flexbuffers runtime raises anything on damaged bytes
