@@ -132,6 +132,8 @@ def with_dequantize_inputs(g: Graph) -> Graph:
 def check(g: Graph, node: Node, where: str) -> list[tuple[int, ...]]:
     """Output shapes; what TF-Lite Micro refuses at run time is refused here."""
     a: DetectionPostprocessAttrs = node.attrs
+    if len(node.inputs) != 3 or None in node.inputs or len(node.outputs) != 4:
+        raise ModelFormatError(f"{where}: takes 3 inputs and gives 4 outputs, not {len(node.inputs)} and {len(node.outputs)}")
     boxes, scores, anchors = (g.tensors[n] for n in node.inputs)
     for t, what in ((boxes, "box encodings"), (scores, "class scores")):
         if t.dtype != "int8" or t.quant is None or t.quant.per_channel or len(t.shape) != 3 or t.shape[0] != 1:
