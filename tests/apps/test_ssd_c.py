@@ -42,8 +42,9 @@ def many_nodes(anchors: np.ndarray, width: int, classes_in: int, name: str):
     for i, a in enumerate(VARIANTS):
         rows = a.max_detections * a.max_classes_per_detection
         for scores, anc in ((ties, float_anchors), (spread, int8_anchors)):
-            outs += b.op_multi(Op.DETECTION_POSTPROCESS, [boxes, scores, anc], [(1, rows, 4), (1, rows), (1, rows), (1,)],
-                               "float32", None, a, name=f"det{i}_{scores}")  # fmt: skip
+            shapes = [(1, rows, 4), (1, rows), (1, rows), (1,)]
+            outs += b.op_multi(Op.DETECTION_POSTPROCESS, [boxes, scores, anc], shapes, "float32", None, a,
+                               name=f"det{i}_{scores}")  # fmt: skip
     b.output(*outs)
     for node in b.graph.nodes:  # the shape rule accepts every variant
         assert infer_shapes(b.graph, node, node.name) == [b.graph.tensors[o].shape for o in node.outputs]

@@ -322,9 +322,11 @@ def _detection(s: Sink, x2: int) -> None:
     s.b.op("DEQUANTIZE", [x2], [xf])
     anchors = s.const(np.array([[0.2, 0.2, 0.3, 0.3], [0.25, 0.2, 0.3, 0.4], [0.7, 0.6, 0.2, 0.5], [0.5, 0.5, 1, 1]],
                                np.float32), "float32")  # fmt: skip
-    attrs = O.DetectionPostprocessAttrs(max_detections=3, max_classes_per_detection=1, detections_per_class=2,
-                                        use_regular_nms=True, nms_score_threshold=0.25, nms_iou_threshold=0.5,
-                                        num_classes=4, y_scale=10.0, x_scale=10.0, h_scale=5.0, w_scale=5.0)  # fmt: skip
+    attrs = O.DetectionPostprocessAttrs(
+        max_detections=3, max_classes_per_detection=1, detections_per_class=2, use_regular_nms=True,
+        nms_score_threshold=0.25, nms_iou_threshold=0.5, num_classes=4, y_scale=10.0, x_scale=10.0, h_scale=5.0,
+        w_scale=5.0,
+    )  # fmt: skip
     fbb = flexbuffers.Builder()
     with fbb.Map():
         for key in ("max_detections", "max_classes_per_detection", "detections_per_class", "num_classes"):

@@ -133,7 +133,9 @@ def check(g: Graph, node: Node, where: str) -> list[tuple[int, ...]]:
     """Output shapes; what TF-Lite Micro refuses at run time is refused here."""
     a: DetectionPostprocessAttrs = node.attrs
     if len(node.inputs) != 3 or None in node.inputs or len(node.outputs) != 4:
-        raise ModelFormatError(f"{where}: takes 3 inputs and gives 4 outputs, not {len(node.inputs)} and {len(node.outputs)}")
+        raise ModelFormatError(
+            f"{where}: takes 3 inputs and gives 4 outputs, not {len(node.inputs)} and {len(node.outputs)}"
+        )
     boxes, scores, anchors = (g.tensors[n] for n in node.inputs)
     for t, what in ((boxes, "box encodings"), (scores, "class scores")):
         if t.dtype != "int8" or t.quant is None or t.quant.per_channel or len(t.shape) != 3 or t.shape[0] != 1:
@@ -161,7 +163,9 @@ def check(g: Graph, node: Node, where: str) -> list[tuple[int, ...]]:
         raise UnsupportedError(f"{where}: y_scale, x_scale, h_scale and w_scale must not be zero")
     anc = anchor_values(g, node)
     if not np.all(np.isfinite(anc)) or np.any(anc[:, 2:] <= 0):
-        raise UnsupportedError(f"{where}: every anchor needs a positive height and width (TF-Lite Micro refuses empty boxes)")
+        raise UnsupportedError(
+            f"{where}: every anchor needs a positive height and width (TF-Lite Micro refuses empty boxes)"
+        )
     rows = a.max_detections * a.max_classes_per_detection
     want = [(1, rows, 4), (1, rows), (1, rows), (1,)]
     for name in node.outputs:
