@@ -159,6 +159,7 @@ def test_several_classes_per_box_follow_litert():
         (dict(num_classes=1), {}, "num_classes"),
         (dict(max_detections=0), {}, "at least 1"),
         (dict(h_scale=0.0), {}, "must not be zero"),
+        (dict(y_scale=float("inf")), {}, "finite"),
         ({}, dict(box_q=None), "int8"),
     ],
 )
@@ -182,3 +183,18 @@ def test_empty_anchor_is_refused():
     anchors[5, 2] = 0.0
     with pytest.raises(UnsupportedError, match="positive height"):
         read(write(ssd_graph(anchors, 4, attrs())))
+
+
+@pytest.mark.parametrize("raw", [b"\x01\x02\x03", b"\x05\x04\x01", b"max_detections"])
+def test_damaged_custom_options_are_a_format_error(raw):
+    from mcuforge.errors import ModelFormatError
+
+    g = ssd_graph(SMALL, 4, attrs())
+    m = fb.ModelT.InitFromPackedBuf(write(g), 0)
+    m.subgraphs[0].operators[-1].customOptions = np.frombuffer(raw, np.uint8)
+    import flatbuffers
+
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    with pytest.raises(ModelFormatError, match="custom options"):
+        read(bytes(b.Output()))

@@ -35,6 +35,7 @@ is empty (ymin >= ymax) TF-Lite Micro fails the whole invoke, we go on (IoU 0 fo
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,10 @@ OPTION_KEYS = {
     "num_classes": int, "y_scale": float, "x_scale": float, "h_scale": float, "w_scale": float,
 }  # fmt: skip
 DEFAULTS = {"detections_per_class": 100, "use_regular_nms": False}
+# What flexbuffers.Loads raises on damaged bytes (UnicodeDecodeError is a ValueError; it
+# asserts on some type codes).
+FLEXBUFFER_ERRORS = (IndexError, KeyError, ValueError, TypeError, OverflowError, AssertionError, struct.error,
+                     RecursionError)  # fmt: skip
 
 
 # ------------------------------------------------------------ options
@@ -61,7 +66,7 @@ def attrs_from_flexbuffer(raw: Any, where: str) -> DetectionPostprocessAttrs:
     data = raw if isinstance(raw, bytes) else b"" if raw is None else np.asarray(raw, np.uint8).tobytes()
     try:
         m = flexbuffers.Loads(data) if data else {}
-    except Exception as e:  # noqa: BLE001 - the flexbuffers runtime raises anything on damaged bytes
+    except FLEXBUFFER_ERRORS as e:
         raise ModelFormatError(f"{where}: its custom options are not a flexbuffer map ({type(e).__name__})") from None
     if not isinstance(m, dict):
         raise ModelFormatError(f"{where}: its custom options are not a flexbuffer map")
@@ -161,6 +166,9 @@ def check(g: Graph, node: Node, where: str) -> list[tuple[int, ...]]:
         raise UnsupportedError(f"{where}: nms_iou_threshold {a.nms_iou_threshold} is outside (0, 1]")
     if 0.0 in (a.y_scale, a.x_scale, a.h_scale, a.w_scale):
         raise UnsupportedError(f"{where}: y_scale, x_scale, h_scale and w_scale must not be zero")
+    floats = (a.nms_score_threshold, a.y_scale, a.x_scale, a.h_scale, a.w_scale)
+    if not all(math.isfinite(v) for v in floats):
+        raise UnsupportedError(f"{where}: its score threshold and box scales must be finite numbers")
     anc = anchor_values(g, node)
     if not np.all(np.isfinite(anc)) or np.any(anc[:, 2:] <= 0):
         raise UnsupportedError(

@@ -67,7 +67,9 @@ def emit_detection_postprocess(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("num_classes", str(a.num_classes)), ("score_stride", str(sq.shape[2])),
         ("label_offset", str(sq.shape[2] - a.num_classes)),
         ("max_detections", str(a.max_detections)), ("max_classes_per_detection", str(a.max_classes_per_detection)),
-        ("detections_per_class", str(a.detections_per_class)), ("use_regular_nms", str(int(a.use_regular_nms))),
+        # more detections per class than boxes select what N does (and the count stays an int32)
+        ("detections_per_class", str(min(a.detections_per_class, n))),
+        ("use_regular_nms", str(int(a.use_regular_nms))),
         ("box_scale", _f32(bq.quant.s)), ("box_zero_point", str(bq.quant.zp)),
         ("y_scale", _f32(a.y_scale)), ("x_scale", _f32(a.x_scale)),
         ("exp_h", arr(f"{node.name}_exp_h", ssd.exp_table(bq.quant, a.h_scale).view(np.int64))),
