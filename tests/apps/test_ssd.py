@@ -198,3 +198,43 @@ def test_damaged_custom_options_are_a_format_error(raw):
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     with pytest.raises(ModelFormatError, match="custom options"):
         read(bytes(b.Output()))
+
+
+def test_empty_decoded_box_runs_where_tflm_fails():
+    """A box whose half height rounds to 0 (exp(-128) here) is empty: TF-Lite Micro's
+    ValidateBoxes then fails the whole invoke; we go on, the empty box overlapping nothing
+    (IoU 0), so it can still be selected. The C kernel computes the same."""
+    from mcuforge.oracle.tflm import run_tflm_isolated
+    from mcuforge.targets.host import run_c
+
+    a = attrs(h_scale=1.0, max_detections=4)
+    g = ssd_graph(SMALL[:8], 4, a, box_q=(1.0, 0))
+    boxes = np.zeros((1, 8, 4), np.int8)
+    boxes[0, 2, 2] = -128  # box 2: half height 0.5 * exp(-128) * 0.3 -> ymin == ymax in float
+    scores = np.full((1, 8, 4), -128, np.int8)
+    scores[0, 2, 1] = 127
+    xs = [boxes, scores]
+    assert not run_tflm_isolated(write(g), xs).ok
+    ours = run(g, xs)
+    assert ours[3][0] == 1 and ours[0][0, 0, 0] == ours[0][0, 0, 2]
+    bits_equal(run_c(g, xs), ours)
+
+
+def test_dequantize_that_is_also_an_output_stays():
+    """The raw box encodings dequantised as a graph output of their own: that DEQUANTIZE stays,
+    the one the writer puts in front of the custom op is folded back."""
+    from mcuforge.ir.graph import Node, Tensor
+    from mcuforge.ir.ops import NoAttrs
+
+    g = ssd_graph(SMALL, 4, attrs())
+    f = g.add_tensor(Tensor("raw_boxes", g.tensors["boxes"].shape, "float32", None))
+    g.nodes.insert(0, Node(Op.DEQUANTIZE, ["boxes"], [f.name], NoAttrs(), name=f.name))
+    g.outputs.append(f.name)
+    h = read(write(g))
+    assert [n.op for n in h.nodes] == [Op.DEQUANTIZE, Op.DETECTION_POSTPROCESS]
+    assert h.nodes[1].inputs[0] == "boxes" and h.outputs[-1] == "raw_boxes"
+    xs = random_heads(g, np.random.default_rng(1))
+    ours = run(h, xs)
+    theirs = run_tflm(write(h), xs)
+    bits_equal(ours[:4], theirs[:4])
+    assert ours[4].tobytes() == theirs[4].tobytes()
