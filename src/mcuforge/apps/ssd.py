@@ -28,8 +28,14 @@ equal scores keeping the earlier entry (earlier classes first).
 Differences from TF-Lite Micro, on purpose: rows after num_detections are zero (its fast
 NMS leaves them as they were); with max_classes_per_detection > 1 the fast NMS writes box
 i's classes at rows k*i .. k*i+k-1 and num_detections counts boxes (LiteRT's layout; TF-Lite
-Micro's index arithmetic skips rows, counts rows and writes past its outputs there); where a decoded box
-is empty (ymin >= ymax) TF-Lite Micro fails the whole invoke, we go on (IoU 0 for it).
+Micro's index arithmetic skips rows, counts rows and writes past its outputs there; LiteRT's
+order of a box's classes on equal scores is its partial_sort's, without a tie-break); where
+a decoded box is empty (ymin >= ymax) TF-Lite Micro fails the whole invoke, we go on (IoU 0).
+
+The C kernel (mf_ssd_detect) sorts with a stable counting sort on a per-code score rank
+(`score_ranks`), which orders exactly as the float scores do, and needs no per-class score
+copies: its scratch is 21 N + 8 D + 1 KiB bytes (N boxes, D detections).
+"""
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from mcuforge.ir.graph import Graph, Node, Quant, Tensor
 from mcuforge.ir.ops import DetectionPostprocessAttrs, NoAttrs, Op
 
 CUSTOM_CODE = Op.DETECTION_POSTPROCESS.value
-# flexbuffer key -> (attribute, type); a missing key reads as 0 (flexbuffers' null), but
+# flexbuffer key (= attribute name) -> type; a missing key reads as 0 (flexbuffers' null), but
 # detections_per_class (100) and use_regular_nms (false), as TF-Lite Micro reads them.
 OPTION_KEYS = {
     "max_detections": int, "max_classes_per_detection": int, "detections_per_class": int,
