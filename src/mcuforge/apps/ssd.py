@@ -36,7 +36,6 @@ The C kernel (mf_ssd_detect) sorts with a stable counting sort on a per-code sco
 (`score_ranks`), which orders exactly as the float scores do, and needs no per-class score
 copies: its scratch is 21 N + 8 D + 1 KiB bytes (N boxes, D detections).
 """
-"""
 
 from __future__ import annotations
 
