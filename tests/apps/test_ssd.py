@@ -238,3 +238,24 @@ def test_dequantize_that_is_also_an_output_stays():
     theirs = run_tflm(write(h), xs)
     bits_equal(ours[:4], theirs[:4])
     assert ours[4].tobytes() == theirs[4].tobytes()
+
+
+@pytest.mark.parametrize("box_q, h_scale", [((0.05, 3), 5.0), ((0.4, -128), 2.0)])  # exp up to e^51
+def test_every_code_decodes_as_tflm(box_q, h_scale):
+    """256 boxes, box i with codes (i, 7i, i, 255-i) and the i-th score, nothing suppressed
+    (IoU > 1 never holds): every decoded box of every int8 code, and so every entry of the
+    exp tables, equals TF-Lite Micro's (its std::exp) to the bit, large exponents included;
+    no ulp differs, so the test asserts identity, not a tolerance."""
+    codes = np.arange(256)
+    anchors = np.stack([codes / 256, (codes * 7 % 256) / 256, 0.05 + codes / 512, 0.3 - codes / 1024], 1)
+    a = attrs(max_detections=256, num_classes=1, nms_score_threshold=0.0, nms_iou_threshold=1.0, h_scale=h_scale)
+    g = ssd_graph(anchors.astype(np.float32), 2, a, box_q=box_q)
+    boxes = np.stack([codes, codes * 7 % 256, codes, 255 - codes], 1) - 128
+    scores = np.stack([np.zeros(256), codes - 128], 1)
+    xs = [boxes[None].astype(np.int8), scores[None].astype(np.int8)]
+    ours = run(g, xs)
+    assert ours[3][0] == 256
+    bits_equal(ours, run_tflm(write(g), xs))
+    from mcuforge.targets.host import run_c
+
+    bits_equal(run_c(g, xs), ours)  # the C kernel's tables (doubles as bit patterns) likewise
