@@ -2,8 +2,8 @@
 it out (float input -> QUANTIZE -> int8 heads -> LOGISTIC scores -> DEQUANTIZE -> the custom
 op): the reference equals TF-Lite Micro on the written file, and the compiled C (boundary
 QUANTIZE folded into the int8 API, float box table out) equals the reference on the host
-and on Cortex-M4 under QEMU (its FPU is single precision: the decode's doubles run in
-libgcc's soft float, IEEE-exact, and still give TF-Lite Micro's boxes)."""
+and on Cortex-M4 and M7 under QEMU (the M4's FPU is single precision: the decode's doubles
+run in libgcc's soft float, IEEE-exact, and still give TF-Lite Micro's boxes)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def test_reference_and_c_equal_tflm():
         bits_equal(from_model_outputs(compiled.io, c), ours)
 
 
-def test_c_on_cortex_m4_equals_reference():
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_c_on_cortex_m_equals_reference(board):
     from mcuforge.targets.qemu import backend_board, missing_tools, run_qemu
 
     if missing_tools():
@@ -70,5 +71,5 @@ def test_c_on_cortex_m4_equals_reference():
     g = read(model())
     compiled = compile_graph(g)
     xs = inputs(5)
-    q = run_qemu(compiled.project, backend_board("qemu-m4"), to_model_inputs(compiled.io, xs))
+    q = run_qemu(compiled.project, backend_board(board), to_model_inputs(compiled.io, xs))
     bits_equal(from_model_outputs(compiled.io, q), run(g, xs))
