@@ -9,7 +9,8 @@ stored: "supported" when the operator is a member of `mcuforge.ir.ops.Op` (so th
 and the count follow the operators as they land), else "planned" when TF-Lite Micro runs
 it on int8 and it is in scope, else "not applicable". Custom operators that TF-Lite Micro
 also registers (`TFLM_CUSTOM`: its signal library, detection post-processing, ...) are not
-builtins and are not counted.
+builtins and are not counted; those that are members of Op (TFLite_Detection_PostProcess)
+are marked supported in that list and listed with mcuforge's own operators.
 
 How each int8 fact was checked (`Entry.checked`):
 - "run": tests/tflm_probe.py writes a one-operator model with int8 activations and runs it
@@ -180,9 +181,12 @@ TFLM_CUSTOM = (
     "SignalStacker", "SignalWindow",
 )  # fmt: skip
 
-# Members of Op that TF-Lite Micro does not register (a LiteRT-only builtin, an internal op),
-# name -> what it is; none yet. tests/test_coverage.py asserts every such member is here.
+# Members of Op that are not TF-Lite Micro builtins (a LiteRT-only builtin, an internal op, one
+# of TFLM_CUSTOM's custom operators), name -> what it is. tests/test_coverage.py asserts every
+# such member is here.
 MCUFORGE_ONLY: dict[str, str] = {
+    "TFLite_Detection_PostProcess": "TF-Lite Micro's custom operator for SSD detection post-processing (decode + "
+    "NMS, float outputs); read with its DEQUANTIZE inputs folded in, apps/ssd.py",
     "MCUFORGE_YOLO_DETECT": "detection post-processing of YOLO heads (decode + NMS), added by compile --detect / detect",
     "TILE": "a TFLite builtin that TF-Lite Micro does not register (LiteRT runs it); TensorFlow's converter emits it "
     "for Keras UpSampling2D",
@@ -255,7 +259,8 @@ def readme_block() -> str:
     ]
     for (_, no_int8, label), names in sorted(groups.items()):
         lines.append(f"| {label} | {'no' if no_int8 else 'yes'} | {len(names)} | {', '.join(names)} |")
-    lines += ["", f"Custom operators TF-Lite Micro also registers (not counted): {', '.join(TFLM_CUSTOM)}."]
+    custom = [f"{n} (supported)" if n in set(Op) else n for n in TFLM_CUSTOM]
+    lines += ["", f"Custom operators TF-Lite Micro also registers (not counted): {', '.join(custom)}."]
     if extra_ops():
         lines.append(f"Also supported, not TF-Lite Micro builtins: {', '.join(n for n, _ in extra_ops())}.")
     return "\n".join(lines)

@@ -64,6 +64,7 @@ def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
     _binary(s, *pair)
     y = _matmul_and_reduce(s, y)  # (1, 1, 3, 5)
     y = _unary(s, y)
+    _detection(s, x2)
     y = s.step("DEQUANTIZE", [y], s.b.tensor((1, 1, 3, 5), "float32"))
     return s.b.build([xf, x2], [y, *s.side_outputs]), s.expect
 
@@ -308,3 +309,34 @@ def _unary(s: Sink, y: int) -> int:
     # TF-Lite Micro runs L2_NORMALIZATION only without a fused activation: the option is the default
     l2 = options("L2NormOptions", fusedActivationFunction=0)
     return step("L2_NORMALIZATION", [y], act(shape, scale=1 / 128, zero_point=0), l2, O.L2NormAttrs(O.Act.NONE))
+
+
+def _detection(s: Sink, x2: int) -> None:
+    """TFLite_Detection_PostProcess as the converter writes it: a custom op with flexbuffer
+    options on DEQUANTIZE outputs (the reader folds that DEQUANTIZE in, so it is not expected).
+    x2 (1, 4, 5) serves as 4 box encodings of 5 values and as 4 background + 4 class scores.
+    Regular NMS: TF-Lite Micro then writes every output row (its fast NMS leaves unused rows)."""
+    from flatbuffers import flexbuffers
+
+    xf = s.b.tensor((1, 4, 5), "float32")
+    s.b.op("DEQUANTIZE", [x2], [xf])
+    anchors = s.const(np.array([[0.2, 0.2, 0.3, 0.3], [0.25, 0.2, 0.3, 0.4], [0.7, 0.6, 0.2, 0.5], [0.5, 0.5, 1, 1]],
+                               np.float32), "float32")  # fmt: skip
+    attrs = O.DetectionPostprocessAttrs(
+        max_detections=3, max_classes_per_detection=1, detections_per_class=2, use_regular_nms=True,
+        nms_score_threshold=0.25, nms_iou_threshold=0.5, num_classes=4, y_scale=10.0, x_scale=10.0, h_scale=5.0,
+        w_scale=5.0,
+    )  # fmt: skip
+    fbb = flexbuffers.Builder()
+    with fbb.Map():
+        for key in ("max_detections", "max_classes_per_detection", "detections_per_class", "num_classes"):
+            fbb.Int(key, getattr(attrs, key))
+        fbb.Bool("use_regular_nms", True)
+        for key in ("nms_score_threshold", "nms_iou_threshold", "y_scale", "x_scale", "h_scale", "w_scale"):
+            fbb.Float(key, getattr(attrs, key))
+    outs = [s.b.tensor((1, 3, 4), "float32"), s.b.tensor((1, 3), "float32"), s.b.tensor((1, 3), "float32"),
+            s.b.tensor((1,), "float32")]  # fmt: skip
+    s.b.op("CUSTOM", [xf, xf, anchors], outs, custom="TFLite_Detection_PostProcess")
+    s.b.sub.operators[-1].customOptions = np.frombuffer(bytes(fbb.Finish()), np.uint8)
+    s.expect.append((Op.DETECTION_POSTPROCESS, attrs))
+    s.side_outputs += outs

@@ -1,6 +1,6 @@
 """Import-time rewrites of a decoded .tflite, before it becomes an ir.Graph.
 
-Two things the TFLite converter emits are rewritten before they become graph nodes:
+Three things the TFLite converter emits are rewritten before they become graph nodes:
 
 1. Shape computations. A Keras model with an open batch size computes shapes at run
    time: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE and similar chains of small int32
@@ -14,7 +14,10 @@ Two things the TFLite converter emits are rewritten before they become graph nod
    (see its docstring for why the int8 values are unchanged); SPACE_TO_BATCH_ND and
    BATCH_TO_SPACE_ND are operators of the IR too, so a chain it does not fit runs as is.
 
-Both work on a `RawModel` (raw_model.py): ir.Tensors plus `RawOp`s that keep the TFLite
+3. The DEQUANTIZE nodes in front of TFLite_Detection_PostProcess: the node takes their
+   int8 inputs (apps/ssd.py `fold_dequantize`).
+
+All work on a `RawModel` (raw_model.py): ir.Tensors plus `RawOp`s that keep the TFLite
 operator name, so that ops outside the Op enum can be represented until they are gone.
 """
 
@@ -25,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mcuforge.errors import ModelFormatError
+from mcuforge.apps.ssd import fold_dequantize
 from mcuforge.frontend.dilated import fuse_dilated_convs
 from mcuforge.frontend.raw_model import RawModel, RawOp
 from mcuforge.ir import ops as O
@@ -46,6 +50,7 @@ def fold(m: RawModel) -> None:
     """All import-time rewrites, in place."""
     fold_constants(m)
     fuse_dilated_convs(m)
+    fold_dequantize(m)  # family ssd: the DEQUANTIZE nodes feeding TFLite_Detection_PostProcess
 
 
 # ------------------------------------------------------------ constant folding

@@ -9,6 +9,7 @@ both derived from that row, so adding an op touches one row here and one ATTRS e
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,6 +171,16 @@ MIRROR_MODE = Codec(_mirror_mode, lambda a: MIRROR_MODES[a])
 # family spatial (end)
 
 # The one table: op kind -> options. Every op in ir.ops.Op has a row.
+# family ssd (begin)
+# TFLite_Detection_PostProcess is a custom operator: every attribute lives in its flexbuffer
+# custom options (apps/ssd.py reads and writes them), none in builtin options. Each field says
+# so: it reads as the attribute's default here and writes nothing.
+_IN_CUSTOM_OPTIONS = tuple(
+    Field(f.name, (), Codec(lambda _v, _w, d=f.default: d, lambda _a: ()))
+    for f in dataclasses.fields(O.DetectionPostprocessAttrs)
+)
+# family ssd (end)
+
 SPECS: dict[Op, OptionsSpec] = {
     Op.CONV_2D: OptionsSpec("Conv2D", _WINDOW),
     Op.DEPTHWISE_CONV_2D: OptionsSpec("DepthwiseConv2D", (*_WINDOW, _f("depth_multiplier", "depthMultiplier"))),
@@ -284,6 +295,9 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.BATCH_MATMUL: OptionsSpec("BatchMatMul", (_f("adj_x", "adjX", BOOL), _f("adj_y", "adjY", BOOL))),
     # family matmul (end)
     Op.MF_YOLO_DETECT: OptionsSpec(None),  # mcuforge's own: never in a .tflite (tflite_write refuses it)
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: OptionsSpec(None, _IN_CUSTOM_OPTIONS),
+    # family ssd (end)
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
+from mcuforge.apps import ssd
 from mcuforge.errors import GraphError, ModelFormatError, UnsupportedError
 from mcuforge.frontend.fold import FOLDERS, RawModel, RawOp, fold
 from mcuforge.frontend.tflite_options import attrs_from_options
@@ -51,6 +52,10 @@ DTYPES = {
 }
 # Ops the reader accepts before folding: the IR's, plus those fold.py removes.
 TRANSIENT = set(FOLDERS)
+# family ssd (begin)
+# Custom operators the IR holds: custom code (= the Op's value) -> flexbuffer options reader.
+CUSTOM_OPS = {ssd.CUSTOM_CODE: ssd.attrs_from_flexbuffer}
+# family ssd (end)
 
 
 MAX_MODEL_BYTES = 2**31  # a flatbuffer's offsets are 32-bit
@@ -148,6 +153,8 @@ class _Reader:
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         if builtin == fb.BuiltinOperator.CUSTOM:
             custom = _text(code.customCode)
+            if custom in CUSTOM_OPS:  # family ssd: kind is the Op's value, the custom code
+                return custom
             raise UnsupportedError(
                 f"node {index} is the custom operator {custom!r}, which mcuforge does not support "
                 "(custom operators need the runtime "
@@ -180,6 +187,8 @@ class _Reader:
             attrs = None
             if kind in Op.__members__:
                 attrs = attrs_from_options(Op(kind), op.builtinOptionsType, op.builtinOptions, where)
+            elif kind in CUSTOM_OPS:
+                attrs = CUSTOM_OPS[kind](op.customOptions, where)
             ops.append(RawOp(i, kind, inputs, outputs, op.builtinOptions, attrs))
         g_in = [self._index(x, "the subgraph's input list", False) for x in _ints(self.sub.inputs)]
         g_out = [self._index(x, "the subgraph's output list", False) for x in _ints(self.sub.outputs)]
@@ -324,7 +333,7 @@ def _quant(q: Any, shape: tuple[int, ...], dtype: str, where: str) -> Quant | No
 
 # ------------------------------------------------------------ RawModel -> Graph
 def _build(raw: RawModel, name: str) -> Graph:
-    leftover = next((op for op in raw.ops if op.kind not in Op.__members__), None)
+    leftover = next((op for op in raw.ops if op.kind not in Op.__members__ and op.kind not in CUSTOM_OPS), None)
     if leftover is not None:
         raise UnsupportedError(
             f"node {leftover.index} uses {leftover.kind}, which mcuforge does not support here "
@@ -434,6 +443,9 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
+    # family ssd (end)
 }
 _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
@@ -462,6 +474,9 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: ("float32",),
+    # family ssd (end)
 }
 _WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV)
 # The bias slot of a weighted op (weights are slot 1): 2, but TRANSPOSE_CONV's inputs are

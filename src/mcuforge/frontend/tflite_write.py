@@ -13,6 +13,7 @@ import flatbuffers
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
+from mcuforge.apps import ssd
 from mcuforge.errors import UnsupportedError
 from mcuforge.frontend.tflite_options import options_from_attrs
 from mcuforge.ir.graph import Graph, Tensor
@@ -47,6 +48,8 @@ def _tensor(t: Tensor, buffer: int) -> fb.TensorT:
 def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
     """Build the schema object tree for a graph (one subgraph), with optional metadata
     entries (name -> bytes, each in a buffer of its own; frontend/metadata.py reads them)."""
+    if any(n.op == Op.DETECTION_POSTPROCESS for n in g.nodes):  # family ssd: float inputs from DEQUANTIZE
+        g = ssd.with_dequantize_inputs(g)
     model = fb.ModelT()
     model.version = 3
     model.description = "mcuforge"
@@ -75,6 +78,8 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
         if node.op not in codes:
             code = fb.OperatorCodeT()
             builtin = getattr(fb.BuiltinOperator, node.op.value, None)
+            if node.op == Op.DETECTION_POSTPROCESS:  # family ssd: a custom op
+                builtin, code.customCode = fb.BuiltinOperator.CUSTOM, node.op.value
             if builtin is None:
                 raise UnsupportedError(
                     f"{node.op} is mcuforge's own step (detection post-processing), which a .tflite file cannot hold"
@@ -90,6 +95,9 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
         op.inputs = [-1 if n is None else index[n] for n in node.inputs]
         op.outputs = [index[n] for n in node.outputs]
         op.builtinOptionsType, op.builtinOptions = options_from_attrs(node.op, node.attrs)
+        if node.op == Op.DETECTION_POSTPROCESS:  # family ssd
+            op.customOptions = np.frombuffer(ssd.flexbuffer_from_attrs(node.attrs), np.uint8)
+            op.customOptionsFormat = fb.CustomOptionsFormat.FLEXBUFFERS
         sub.operators.append(op)
     model.subgraphs = [sub]
     if metadata:

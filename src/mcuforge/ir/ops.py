@@ -103,6 +103,10 @@ class Op(StrEnum):
     # family matmul (end)
     # mcuforge's own (no TFLite builtin): detection post-processing (apps/yolo.py)
     MF_YOLO_DETECT = "MCUFORGE_YOLO_DETECT"
+    # family ssd (begin)
+    # TF-Lite Micro's custom operator (custom_code, flexbuffer options): apps/ssd.py
+    DETECTION_POSTPROCESS = "TFLite_Detection_PostProcess"
+    # family ssd (end)
 
 
 # mcuforge's own steps (no TFLite builtin): never read from or written to a .tflite file.
@@ -344,6 +348,28 @@ class DetectAttrs:
     max_candidates: int = 100
 
 
+# attribute classes of family ssd (begin)
+@dataclass(frozen=True)
+class DetectionPostprocessAttrs:
+    """DETECTION_POSTPROCESS (apps/ssd.py): the custom operator's flexbuffer options
+    (floats hold float32 values, as TF-Lite Micro reads them)."""
+
+    max_detections: int = 10
+    max_classes_per_detection: int = 1  # fast NMS: best classes per box
+    detections_per_class: int = 100  # regular NMS: per class
+    use_regular_nms: bool = False
+    nms_score_threshold: float = 0.0
+    nms_iou_threshold: float = 0.5
+    num_classes: int = 1  # without the background class
+    y_scale: float = 10.0
+    x_scale: float = 10.0
+    h_scale: float = 5.0
+    w_scale: float = 5.0
+
+
+# attribute classes of family ssd (end)
+
+
 # The one table: op kind -> attribute class.
 ATTRS: dict[Op, type] = {
     Op.CONV_2D: ConvAttrs,
@@ -435,6 +461,9 @@ ATTRS: dict[Op, type] = {
     Op.BATCH_MATMUL: BatchMatMulAttrs,
     # family matmul (end)
     Op.MF_YOLO_DETECT: DetectAttrs,
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: DetectionPostprocessAttrs,
+    # family ssd (end)
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -504,6 +533,9 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.BATCH_MATMUL: (2, 2),
     # family matmul (end)
     Op.MF_YOLO_DETECT: (1, 4),
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: (3, 3),  # box encodings, class scores, anchors
+    # family ssd (end)
 }
 
 

@@ -411,6 +411,16 @@ def _detect(ctx: _Ctx, _a) -> Shape:
     return check_heads(ctx.g, ctx.node, ctx.where)
 
 
+# family ssd (begin)
+def _ssd_detect(ctx: _Ctx, _a) -> list[Shape]:
+    from mcuforge.apps.ssd import check
+
+    return check(ctx.g, ctx.node, ctx.where)
+
+
+# family ssd (end)
+
+
 RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     Op.CONV_2D: _conv,
     Op.DEPTHWISE_CONV_2D: _depthwise,
@@ -486,4 +496,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     Op.BATCH_MATMUL: shapes_matmul.batch_matmul,
     # family matmul (end)
     Op.MF_YOLO_DETECT: _detect,
+    # family ssd (begin)
+    Op.DETECTION_POSTPROCESS: _ssd_detect,
+    # family ssd (end)
 }

@@ -1,6 +1,8 @@
 /* Detection post-processing (see mf_detect.h and mcuforge/apps/yolo.py). */
 #include "mf_detect.h"
 
+#include <string.h>
+
 /* A candidate row: x0, y0, x1, y1, score, label, scan index. */
 #define ROW 7
 
@@ -102,4 +104,171 @@ void mf_yolo_detect(const mf_yolo_params *p, const int8_t *const *heads, int32_t
         }
         out[i * 6 + 5] = -1;
     }
+}
+
+/* ------------------------------------------------------------ SSD (TFLite_Detection_PostProcess) */
+
+static double from_bits(int64_t bits) {
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* DecodeCenterSizeBoxes: in double, rounded to float, as TF-Lite Micro computes it. */
+static void ssd_decode(const mf_ssd_params *p, const int8_t *enc, float *boxes) {
+    for (int32_t i = 0; i < p->num_boxes; ++i) {
+        const int8_t *e = enc + i * p->box_stride;
+        const float *a = p->anchors + 4 * i;
+        float y = (float)((double)p->box_scale * (double)(e[0] - p->box_zero_point));
+        float x = (float)((double)p->box_scale * (double)(e[1] - p->box_zero_point));
+        float yc = (float)((double)y / (double)p->y_scale * (double)a[2] + (double)a[0]);
+        float xc = (float)((double)x / (double)p->x_scale * (double)a[3] + (double)a[1]);
+        float hh = (float)(from_bits(p->exp_h[e[2] + 128]) * (double)a[2]);
+        float hw = (float)(from_bits(p->exp_w[e[3] + 128]) * (double)a[3]);
+        float *b = boxes + 4 * i;
+        b[0] = yc - hh;
+        b[1] = xc - hw;
+        b[2] = yc + hh;
+        b[3] = xc + hw;
+    }
+}
+
+/* std::max<float> and std::min<float>, NaN cases included. */
+static float fmax_std(float a, float b) { return a < b ? b : a; }
+static float fmin_std(float a, float b) { return b < a ? b : a; }
+
+/* ComputeIntersectionOverUnion, in float. */
+static float ssd_iou(const float *bi, const float *bj) {
+    float area_i = (bi[2] - bi[0]) * (bi[3] - bi[1]);
+    float area_j = (bj[2] - bj[0]) * (bj[3] - bj[1]);
+    if (area_i <= 0 || area_j <= 0) {
+        return 0.0f;
+    }
+    float ih = fmax_std(fmin_std(bi[2], bj[2]) - fmax_std(bi[0], bj[0]), 0.0f);
+    float iw = fmax_std(fmin_std(bi[3], bj[3]) - fmax_std(bi[1], bj[1]), 0.0f);
+    float inter = ih * iw;
+    return inter / (area_i + area_j - inter);
+}
+
+/* The boxes whose key (a score rank) is below `kept`, by rank, equal ranks in box order
+ * (a stable counting sort: TF-Lite Micro's stable merge sort on the scores). */
+static int32_t ssd_sort(const uint8_t *key, int32_t n, int32_t kept, int32_t *count, int32_t *order) {
+    for (int32_t r = 0; r <= kept; ++r) {
+        count[r] = 0;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+        if (key[i] < kept) {
+            ++count[key[i] + 1];
+        }
+    }
+    for (int32_t r = 1; r <= kept; ++r) {
+        count[r] += count[r - 1];
+    }
+    for (int32_t i = 0; i < n; ++i) {
+        if (key[i] < kept) {
+            order[count[key[i]]++] = i;
+        }
+    }
+    return kept > 0 ? count[kept - 1] : 0;
+}
+
+/* NonMaxSuppressionSingleClassHelper on the sorted candidates: the kept boxes move to the
+ * front of `order` (best first, at most `limit`); a suppressed one is marked -1. */
+static int32_t ssd_nms(const float *boxes, int32_t *order, int32_t n, int32_t limit, float thr) {
+    int32_t sel = 0, out = n < limit ? n : limit;
+    for (int32_t i = 0; i < n && sel < out; ++i) {
+        int32_t b = order[i];
+        if (b < 0) {
+            continue;
+        }
+        order[sel++] = b;
+        for (int32_t j = i + 1; j < n; ++j) {
+            if (order[j] >= 0 && ssd_iou(boxes + 4 * b, boxes + 4 * order[j]) > thr) {
+                order[j] = -1;
+            }
+        }
+    }
+    return sel;
+}
+
+static void ssd_row(const mf_ssd_params *p, const float *boxes, const int8_t *scores, int32_t row, int32_t box,
+                    int32_t cls, float *det_boxes, float *det_classes, float *det_scores) {
+    for (int k = 0; k < 4; ++k) {
+        det_boxes[4 * row + k] = boxes[4 * box + k];
+    }
+    det_classes[row] = (float)cls;
+    det_scores[row] = p->score[scores[box * p->score_stride + cls + p->label_offset] + 128];
+}
+
+void mf_ssd_detect(const mf_ssd_params *p, const int8_t *boxes, const int8_t *scores, float *det_boxes,
+                   float *det_classes, float *det_scores, float *num_detections, void *scratch) {
+    const int32_t n = p->num_boxes, cs = p->score_stride, off = p->label_offset, d = p->max_detections;
+    float *decoded = (float *)scratch;
+    int32_t *order = (int32_t *)(decoded + 4 * n);
+    int32_t *count = order + n;
+    int32_t *top = count + 257, *tmp = top + d;
+    uint8_t *key = (uint8_t *)(tmp + d);
+    int32_t rows = d * p->max_classes_per_detection, found = 0;
+    for (int32_t r = 0; r < rows; ++r) {
+        det_boxes[4 * r] = det_boxes[4 * r + 1] = det_boxes[4 * r + 2] = det_boxes[4 * r + 3] = 0.0f;
+        det_classes[r] = det_scores[r] = 0.0f;
+    }
+    ssd_decode(p, boxes, decoded);
+    if (p->use_regular_nms) {
+        for (int32_t c = 0; c < p->num_classes; ++c) {
+            for (int32_t i = 0; i < n; ++i) {
+                key[i] = p->rank[scores[i * cs + c + off] + 128];
+            }
+            int32_t sel = ssd_nms(decoded, order, ssd_sort(key, n, p->ranks_kept, count, order),
+                                  p->detections_per_class, p->iou_threshold);
+            /* Merge into the running top list by score; equal scores keep the earlier entry. */
+            int32_t a = 0, b = 0, m = 0;
+            while (m < d && (a < found || b < sel)) {
+                if (b >= sel || (a < found && p->rank[scores[top[a]] + 128] <= key[order[b]])) {
+                    tmp[m++] = top[a++];
+                } else {
+                    tmp[m++] = order[b++] * cs + c + off;
+                }
+            }
+            for (int32_t i = 0; i < m; ++i) {
+                top[i] = tmp[i];
+            }
+            found = m;
+        }
+        for (int32_t r = 0; r < found; ++r) {
+            int32_t box = top[r] / cs;
+            ssd_row(p, decoded, scores, r, box, top[r] - box * cs - off, det_boxes, det_classes, det_scores);
+        }
+    } else {
+        int32_t k = p->max_classes_per_detection < p->num_classes ? p->max_classes_per_detection : p->num_classes;
+        for (int32_t i = 0; i < n; ++i) {
+            uint8_t best = 255;
+            for (int32_t c = 0; c < p->num_classes; ++c) {
+                uint8_t r = p->rank[scores[i * cs + c + off] + 128];
+                best = r < best ? r : best;
+            }
+            key[i] = best;
+        }
+        found = ssd_nms(decoded, order, ssd_sort(key, n, p->ranks_kept, count, order), d, p->iou_threshold);
+        for (int32_t t = 0; t < found; ++t) {
+            const int8_t *s = scores + order[t] * cs + off;
+            int32_t prev_rank = -1, prev_cls = -1;
+            for (int32_t col = 0; col < k; ++col) { /* the col-th class by (rank, class index) */
+                int32_t pick = -1, pick_rank = 256;
+                for (int32_t c = 0; c < p->num_classes; ++c) {
+                    int32_t r = p->rank[s[c] + 128];
+                    int after = r > prev_rank || (r == prev_rank && c > prev_cls);
+                    if (after && r < pick_rank) {
+                        pick = c;
+                        pick_rank = r;
+                    }
+                }
+                ssd_row(p, decoded, scores, t * p->max_classes_per_detection + col, order[t], pick, det_boxes,
+                        det_classes, det_scores);
+                prev_rank = pick_rank;
+                prev_cls = pick;
+            }
+        }
+    }
+    *num_detections = (float)found;
 }
