@@ -1,0 +1,74 @@
+"""read(write(g)) gives back 16x8 graphs (int16 activations) for the operators that have
+int16 kernels, and the reader refuses int16 tensors everywhere else in one sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mcuforge.errors import UnsupportedError
+from mcuforge.frontend.tflite_read import read
+from mcuforge.frontend.tflite_write import write
+from mcuforge.ir import Op, verify
+from mcuforge.ir import ops as O
+from mcuforge.ir.builder import GraphBuilder, quant
+from frontend.test_roundtrip import graph_difference
+from ref.test_int16 import binary16, fc16_graph
+
+
+def roundtrip(g):
+    g = verify(g)
+    g2 = verify(read(write(g)))
+    assert graph_difference(g, g2) is None
+    assert write(g2) == write(g)
+    return g2
+
+
+@pytest.mark.parametrize("bias", ["int64", "int32", None])
+def test_fully_connected_16x8(bias):
+    g2 = roundtrip(fc16_graph(np.random.default_rng(0), (2, 12), 5, bias=bias, act=O.Act.RELU))
+    assert g2.tensors[g2.outputs[0]].dtype == "int16"
+    if bias is not None:
+        assert g2.tensors[g2.nodes[0].inputs[2]].dtype == bias
+
+
+@pytest.mark.parametrize("op", [Op.ADD, Op.SUB, Op.MUL])
+def test_elementwise_int16(op):
+    g2 = roundtrip(binary16(op, (2, 1, 4), (3, 1), (2, 3, 4), 1e-3, 2e-3, 3e-3, act=O.Act.RELU6))
+    assert g2.nodes[0].attrs == O.ElementwiseAttrs(O.Act.RELU6)
+
+
+def test_quantize_chain_int16():
+    """float -> int16 -> int8 -> int16 -> int32 and int16 -> float, as keyword spotting's I/O."""
+    b = GraphBuilder()
+    x = b.input((1, 6), "float32")
+    a = b.op(Op.QUANTIZE, [x], (1, 6), "int16", quant(1 / 4096, 0))
+    c = b.op(Op.QUANTIZE, [a], (1, 6), "int8", quant(0.02, -3))
+    d = b.op(Op.QUANTIZE, [c], (1, 6), "int16", quant(1 / 8192, 0))
+    e = b.op(Op.QUANTIZE, [d], (1, 6), "int32", quant(1e-5, 0))
+    f = b.op(Op.DEQUANTIZE, [d], (1, 6), "float32")
+    b.output(e, f)
+    g2 = roundtrip(b.graph)
+    assert [g2.tensors[n].dtype for n in g2.outputs] == ["int32", "float32"]
+
+
+def test_int16_refused_elsewhere():
+    b = GraphBuilder()
+    x = b.input((1, 4, 4, 2), "int16", 1 / 4096, 0)
+    b.output(b.op(Op.MAX_POOL_2D, [x], (1, 2, 2, 2), "int16", quant(1 / 4096, 0), O.PoolAttrs()))
+    with pytest.raises(UnsupportedError) as info:
+        read(write(b.graph))
+    msg = str(info.value)
+    assert "node 0 (MAX_POOL_2D) has the int16 tensor" in msg and "\n" not in msg
+
+
+def test_int16_fc_with_int8_output_is_refused():
+    """TF-Lite Micro has no int16-in, int8-out FULLY_CONNECTED: the ref refuses it in one sentence."""
+    from mcuforge.ref.interpreter import run
+
+    g = fc16_graph(np.random.default_rng(1), (1, 8), 4)
+    y = g.tensors[g.outputs[0]]
+    y.dtype, y.quant = "int8", quant(0.1, 0)
+    g2 = read(write(g))
+    with pytest.raises(UnsupportedError, match="int16 input and int8 output"):
+        run(g2, [np.zeros((1, 8), np.int16)])
