@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.codegen.ops_s16 import emit_fc_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
@@ -288,6 +289,8 @@ def fc_pairs(w: np.ndarray) -> np.ndarray | None:
 
 
 def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_fc_s16(g, node, ctx)
     p = prepare_fully_connected(g, node)
     w = _weights(g, node)
     acc = wrap_int32(fc_acc_init(w, _bias(g, node, p.output_depth), p.input_offset, p.filter_offset))

@@ -1,0 +1,48 @@
+/* mcuforge kernels: TFLite's 16x8 scheme, int16 activations (zero point 0 where
+ * TF-Lite Micro requires it) with int8 weights. Portable C only.
+ *
+ * Bit-exact with mcuforge/ref/fc.py and ref/elementwise.py on int16 tensors
+ * (TF-Lite Micro's reference_integer_ops::FullyConnected / FullyConnectedPerChannel
+ * instantiated for int16, reference_ops::Add / Sub for int16 and
+ * reference_integer_ops::MulElementwise for int16).
+ *
+ * FULLY_CONNECTED: acc = sum_d w[o][d] * x[b][d] (+ bias[o]). With acc64 = 0 (an int32
+ * bias) the sum wraps modulo 2^32 and takes the int32 MultiplyByQuantizedMultiplier;
+ * with acc64 = 1 (an int64 bias or none) it is an int64 and takes the int64 overload:
+ * the multiplier rounded to Q15, one rounding shift by 15 - shift.
+ *
+ * ADD / SUB / MUL take mf_elementwise.h's parameter structs (left_shift 15 for int16)
+ * and broadcast description.
+ *
+ * Memory contract: FULLY_CONNECTED's output must not overlap its input. ADD / SUB / MUL
+ * follow mf_elementwise.h's contract (output at or below the start of a full-shape
+ * input). */
+#ifndef MF_S16_H
+#define MF_S16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mf_common.h"
+#include "mf_elementwise.h"
+
+typedef struct {
+    int32_t batches;
+    int32_t accum_depth;
+    int32_t output_depth;
+    int32_t output_zp;
+    int32_t act_min, act_max;
+    int32_t per_channel;        /* 1: one multiplier/shift per unit; 0: one in all */
+    int32_t acc64;              /* 1: int64 accumulator and requantisation (see above) */
+    const int8_t *weights;      /* [output_depth][accum_depth] */
+    const int64_t *bias;        /* [output_depth] (int32 values when acc64 = 0); NULL: none */
+    const int32_t *multipliers; /* Q31 */
+    const int32_t *shifts;      /* > 0 left, < 0 right */
+} mf_fc_s16_params;
+
+void mf_fc_s16(const mf_fc_s16_params *p, const int16_t *in, int16_t *out);
+void mf_add_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out);
+void mf_sub_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out);
+void mf_mul_s16(const mf_mul_params *p, const int16_t *in1, const int16_t *in2, int16_t *out);
+
+#endif /* MF_S16_H */

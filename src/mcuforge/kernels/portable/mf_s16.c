@@ -1,0 +1,98 @@
+/* 16x8 kernels (see mf_s16.h). */
+#include "mf_s16.h"
+
+/* MultiplyByQuantizedMultiplier(int64_t x, ...): the Q31 multiplier rounded to Q15
+ * (0x7FFF from 0x7FFF0000 up), then one rounding shift by 15 - shift (8..46 for the
+ * shifts QuantizeMultiplier gives). |x| < 2^47 keeps the product below 2^62. The
+ * right shift of a negative value is arithmetic (gcc, clang, arm-none-eabi-gcc), as
+ * the reference's; the cast to int32 wraps as the reference's does. */
+static int32_t requant64(int64_t x, int32_t mult, int32_t shift) {
+    const int64_t reduced = mult < 0x7FFF0000 ? ((int64_t)mult + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - shift;
+    const int64_t r = (x * reduced + ((int64_t)1 << (total - 1))) >> total;
+    return (int32_t)(uint32_t)(uint64_t)r;
+}
+
+static int16_t out16(int64_t v, int32_t lo, int32_t hi) {
+    return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+void mf_fc_s16(const mf_fc_s16_params *p, const int16_t *in, int16_t *out) {
+    const int32_t depth = p->accum_depth;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *x = in + (size_t)b * (size_t)depth;
+        int16_t *y = out + (size_t)b * (size_t)p->output_depth;
+        for (int32_t o = 0; o < p->output_depth; ++o) {
+            const int8_t *w = p->weights + (size_t)o * (size_t)depth;
+            const int32_t ch = p->per_channel ? o : 0;
+            int32_t r;
+            if (p->acc64) {
+                int64_t acc = p->bias != NULL ? p->bias[o] : 0;
+                for (int32_t d = 0; d < depth; ++d) {
+                    acc += (int32_t)w[d] * (int32_t)x[d]; /* |w * x| <= 2^22 */
+                }
+                r = requant64(acc, p->multipliers[ch], p->shifts[ch]);
+            } else {
+                uint32_t acc = p->bias != NULL ? (uint32_t)p->bias[o] : 0u;
+                for (int32_t d = 0; d < depth; ++d) {
+                    acc += (uint32_t)((int32_t)w[d] * (int32_t)x[d]); /* wraps as the int32 reference */
+                }
+                r = mf_requant((int32_t)acc, p->multipliers[ch], p->shifts[ch]);
+            }
+            y[o] = out16((int64_t)r + p->output_zp, p->act_min, p->act_max);
+        }
+    }
+}
+
+/* ADD (sign 1) or SUB (sign -1) with left_shift 15: |x + offset| <= 65535 and
+ * 65535 * 2^15 < 2^31, so the shifted values and the sum of the rescaled ones fit int32. */
+static void add_sub(const mf_add_params *p, int sign, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    const mf_broadcast *b = &p->b;
+    const int32_t rows = ew_rows(b);
+    const int32_t n = b->shape[MF_EW_DIMS - 1];
+    const int32_t s1 = b->stride1[MF_EW_DIMS - 1];
+    const int32_t s2 = b->stride2[MF_EW_DIMS - 1];
+    const int32_t scale = (int32_t)1 << p->left_shift;
+    for (int32_t r = 0; r < rows; ++r) {
+        int32_t o1;
+        int32_t o2;
+        ew_row_offsets(b, r, &o1, &o2);
+        for (int32_t j = 0; j < n; ++j) {
+            const int32_t x1 = (in1[o1 + j * s1] + p->input1_offset) * scale;
+            const int32_t x2 = (in2[o2 + j * s2] + p->input2_offset) * scale;
+            const int32_t a = mf_rdbp(mf_sat_rdhm(x1, p->input1_multiplier), -p->input1_shift);
+            const int32_t c = mf_rdbp(mf_sat_rdhm(x2, p->input2_multiplier), -p->input2_shift);
+            const int32_t raw = sign > 0 ? a + c : a - c;
+            const int32_t y = mf_rdbp(mf_sat_rdhm(raw, p->output_multiplier), -p->output_shift);
+            *out++ = out16((int64_t)y + p->output_offset, p->act_min, p->act_max);
+        }
+    }
+}
+
+void mf_add_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    add_sub(p, 1, in1, in2, out);
+}
+
+void mf_sub_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    add_sub(p, -1, in1, in2, out);
+}
+
+/* MUL: zero points are 0 for int16 (MulPrepare), so the product of two int16 values
+ * has |product| <= 2^30 and fits int32. */
+void mf_mul_s16(const mf_mul_params *p, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    const mf_broadcast *b = &p->b;
+    const int32_t rows = ew_rows(b);
+    const int32_t n = b->shape[MF_EW_DIMS - 1];
+    const int32_t s1 = b->stride1[MF_EW_DIMS - 1];
+    const int32_t s2 = b->stride2[MF_EW_DIMS - 1];
+    for (int32_t r = 0; r < rows; ++r) {
+        int32_t o1;
+        int32_t o2;
+        ew_row_offsets(b, r, &o1, &o2);
+        for (int32_t j = 0; j < n; ++j) {
+            const int32_t prod = (in1[o1 + j * s1] - p->input1_zero_point) * (in2[o2 + j * s2] - p->input2_zero_point);
+            const int32_t y = mf_requant(prod, p->output_multiplier, p->output_shift);
+            *out++ = out16((int64_t)y + p->output_zero_point, p->act_min, p->act_max);
+        }
+    }
+}
