@@ -13,7 +13,7 @@ from mcuforge.ir import Op, verify
 from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
 from frontend.test_roundtrip import graph_difference
-from ref.test_int16 import binary16, fc16_graph
+from ref.test_int16 import binary16, conv16_graph, fc16_graph
 
 
 def roundtrip(g):
@@ -72,3 +72,11 @@ def test_int16_fc_with_int8_output_is_refused():
     g2 = read(write(g))
     with pytest.raises(UnsupportedError, match="int16 input and int8 output"):
         run(g2, [np.zeros((1, 8), np.int16)])
+
+
+@pytest.mark.parametrize("op,bias", [(Op.CONV_2D, "int64"), (Op.CONV_2D, "int32"), (Op.DEPTHWISE_CONV_2D, "int64")])
+def test_convolutions_16x8(op, bias):
+    g = conv16_graph(np.random.default_rng(0), op, (1, 5, 5, 2), 4, (3, 3), stride=(2, 2), bias=bias,
+                     act=O.Act.RELU6)
+    g2 = roundtrip(g)
+    assert g2.tensors[g2.nodes[0].inputs[2]].dtype == bias

@@ -13,6 +13,7 @@ from mcuforge.errors import UnsupportedError
 from mcuforge.ir import Op
 from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.ir.graph import Tensor
 from mcuforge.ref.interpreter import KERNELS
 from oracle_util import assert_matches_tflm
 
@@ -177,3 +178,104 @@ def test_int16_refusals():
     g.tensors[g.inputs[1]].dtype = "int8"  # mixed int16 / int8
     with pytest.raises(UnsupportedError, match="all-int16"):
         KERNELS[Op.ADD](g, g.nodes[0], [np.zeros(4, np.int16), np.zeros(4, np.int8)])
+
+
+# ------------------------------------------------------------ CONV_2D, DEPTHWISE_CONV_2D
+def conv16_graph(rng, op, in_shape, out_c, k, stride=(1, 1), dilation=(1, 1), padding=O.Padding.SAME,
+                 act=O.Act.NONE, per_channel=True, bias="int64", groups=1, out_gain=1.0, bias_limit=1 << 22):
+    from mcuforge.ref.conv import conv_output_size
+
+    n, h, w, c_in = in_shape
+    depthwise = op == Op.DEPTHWISE_CONV_2D
+    w_shape, axis = ((1, *k, out_c), 3) if depthwise else ((out_c, *k, c_in // groups), 0)
+    taps = k[0] * k[1] * (1 if depthwise else c_in // groups)
+    n_scales = out_c if per_channel else 1
+    w_scales = np.exp(rng.uniform(np.log(0.002), np.log(0.02), n_scales)).astype(np.float32)
+    in_s = 1 / 4096
+    b = GraphBuilder()
+    x = b.input(in_shape, "int16", in_s, 0)
+    wt = b.const(rng.integers(-127, 128, w_shape).astype(np.int8), q=quant(w_scales, 0, axis))
+    bt = None
+    if bias is not None:
+        b_scales = (np.float32(in_s) * np.broadcast_to(w_scales, (out_c,))).astype(np.float32)
+        bt = b.const(rng.integers(-bias_limit, bias_limit, out_c).astype(bias), q=quant(b_scales, 0, 0))
+    out_s = np.float32(in_s * float(np.median(w_scales)) * 20000 * 73 * np.sqrt(taps) / 30000 / out_gain)
+    oh, _ = conv_output_size(h, k[0], stride[0], dilation[0], padding)
+    ow, _ = conv_output_size(w, k[1], stride[1], dilation[1], padding)
+    if depthwise:
+        attrs = O.DepthwiseAttrs(stride, dilation, padding, act, out_c // c_in)
+    else:
+        attrs = O.ConvAttrs(stride, dilation, padding, act)
+    b.output(b.op(op, [x, wt, bt], (n, oh, ow, out_c), "int16", quant(out_s, 0), attrs))
+    return b.graph
+
+
+CONV_CASES = {
+    "3x3_same_int64": dict(in_shape=(1, 6, 6, 3), out_c=4, k=(3, 3)),
+    "3x3_same_int32": dict(in_shape=(1, 6, 6, 3), out_c=4, k=(3, 3), bias="int32"),
+    "no_bias": dict(in_shape=(1, 5, 5, 2), out_c=3, k=(3, 3), bias=None),
+    "valid_stride2": dict(in_shape=(2, 7, 8, 3), out_c=5, k=(3, 2), stride=(2, 2), padding=O.Padding.VALID),
+    "dilated": dict(in_shape=(1, 9, 9, 2), out_c=3, k=(3, 3), dilation=(2, 2)),
+    "pointwise": dict(in_shape=(1, 4, 4, 8), out_c=6, k=(1, 1)),
+    "per_tensor": dict(in_shape=(1, 5, 5, 3), out_c=4, k=(3, 3), per_channel=False),
+    "groups": dict(in_shape=(1, 5, 5, 4), out_c=6, k=(3, 3), groups=2),
+    "relu6": dict(in_shape=(1, 5, 5, 3), out_c=4, k=(3, 3), act=O.Act.RELU6, out_gain=3.0),
+    "saturating": dict(in_shape=(1, 5, 5, 3), out_c=4, k=(3, 3), out_gain=30.0),
+    "wide_acc": dict(in_shape=(1, 4, 4, 64), out_c=3, k=(3, 3), bias_limit=1 << 40, out_gain=1 / 20000),
+}
+DW_CASES = {
+    "3x3_same": dict(in_shape=(1, 6, 6, 3), out_c=3, k=(3, 3)),
+    "multiplier_2": dict(in_shape=(1, 5, 5, 2), out_c=4, k=(3, 3)),
+    "no_bias": dict(in_shape=(1, 5, 5, 3), out_c=3, k=(3, 3), bias=None),
+    "valid_stride2": dict(in_shape=(2, 7, 8, 3), out_c=3, k=(3, 2), stride=(2, 2), padding=O.Padding.VALID),
+    "dilated": dict(in_shape=(1, 9, 9, 2), out_c=2, k=(3, 3), dilation=(2, 2)),
+    "per_tensor": dict(in_shape=(1, 5, 5, 3), out_c=3, k=(3, 3), per_channel=False),
+    "relu": dict(in_shape=(1, 5, 5, 3), out_c=3, k=(3, 3), act=O.Act.RELU),
+    "wide_acc": dict(in_shape=(1, 4, 4, 3), out_c=3, k=(3, 3), bias_limit=1 << 36, out_gain=1 / 20000),
+}
+
+
+@pytest.mark.parametrize("name", list(CONV_CASES))
+def test_conv2d_16x8(name):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    g = conv16_graph(rng, Op.CONV_2D, **CONV_CASES[name])
+    y = assert_matches_tflm(g, [x16(rng, g.tensors[g.inputs[0]].shape)], KERNELS)[0]
+    assert y.dtype == np.int16 and len(np.unique(y)) > 2
+
+
+@pytest.mark.parametrize("name", list(DW_CASES))
+def test_depthwise_conv2d_16x8(name):
+    rng = np.random.default_rng(zlib.crc32(f"dw{name}".encode()))
+    g = conv16_graph(rng, Op.DEPTHWISE_CONV_2D, **DW_CASES[name])
+    x = x16(rng, g.tensors[g.inputs[0]].shape)
+    if DW_CASES[name].get("bias", "int64") is None:
+        # TF-Lite Micro's DepthwiseConvPrepare segfaults without a bias (tests/ref/test_conv.py
+        # check_depthwise_without_bias): the oracle is the same node with an all-zero int64 bias.
+        y = KERNELS[Op.DEPTHWISE_CONV_2D](g, g.nodes[0], [x, g.tensors[g.nodes[0].inputs[1]].data, None])[0]
+        zero = g.copy()
+        w = zero.tensors[zero.nodes[0].inputs[1]]
+        zb = zero.add_tensor(Tensor("zero_bias", (w.shape[3],), "int64", quant(w.quant.scale, 0, 0),
+                                    np.zeros(w.shape[3], np.int64)))
+        zero.nodes[0].inputs = [*zero.nodes[0].inputs[:2], zb.name]
+        assert np.array_equal(y, assert_matches_tflm(zero, [x], KERNELS)[0])
+    else:
+        y = assert_matches_tflm(g, [x], KERNELS)[0]
+    assert y.dtype == np.int16 and len(np.unique(y)) > 2
+
+
+def test_depthwise_16x8_int32_bias_is_refused():
+    """TF-Lite Micro reads a 16x8 depthwise bias as int64 whatever its type: with an int32
+    bias it pairs two int32 values into one int64 bias (and reads past the end), so its
+    output is far from the right one, computed here with the same values as an int64 bias."""
+    from mcuforge.frontend.tflite_write import write
+    from mcuforge.oracle.tflm import run_tflm_isolated
+
+    g = conv16_graph(np.random.default_rng(3), Op.DEPTHWISE_CONV_2D, (1, 4, 4, 2), 2, (3, 3), bias="int32")
+    x = x16(np.random.default_rng(1), (1, 4, 4, 2))
+    with pytest.raises(UnsupportedError, match="reads it as int64"):
+        KERNELS[Op.DEPTHWISE_CONV_2D](g, g.nodes[0], [x, None, None])
+    theirs = run_tflm_isolated(write(g), [x])
+    right = g.copy()
+    t = right.tensors[right.nodes[0].inputs[2]]
+    t.data, t.dtype = t.data.astype(np.int64), "int64"
+    assert not theirs.ok or not np.array_equal(theirs.outputs[0], assert_matches_tflm(right, [x], KERNELS)[0])

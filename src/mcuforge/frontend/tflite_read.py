@@ -469,7 +469,9 @@ _WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_
 _BIAS_SLOT = {Op.TRANSPOSE_CONV: 3}
 # Operators whose int16 (16x8 scheme) kernels mcuforge has, as TF-Lite Micro runs them;
 # every other int16 tensor is refused with _INT16.
-INT16_OPS = frozenset({"QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "ADD", "SUB", "MUL"})
+INT16_OPS = frozenset({
+    "QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D",
+})
 _INT16 = (
     "mcuforge supports int16 (16x8) tensors only in "
     + ", ".join(sorted(INT16_OPS))

@@ -40,14 +40,8 @@ from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ref.checks import node_label, weighted_16x8, weighted_int8
 from mcuforge.ir.ops import Op
-from mcuforge.quant.fixedpoint import (
-    activation_range,
-    int_range,
-    multiply_by_quantized_multiplier,
-    multiply_by_quantized_multiplier_int64,
-    wrap_int32,
-)
-from mcuforge.ref.conv import per_channel_multipliers, requantize
+from mcuforge.quant.fixedpoint import activation_range, int_range
+from mcuforge.ref.conv import per_channel_multipliers, requantize, requantize16
 
 
 @dataclass(frozen=True)
@@ -141,12 +135,7 @@ def fully_connected(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     if p.dtype == "int8":
         y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
     else:
-        m, s = np.asarray(p.multipliers, np.int64), np.asarray(p.shifts, np.int64)
-        if p.acc64:
-            r = multiply_by_quantized_multiplier_int64(acc, m, s)
-        else:
-            r = multiply_by_quantized_multiplier(wrap_int32(acc), m, s)
-        y = np.clip(r + p.output_offset, p.act_min, p.act_max).astype(np.int16)
+        y = requantize16(acc, p.multipliers, p.shifts, p.acc64, p.output_offset, p.act_min, p.act_max)
     return [y.reshape(g.tensor(node.outputs[0]).shape)]
 
 
