@@ -4,15 +4,33 @@ in one merged build (gcc is the cost), under the sanitizers."""
 
 from __future__ import annotations
 
+import tempfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 
 from mcuforge.ir import Op
 from mcuforge.ir import ops as O
+from mcuforge.codegen.call import EmitContext
+from mcuforge.codegen.generate import project_files
+from mcuforge.codegen.table import emitter
 from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.passes import inplace_depthwise
+from mcuforge.ref.interpreter import run
+from mcuforge.targets.host import build, execute
 from kernels.test_elementwise_c import check_c, merge_with_inputs
-from ref.test_int16 import EW_CASES, FC_CASES, MUL_CASES, binary16, fc16_graph, x16
+from ref.test_int16 import (
+    CONV_CASES,
+    DW_CASES,
+    EW_CASES,
+    FC_CASES,
+    MUL_CASES,
+    binary16,
+    conv16_graph,
+    fc16_graph,
+    x16,
+)
 
 
 def _inputs(g, rng):
@@ -65,7 +83,41 @@ def quantize_chain():
     return b.graph, [np.linspace(-9, 9, 40, dtype=np.float32).reshape(1, 40)]
 
 
+def conv_cases():
+    cases = []
+    for op, table in ((Op.CONV_2D, CONV_CASES), (Op.DEPTHWISE_CONV_2D, DW_CASES)):
+        for name, kw in table.items():
+            rng = np.random.default_rng(zlib.crc32(f"{op.value}{name}".encode()))
+            g = conv16_graph(rng, op, **kw)
+            cases.append((g, _inputs(g, rng)))
+    return cases
+
+
 def test_int16_kernels_match_the_reference():
-    g, xs = merge_with_inputs([*fc_cases(), *ew_cases(), quantize_chain()])
+    g, xs = merge_with_inputs([*fc_cases(), *ew_cases(), *conv_cases(), quantize_chain()])
     check_c(g, xs, sanitize=True)
+
+
+def test_depthwise_s16_in_place():
+    """With the in-place allowance the kernel copies each channel plane to scratch first:
+    output placed exactly on the input (and, second, a smaller output overlapping it)."""
+    for stride, pad in (((1, 1), O.Padding.SAME), ((2, 2), O.Padding.VALID)):
+        g = conv16_graph(np.random.default_rng(4), Op.DEPTHWISE_CONV_2D, (1, 7, 6, 3), 3, (3, 3), stride=stride,
+                         padding=pad)
+        g = inplace_depthwise(g)
+        assert g.nodes[0].inplace
+        x = x16(np.random.default_rng(5), (1, 7, 6, 3))
+        y_bytes = g.tensors[g.outputs[0]].nbytes
+        scratch_at = x.nbytes + 8
+        ctx = EmitContext(g, offsets={g.inputs[0]: 0, g.outputs[0]: 0}, scratch_offsets={0: scratch_at})
+        call = emitter(Op.DEPTHWISE_CONV_2D)(g, g.nodes[0], ctx)
+        assert call.kernel == "mf_depthwise_s16" and call.scratch_bytes == 2 * 7 * 6
+        files = project_files(g, [0], {0: call}, ctx, scratch_at + call.scratch_bytes)
+        with tempfile.TemporaryDirectory(prefix="mcuforge-s16-") as tmp:
+            d = Path(tmp)
+            for name, text in files.items():
+                (d / name).write_text(text)
+            ours = execute(build(d, sanitize=True), g, [x], d)[0]
+        assert y_bytes <= x.nbytes
+        assert ours.tobytes() == run(g, [x])[0].tobytes()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
-from mcuforge.codegen.ops_s16 import emit_fc_s16, is_int16
+from mcuforge.codegen.ops_s16 import emit_conv_s16, emit_fc_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
@@ -136,6 +136,8 @@ def conv_scratch_bytes(patch: int, groups: int, pointwise: bool) -> int:
 
 
 def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_conv_s16(g, node, ctx)
     p = prepare_conv2d(g, node)
     w = _weights(g, node)
     c_in = g.tensors[node.inputs[0]].shape[3]  # type: ignore[index]
@@ -209,6 +211,8 @@ def _mostly_outside(p: ConvParams, in_hw: tuple[int, int]) -> bool:
 
 
 def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_conv_s16(g, node, ctx)
     p = prepare_depthwise_conv2d(g, node)
     c_out = g.tensors[node.outputs[0]].shape[3]
     bias_name = node.inputs[2] if len(node.inputs) > 2 else None

@@ -1,6 +1,7 @@
-"""Emitters for the 16x8 kernels (kernels/portable/mf_s16.c): FULLY_CONNECTED with int16
-input and output, ADD / SUB / MUL on int16. ops_conv.py and ops_elementwise.py hand
-int16 nodes here; the parameters come from the same prepare_* functions as int8's."""
+"""Emitters for the 16x8 kernels (kernels/portable/mf_s16.c): FULLY_CONNECTED, CONV_2D and
+DEPTHWISE_CONV_2D with int16 input and output, ADD / SUB / MUL on int16. ops_conv.py and
+ops_elementwise.py hand int16 nodes here; the parameters come from the same prepare_*
+functions as int8's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from mcuforge.codegen.call import Call, EmitContext
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
+from mcuforge.ref.conv import prepare_conv2d, prepare_depthwise_conv2d
 from mcuforge.ref.fc import prepare_fully_connected
 
 SOURCES = ("mf_elementwise", "mf_s16")  # mf_s16.h takes mf_elementwise.h's structs
@@ -19,16 +21,55 @@ def is_int16(g: Graph, node: Node) -> bool:
     return g.tensors[node.outputs[0]].dtype == "int16"
 
 
-def emit_fc_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
-    p = prepare_fully_connected(g, node)
+def _bias_arg(g: Graph, node: Node, ctx: EmitContext) -> str:
+    """The bias as a const int64 array (int32 biases widen exactly; the kernels add them
+    modulo 2^32 when acc64 is 0), or NULL."""
     w = g.tensors[node.inputs[1]]  # type: ignore[index]
     bias = node.inputs[2] if len(node.inputs) > 2 else None
     if w.data is None or (bias is not None and g.tensors[bias].data is None):
         raise UnsupportedError(f"{node.op} node {node.name!r} has weights or a bias computed at run time.")
-    bias_arg = "NULL"
-    if bias is not None:
-        # int32 biases widen exactly; the kernel adds them modulo 2^32 when acc64 is 0.
-        bias_arg = ctx.const_array(f"{node.name}_bias64", np.asarray(g.tensors[bias].data, np.int64).reshape(-1))
+    if bias is None:
+        return "NULL"
+    return ctx.const_array(f"{node.name}_bias64", np.asarray(g.tensors[bias].data, np.int64).reshape(-1))
+
+
+def _int32s(ctx: EmitContext, base: str, values) -> str:
+    return ctx.const_array(base, np.asarray(values, np.int64).astype(np.int32))
+
+
+def emit_conv_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    """CONV_2D or DEPTHWISE_CONV_2D, 16x8: one naive kernel each; the depthwise one takes
+    a channel plane of scratch when passes/inplace_depthwise lets it run in place."""
+    depthwise = node.op == Op.DEPTHWISE_CONV_2D
+    p = prepare_depthwise_conv2d(g, node) if depthwise else prepare_conv2d(g, node)
+    bias_arg = _bias_arg(g, node, ctx)
+    n, h, w, c = g.tensors[node.inputs[0]].shape  # type: ignore[index]
+    _, oh, ow, oc = g.tensors[node.outputs[0]].shape
+    (kh, kw), (sh, sw), (dh, dw) = p.kernel_hw, p.stride, p.dilation
+    params = (
+        ("batches", str(n)), ("in_h", str(h)), ("in_w", str(w)), ("in_c", str(c)),
+        ("out_h", str(oh)), ("out_w", str(ow)), ("out_c", str(oc)),
+        ("k_h", str(kh)), ("k_w", str(kw)), ("stride_h", str(sh)), ("stride_w", str(sw)),
+        ("dil_h", str(dh)), ("dil_w", str(dw)), ("pad_top", str(p.padding[0])), ("pad_left", str(p.padding[1])),
+        ("groups", str(p.groups)), ("depth_multiplier", str(p.depth_multiplier)),
+        ("act_min", str(p.act_min)), ("act_max", str(p.act_max)), ("acc64", "1" if p.acc64 else "0"),
+        ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
+        ("bias", bias_arg),
+        ("multipliers", _int32s(ctx, f"{node.name}_mult", p.multipliers)),
+        ("shifts", _int32s(ctx, f"{node.name}_shift", p.shifts)),
+    )  # fmt: skip
+    x, y = ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0])  # type: ignore[arg-type]
+    if not depthwise:
+        return Call("mf_conv_s16", "mf_conv_s16_params", params, (x, y), SOURCES)
+    inplace = ctx.inplace(node)
+    scratch = 2 * h * w if inplace else 0  # one int16 channel plane
+    args = (x, y, ctx.scratch if inplace else "NULL")
+    return Call("mf_depthwise_s16", "mf_conv_s16_params", params, args, SOURCES, scratch)
+
+
+def emit_fc_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_fully_connected(g, node)
+    bias_arg = _bias_arg(g, node, ctx)
     params = (
         ("batches", str(p.batches)),
         ("accum_depth", str(p.accum_depth)),
@@ -40,11 +81,11 @@ def emit_fc_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("acc64", "1" if p.acc64 else "0"),
         ("weights", ctx.ptr(node.inputs[1])),  # type: ignore[arg-type]
         ("bias", bias_arg),
-        ("multipliers", ctx.const_array(f"{node.name}_mult", np.asarray(p.multipliers, np.int32))),
-        ("shifts", ctx.const_array(f"{node.name}_shift", np.asarray(p.shifts, np.int32))),
+        ("multipliers", _int32s(ctx, f"{node.name}_mult", p.multipliers)),
+        ("shifts", _int32s(ctx, f"{node.name}_shift", p.shifts)),
     )
     args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
-    return Call("mf_fc_s16", "mf_fc_s16_params", params, args, ("mf_s16",))
+    return Call("mf_fc_s16", "mf_fc_s16_params", params, args, SOURCES)
 
 
 def emit_elementwise_s16(g: Graph, node: Node, ctx: EmitContext, params: tuple[tuple[str, str], ...]) -> Call:

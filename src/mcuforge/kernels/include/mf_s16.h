@@ -11,10 +11,18 @@
  * with acc64 = 1 (an int64 bias or none) it is an int64 and takes the int64 overload:
  * the multiplier rounded to Q15, one rounding shift by 15 - shift.
  *
+ * CONV_2D / DEPTHWISE_CONV_2D (int16 ConvPerChannel / DepthwiseConvPerChannel): no input
+ * or output offset; taps outside the image are skipped; the accumulator as above (the
+ * depthwise one is always int64).
+ *
  * ADD / SUB / MUL take mf_elementwise.h's parameter structs (left_shift 15 for int16)
  * and broadcast description.
  *
- * Memory contract: FULLY_CONNECTED's output must not overlap its input. ADD / SUB / MUL
+ * Memory contract: FULLY_CONNECTED's and CONV_2D's output must not overlap the input.
+ * DEPTHWISE_CONV_2D with scratch (in_h * in_w int16 values) copies each input channel
+ * plane there before writing that channel's outputs, so with depth multiplier 1 its
+ * output may lie on its input (the in-place allowance); without scratch (NULL) it reads
+ * the input directly and must not overlap it. ADD / SUB / MUL
  * follow mf_elementwise.h's contract (output at or below the start of a full-shape
  * input). */
 #ifndef MF_S16_H
@@ -40,6 +48,22 @@ typedef struct {
     const int32_t *shifts;      /* > 0 left, < 0 right */
 } mf_fc_s16_params;
 
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+    int32_t pad_top, pad_left;
+    int32_t groups;             /* CONV_2D: in_c / filter input channels (1 for DEPTHWISE) */
+    int32_t depth_multiplier;   /* DEPTHWISE_CONV_2D: out_c / in_c (1 for CONV_2D) */
+    int32_t act_min, act_max;
+    int32_t acc64;              /* 1: int64 accumulator and requantisation */
+    const int8_t *weights;      /* CONV_2D [out_c][k_h][k_w][in_c / groups]; DEPTHWISE [k_h][k_w][out_c] */
+    const int64_t *bias;        /* [out_c] (int32 values when acc64 = 0); NULL: none */
+    const int32_t *multipliers; /* Q31, one per output channel */
+    const int32_t *shifts;
+} mf_conv_s16_params;
+
+void mf_conv_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out);
+void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out, int16_t *scratch);
 void mf_fc_s16(const mf_fc_s16_params *p, const int16_t *in, int16_t *out);
 void mf_add_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out);
 void mf_sub_s16(const mf_add_params *p, const int16_t *in1, const int16_t *in2, int16_t *out);

@@ -96,3 +96,89 @@ void mf_mul_s16(const mf_mul_params *p, const int16_t *in1, const int16_t *in2, 
         }
     }
 }
+
+/* The requantised, clamped output of one convolution accumulator. The int32 path takes
+ * the sum modulo 2^32, which is what the reference's int32 accumulator holds. */
+static int16_t conv_out(const mf_conv_s16_params *p, int64_t acc, int32_t c) {
+    const int32_t r = p->acc64 ? requant64(acc, p->multipliers[c], p->shifts[c])
+                               : mf_requant((int32_t)(uint32_t)(uint64_t)acc, p->multipliers[c], p->shifts[c]);
+    return out16(r, p->act_min, p->act_max);
+}
+
+void mf_conv_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out) {
+    const int32_t cw = p->in_c / p->groups;
+    const int32_t per_group = p->out_c / p->groups;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *img = in + (size_t)b * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->in_c;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                for (int32_t oc = 0; oc < p->out_c; ++oc) {
+                    const int32_t c0 = (oc / per_group) * cw;
+                    int64_t acc = p->bias != NULL ? p->bias[oc] : 0;
+                    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+                        if (iy < 0 || iy >= p->in_h) {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
+                            if (ix < 0 || ix >= p->in_w) {
+                                continue;
+                            }
+                            const int16_t *x = img + ((size_t)iy * (size_t)p->in_w + (size_t)ix) * (size_t)p->in_c + c0;
+                            const int8_t *w = p->weights + (((size_t)oc * p->k_h + ky) * p->k_w + kx) * (size_t)cw;
+                            for (int32_t ci = 0; ci < cw; ++ci) {
+                                acc += (int32_t)w[ci] * (int32_t)x[ci]; /* |w * x| <= 2^22 */
+                            }
+                        }
+                    }
+                    *out++ = conv_out(p, acc, oc);
+                }
+            }
+        }
+    }
+}
+
+/* Channel by channel: input channel ic (copied to scratch as a plane when given) makes
+ * output channels ic * M .. ic * M + M - 1. */
+void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out, int16_t *scratch) {
+    const size_t plane = (size_t)p->in_h * (size_t)p->in_w;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *img = in + (size_t)b * plane * (size_t)p->in_c;
+        int16_t *dst = out + (size_t)b * (size_t)p->out_h * (size_t)p->out_w * (size_t)p->out_c;
+        for (int32_t ic = 0; ic < p->in_c; ++ic) {
+            const int16_t *src = img + ic;
+            size_t step = (size_t)p->in_c;
+            if (scratch != NULL) {
+                for (size_t i = 0; i < plane; ++i) {
+                    scratch[i] = img[i * (size_t)p->in_c + (size_t)ic];
+                }
+                src = scratch;
+                step = 1;
+            }
+            for (int32_t m = 0; m < p->depth_multiplier; ++m) {
+                const int32_t oc = ic * p->depth_multiplier + m;
+                for (int32_t oy = 0; oy < p->out_h; ++oy) {
+                    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                        int64_t acc = p->bias != NULL ? p->bias[oc] : 0;
+                        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+                            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+                            if (iy < 0 || iy >= p->in_h) {
+                                continue;
+                            }
+                            for (int32_t kx = 0; kx < p->k_w; ++kx) {
+                                const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dil_w;
+                                if (ix < 0 || ix >= p->in_w) {
+                                    continue;
+                                }
+                                const int32_t w = p->weights[((size_t)ky * p->k_w + kx) * (size_t)p->out_c + oc];
+                                acc += w * (int32_t)src[((size_t)iy * (size_t)p->in_w + (size_t)ix) * step];
+                            }
+                        }
+                        dst[((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)p->out_c + oc] = conv_out(p, acc, oc);
+                    }
+                }
+            }
+        }
+    }
+}
