@@ -279,3 +279,49 @@ def test_depthwise_16x8_int32_bias_is_refused():
     t = right.tensors[right.nodes[0].inputs[2]]
     t.data, t.dtype = t.data.astype(np.int64), "int64"
     assert not theirs.ok or not np.array_equal(theirs.outputs[0], assert_matches_tflm(right, [x], KERNELS)[0])
+
+
+# ------------------------------------------------------------ LOGISTIC, TANH
+def test_sigmoid_table_is_tflite_micro_s():
+    """Read the table back out of TF-Lite Micro: at input scale 2 / 12288 the int16 TANH
+    rescales x to 2x, and x = 128 i lands on entry i with no interpolation, where the
+    output is exactly table[i] - 32768."""
+    from mcuforge.ir.builder import quant as q
+    from mcuforge.oracle.tflm import run_tflm
+    from mcuforge.frontend.tflite_write import write
+    from mcuforge.ref.activations16 import SIGMOID_TABLE
+
+    b = GraphBuilder()
+    x = b.input((256,), "int16", 2 / 12288, 0)
+    b.output(b.op(Op.TANH, [x], (256,), "int16", q(2.0**-15, 0)))
+    xs = (128 * np.arange(256)).astype(np.int16)
+    theirs = np.asarray(run_tflm(write(b.graph), [xs])[0]).astype(np.int64).reshape(-1)
+    assert (theirs + 32768).tolist() == SIGMOID_TABLE.tolist()
+
+
+def unary16(op, shape, s_in, s_out=2.0**-15):
+    b = GraphBuilder()
+    x = b.input(shape, "int16", s_in, 0)
+    b.output(b.op(op, [x], shape, "int16", quant(s_out, 0)))
+    return b.graph
+
+
+ALL_INT16 = np.arange(I16.min, I16.max + 1, dtype=np.int16)
+
+
+@pytest.mark.parametrize("op", [Op.LOGISTIC, Op.TANH])
+@pytest.mark.parametrize("s_in", [2.0**-12, 2.0**-11, 2.0**-10, 2.0**-13, 1 / 3000, 0.0007, 3e-5, 0.01])
+def test_logistic_tanh_int16_every_input(op, s_in):
+    g = unary16(op, (ALL_INT16.size,), s_in)
+    assert_matches_tflm(g, [ALL_INT16], KERNELS)
+
+
+@pytest.mark.parametrize("op", [Op.LOGISTIC, Op.TANH])
+def test_logistic_tanh_int16_refusals(op):
+    g = unary16(op, (4,), 2.0**-12, 2.0**-14)
+    with pytest.raises(UnsupportedError, match="output scale 2\\^-15"):
+        KERNELS[op](g, g.nodes[0], [np.zeros(4, np.int16)])
+    g = unary16(op, (4,), 2.0**-12)
+    g.tensors[g.inputs[0]].quant = quant(2.0**-12, 4)
+    with pytest.raises(UnsupportedError, match="zero point 0"):
+        KERNELS[op](g, g.nodes[0], [np.zeros(4, np.int16)])

@@ -13,7 +13,8 @@ prepare_/eval_ function):
 - LOGISTIC and TANH evaluate gemmlowp's fixed-point logistic / tanh on the input
   rescaled to Q4.27 (not a lookup table: that is what TF-Lite Micro's int8
   kernels run); the output is fixed at scale 1/256, zero point -128 (logistic) and
-  scale 1/128, zero point 0 (tanh), whatever the output tensor says.
+  scale 1/128, zero point 0 (tanh), whatever the output tensor says. Their int16
+  versions (a table with interpolation) are in ref/activations16.py.
 
 Real multipliers are computed in double from the float32 scales (and alpha). Some
 TF-Lite Micro sources compute LEAKY_RELU's and HARD_SWISH's in float32 and widen
@@ -31,6 +32,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref import activations16
 from mcuforge.ref.checks import int8_io, node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
@@ -246,6 +248,8 @@ def _sigmoid_tanh(g: Graph, node: Node, x_raw: np.ndarray) -> tuple[SigmoidTanhP
 
 def eval_logistic(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Logistic (int8): Q0.31 -> Q0.8 rounding, zero point -128."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return activations16.eval_logistic16(g, node, inputs)
     p, x, q0 = _sigmoid_tanh(g, node, inputs[0])
     y = np.clip(rounding_divide_by_pot(q0, 31 - 8) + INT8_MIN, INT8_MIN, INT8_MAX)
     y = np.where(x <= -p.input_range_radius, INT8_MIN, np.where(x >= p.input_range_radius, INT8_MAX, y))
@@ -254,6 +258,8 @@ def eval_logistic(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list
 
 def eval_tanh(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Tanh (int8): Q0.31 -> Q0.7 rounding, zero point 0."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return activations16.eval_tanh16(g, node, inputs)
     p, x, q0 = _sigmoid_tanh(g, node, inputs[0])
     y = np.clip(rounding_divide_by_pot(q0, 31 - 7), INT8_MIN, INT8_MAX)
     y = np.where(x <= -p.input_range_radius, INT8_MIN, np.where(x >= p.input_range_radius, INT8_MAX, y))
