@@ -93,8 +93,15 @@ def conv_cases():
     return cases
 
 
+def sigmoid_cases():
+    from ref.test_int16 import ALL_INT16, unary16
+
+    return [(unary16(op, (ALL_INT16.size,), s), [ALL_INT16]) for op in (Op.LOGISTIC, Op.TANH)
+            for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
+
+
 def test_int16_kernels_match_the_reference():
-    g, xs = merge_with_inputs([*fc_cases(), *ew_cases(), *conv_cases(), quantize_chain()])
+    g, xs = merge_with_inputs([*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), quantize_chain()])
     check_c(g, xs, sanitize=True)
 
 

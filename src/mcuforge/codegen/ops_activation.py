@@ -5,6 +5,7 @@ prepare_* functions; the kernels are element-wise (see mf_activation.h)."""
 from __future__ import annotations
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.codegen.ops_s16 import emit_sigmoid_tanh_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
@@ -83,6 +84,8 @@ def emit_hard_swish(g: Graph, node: Node, ctx: EmitContext) -> Call:
 
 
 def emit_sigmoid_tanh(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_sigmoid_tanh_s16(g, node, ctx)
     p = prepare_sigmoid_tanh(g, node)
     fields = [
         ("input_zero_point", p.input_zero_point),

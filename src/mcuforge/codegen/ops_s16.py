@@ -11,6 +11,7 @@ from mcuforge.codegen.call import Call, EmitContext
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
+from mcuforge.ref.activations16 import SIGMOID_TABLE, prepare_sigmoid_tanh16
 from mcuforge.ref.conv import prepare_conv2d, prepare_depthwise_conv2d
 from mcuforge.ref.fc import prepare_fully_connected
 
@@ -94,3 +95,26 @@ def emit_elementwise_s16(g: Graph, node: Node, ctx: EmitContext, params: tuple[t
     params_type = "mf_mul_params" if node.op == Op.MUL else "mf_add_params"
     args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.inputs[1]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
     return Call(kernel, params_type, params, args, SOURCES)
+
+
+TABLE_KEY = "\0sigmoid_table"  # no tensor has this name: one table per project, shared by every node
+
+
+def _sigmoid_table(ctx: EmitContext) -> str:
+    symbols = ctx._const_symbols  # the context's symbol cache (keyed by tensor name)
+    if TABLE_KEY not in symbols:
+        symbols[TABLE_KEY] = ctx.const_array("sigmoid_table", SIGMOID_TABLE.astype(np.int32))
+    return symbols[TABLE_KEY]
+
+
+def emit_sigmoid_tanh_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = prepare_sigmoid_tanh16(g, node)
+    params = (
+        ("size", str(g.tensors[node.outputs[0]].size)),
+        ("input_multiplier", str(p.input_multiplier)),
+        ("input_shift", str(p.input_left_shift)),
+        ("table", _sigmoid_table(ctx)),
+    )
+    kernel = "mf_logistic_s16" if node.op == Op.LOGISTIC else "mf_tanh_s16"
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call(kernel, "mf_sigmoid_s16_params", params, args, SOURCES)

@@ -15,6 +15,9 @@
  * or output offset; taps outside the image are skipped; the accumulator as above (the
  * depthwise one is always int64).
  *
+ * LOGISTIC / TANH: reference_integer_ops::Logistic / Tanh for int16 (element-wise, in
+ * increasing index order: the output may lie on the input).
+ *
  * ADD / SUB / MUL take mf_elementwise.h's parameter structs (left_shift 15 for int16)
  * and broadcast description.
  *
@@ -61,6 +64,18 @@ typedef struct {
     const int32_t *multipliers; /* Q31, one per output channel */
     const int32_t *shifts;
 } mf_conv_s16_params;
+
+/* LOGISTIC / TANH on int16: x' = (x * input_multiplier + round) >> input_shift, then the
+ * 256-entry sigmoid table (0.16 fixed point, emitted as const data) interpolated on |x'|. */
+typedef struct {
+    int32_t size;
+    int32_t input_multiplier;
+    int32_t input_shift;
+    const int32_t *table; /* sigmoid(i / 24) in 0.16 fixed point, 256 entries */
+} mf_sigmoid_s16_params;
+
+void mf_logistic_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out);
+void mf_tanh_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out);
 
 void mf_conv_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out);
 void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out, int16_t *scratch);

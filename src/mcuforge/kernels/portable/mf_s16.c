@@ -182,3 +182,47 @@ void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *o
         }
     }
 }
+
+/* The input in units of 1/(3 * 4096); |x * multiplier| <= 2^15 * 2^15 fits int32. */
+static int32_t sigmoid_input(const mf_sigmoid_s16_params *p, int16_t x) {
+    const int32_t round = p->input_shift > 0 ? (int32_t)1 << (p->input_shift - 1) : 0;
+    return ((int32_t)x * p->input_multiplier + round) >> p->input_shift;
+}
+
+/* 9 fractional bits per table step; negative inputs mirror as 1 - sigmoid(|x|). */
+void mf_logistic_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t v = sigmoid_input(p, in[i]);
+        const uint32_t a = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
+        const uint32_t uh = a >> 9;
+        uint32_t r;
+        if (uh >= 255u) {
+            r = 0x7FFFu << 10;
+        } else {
+            const uint32_t ua = (uint32_t)p->table[uh];
+            const uint32_t ub = (uint32_t)p->table[uh + 1u];
+            r = (ua << 9) + (a & 0x1FFu) * (ub - ua);
+        }
+        r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+        out[i] = (int16_t)(uint16_t)(r >> 10);
+    }
+}
+
+/* tanh(x) = 2 sigmoid(2x) - 1: 8 fractional bits per step, centred on 2^23. */
+void mf_tanh_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t v = sigmoid_input(p, in[i]);
+        const uint32_t a = v < 0 ? (uint32_t)0 - (uint32_t)v : (uint32_t)v;
+        const uint32_t uh = a >> 8;
+        int32_t r;
+        if (uh >= 255u) {
+            r = (int32_t)(0xFFFFu << 8);
+        } else {
+            const uint32_t ua = (uint32_t)p->table[uh];
+            const uint32_t ub = (uint32_t)p->table[uh + 1u];
+            r = (int32_t)((ua << 8) + (a & 0xFFu) * (ub - ua));
+        }
+        r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+        out[i] = (int16_t)(uint16_t)((uint32_t)(r >> 8) & 0xFFFFu); /* arithmetic shift, wrapping store */
+    }
+}
