@@ -100,8 +100,21 @@ def sigmoid_cases():
             for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
 
 
+def softmax_cases():
+    from ref.test_int16 import SOFTMAX_CASES, softmax16
+
+    cases = []
+    for name, kw in SOFTMAX_CASES.items():
+        g = softmax16(**kw)
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        cases.append((g, [rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)]))
+    return cases
+
+
 def test_int16_kernels_match_the_reference():
-    g, xs = merge_with_inputs([*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), quantize_chain()])
+    g, xs = merge_with_inputs(
+        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), quantize_chain()]
+    )
     check_c(g, xs, sanitize=True)
 
 

@@ -325,3 +325,39 @@ def test_logistic_tanh_int16_refusals(op):
     g.tensors[g.inputs[0]].quant = quant(2.0**-12, 4)
     with pytest.raises(UnsupportedError, match="zero point 0"):
         KERNELS[op](g, g.nodes[0], [np.zeros(4, np.int16)])
+
+
+# ------------------------------------------------------------ SOFTMAX
+def softmax16(shape, s_in, zp_in=0, beta=1.0, s_out=1 / 65536, zp_out=-32768, in_dtype="int8"):
+    b = GraphBuilder()
+    x = b.input(shape, in_dtype, s_in, zp_in)
+    b.output(b.op(Op.SOFTMAX, [x], shape, "int16", quant(s_out, zp_out), O.SoftmaxAttrs(beta)))
+    return b.graph
+
+
+SOFTMAX_CASES = {
+    "keyword_row": dict(shape=(1, 4), s_in=0.1, zp_in=-10),
+    "rows": dict(shape=(3, 5, 12), s_in=0.05, zp_in=3),
+    "sharp": dict(shape=(2, 10), s_in=0.02, zp_in=0, beta=2.0),
+    "flat": dict(shape=(1, 700), s_in=0.001, zp_in=0),
+    "beta_small": dict(shape=(4, 9), s_in=0.2, zp_in=-128, beta=0.3),
+}
+
+
+@pytest.mark.parametrize("name", list(SOFTMAX_CASES))
+def test_softmax_int8_to_int16(name):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    g = softmax16(**SOFTMAX_CASES[name])
+    x = rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    x.flat[0] = 127
+    y = assert_matches_tflm(g, [x], KERNELS)[0]
+    assert y.dtype == np.int16 and len(np.unique(y)) > 2
+
+
+def test_softmax_int16_refusals():
+    g = softmax16((1, 4), 1 / 4096, in_dtype="int16", s_out=1 / 32768, zp_out=0)
+    with pytest.raises(UnsupportedError, match="int16 input and int16 output"):
+        KERNELS[Op.SOFTMAX](g, g.nodes[0], [np.zeros((1, 4), np.int16)])
+    g = softmax16((1, 4), 0.1, zp_out=0)  # TF-Lite Micro needs zero point -32768 for int8 -> int16
+    with pytest.raises(UnsupportedError, match="zero point -32768"):
+        KERNELS[Op.SOFTMAX](g, g.nodes[0], [np.zeros((1, 4), np.int8)])

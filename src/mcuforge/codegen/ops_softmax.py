@@ -23,7 +23,8 @@ def emit_softmax(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("diff_min", str(p.diff_min)),
     )
     args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
-    return Call("mf_softmax_s8", "mf_softmax_params", params, args, ("mf_softmax", "mf_activation"))
+    kernel = "mf_softmax_s8_s16" if g.tensors[node.outputs[0]].dtype == "int16" else "mf_softmax_s8"
+    return Call(kernel, "mf_softmax_params", params, args, ("mf_softmax", "mf_activation"))
 
 
 EMITTERS: dict[Op, EmitFn] = {Op.SOFTMAX: emit_softmax}
