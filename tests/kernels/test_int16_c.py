@@ -94,10 +94,12 @@ def conv_cases():
 
 
 def sigmoid_cases():
-    from ref.test_int16 import ALL_INT16, unary16
+    from ref.test_int16 import ALL_INT16, RELU_SCALES, unary16
 
-    return [(unary16(op, (ALL_INT16.size,), s), [ALL_INT16]) for op in (Op.LOGISTIC, Op.TANH)
-            for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
+    cases = [(unary16(op, (ALL_INT16.size,), s), [ALL_INT16]) for op in (Op.LOGISTIC, Op.TANH)
+             for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
+    cases += [(unary16(op, (ALL_INT16.size,), *s), [ALL_INT16]) for op in (Op.RELU, Op.RELU6) for s in RELU_SCALES]
+    return cases
 
 
 def softmax_cases():

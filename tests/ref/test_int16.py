@@ -361,3 +361,31 @@ def test_softmax_int16_refusals():
     g = softmax16((1, 4), 0.1, zp_out=0)  # TF-Lite Micro needs zero point -32768 for int8 -> int16
     with pytest.raises(UnsupportedError, match="zero point -32768"):
         KERNELS[Op.SOFTMAX](g, g.nodes[0], [np.zeros((1, 4), np.int8)])
+
+
+# ------------------------------------------------------------ RELU, RELU6
+RELU_SCALES = [(1e-3, 1e-3), (1e-3, 2.5e-3), (3e-4, 1e-4), (2.0**-12, 2.0**-12), (0.05, 0.07)]
+
+
+@pytest.mark.parametrize("op", [Op.RELU, Op.RELU6])
+@pytest.mark.parametrize("scales", RELU_SCALES)
+def test_relu_int16_every_input(op, scales):
+    g = unary16(op, (ALL_INT16.size,), *scales)
+    assert_matches_tflm(g, [ALL_INT16], KERNELS)
+
+
+def test_relu6_int16_nonzero_zero_point():
+    # Relu6Prepare takes any int16 zero point (the clamp is in the input's quantisation)
+    b = GraphBuilder()
+    x = b.input((ALL_INT16.size,), "int16", 1e-3, 100)
+    b.output(b.op(Op.RELU6, [x], (ALL_INT16.size,), "int16", quant(1e-3, 100)))
+    assert_matches_tflm(b.graph, [ALL_INT16], KERNELS)
+
+
+def test_relu_int16_zero_point_is_refused():
+    b = GraphBuilder()
+    x = b.input((4,), "int16", 1e-3, 5)
+    b.output(b.op(Op.RELU, [x], (4,), "int16", quant(1e-3, 5)))
+    g = b.graph
+    with pytest.raises(UnsupportedError, match="zero point 0"):
+        KERNELS[Op.RELU](g, g.nodes[0], [np.zeros(4, np.int16)])

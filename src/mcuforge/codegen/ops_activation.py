@@ -44,12 +44,17 @@ def emit_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("act_min", p.act_min),
         ("act_max", p.act_max),
     ]
-    return _call(g, node, ctx, "mf_relu_s8", "mf_relu_params", fields)
+    return _call(g, node, ctx, f"mf_relu_{_suffix(g, node)}", "mf_relu_params", fields)
 
 
 def emit_relu6(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_relu6(g, node)
-    return _call(g, node, ctx, "mf_relu6_s8", "mf_relu6_params", [("zero", p.zero), ("six", p.six)])
+    fields = [("zero", p.zero), ("six", p.six)]
+    return _call(g, node, ctx, f"mf_relu6_{_suffix(g, node)}", "mf_relu6_params", fields)
+
+
+def _suffix(g: Graph, node: Node) -> str:
+    return "s16" if is_int16(g, node) else "s8"
 
 
 def emit_leaky_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:

@@ -50,7 +50,22 @@ INT32_MAX_MINUS_ROUNDING = (1 << 31) - 1 - (1 << 15)  # DownScaleInt32ToInt16Mul
 
 
 def _out(g: Graph, node: Node, y: np.ndarray) -> list[np.ndarray]:
-    return [np.asarray(y).astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
+    t = g.tensor(node.outputs[0])
+    return [np.asarray(y).astype(np.int16 if t.dtype == "int16" else np.int8).reshape(t.shape)]
+
+
+def _relu_io(g: Graph, node: Node, zero_points_zero: bool):
+    """int8_io, or for RELU / RELU6 on int16 (both tensors int16, per-tensor, zero point 0
+    where ReluPrepare requires it): (x, y, qmin, qmax)."""
+    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
+    if x.dtype != "int16" and y.dtype != "int16":
+        return (*int8_io(g, node), INT8_MIN, INT8_MAX)
+    for t in (x, y):
+        if t.dtype != "int16" or t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
+            raise UnsupportedError(f"{node_label(node)}: tensor {t.name!r} needs int16 with per-tensor quantisation.")
+        if zero_points_zero and t.quant.zp != 0:
+            raise UnsupportedError(f"{node_label(node)}: int16 tensor {t.name!r} needs zero point 0, as TF-Lite Micro does.")
+    return x, y, gl.INT16_MIN, gl.INT16_MAX
 
 
 # --------------------------------------------------------------------- RELU
@@ -67,11 +82,11 @@ class ReluParams:
 
 
 def prepare_relu(g: Graph, node: Node) -> ReluParams:
-    """CalculateReluOpData<int8_t> (activations_common.cc)."""
-    x, y = int8_io(g, node)
+    """CalculateReluOpData<int8_t> / <int16_t> (activations_common.cc)."""
+    x, y, qmin, qmax = _relu_io(g, node, zero_points_zero=True)
     m, s = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
-    # act_min: zp_out + roundf(0.0f / s_out) = zp_out; act_max: +infinity -> 127.
-    return ReluParams(x.quant.zp, y.quant.zp, m, s, max(INT8_MIN, y.quant.zp), INT8_MAX)
+    # act_min: zp_out + roundf(0.0f / s_out) = zp_out; act_max: +infinity -> the type's max.
+    return ReluParams(x.quant.zp, y.quant.zp, m, s, max(qmin, y.quant.zp), qmax)
 
 
 def eval_relu(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -91,11 +106,11 @@ class Relu6Params:
 
 
 def prepare_relu6(g: Graph, node: Node) -> Relu6Params:
-    """Relu6Prepare: six = FloatToQuantizedType<int8_t>(6.0f, s_in, zp_in)."""
-    x, _ = int8_io(g, node)
-    # round(6.0f / scale) in float32, plus the zero point, clamped to int8.
+    """Relu6Prepare: six = FloatToQuantizedType<int8_t / int16_t>(6.0f, s_in, zp_in)."""
+    x, _, qmin, qmax = _relu_io(g, node, zero_points_zero=False)
+    # round(6.0f / scale) in float32, plus the zero point, clamped to the type.
     six = tflite_round(float(np.float32(6.0) / x.quant.scale[0])) + x.quant.zp
-    return Relu6Params(x.quant.zp, int(min(max(six, INT8_MIN), INT8_MAX)))
+    return Relu6Params(x.quant.zp, int(min(max(six, qmin), qmax)))
 
 
 def eval_relu6(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
