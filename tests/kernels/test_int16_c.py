@@ -113,9 +113,20 @@ def softmax_cases():
     return cases
 
 
+def pool_cases():
+    from ref.test_int16 import POOL_CASES, pool16
+
+    cases = []
+    for op in (Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D):
+        for name, kw in POOL_CASES.items():
+            g = pool16(op, **kw)
+            cases.append((g, _inputs(g, np.random.default_rng(zlib.crc32(f"{op.value}{name}".encode())))))
+    return cases
+
+
 def test_int16_kernels_match_the_reference():
     g, xs = merge_with_inputs(
-        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), quantize_chain()]
+        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), quantize_chain()]
     )
     check_c(g, xs, sanitize=True)
 

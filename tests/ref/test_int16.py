@@ -389,3 +389,36 @@ def test_relu_int16_zero_point_is_refused():
     g = b.graph
     with pytest.raises(UnsupportedError, match="zero point 0"):
         KERNELS[Op.RELU](g, g.nodes[0], [np.zeros(4, np.int16)])
+
+
+# ------------------------------------------------------------ AVERAGE_POOL_2D, MAX_POOL_2D
+def pool16(op, in_shape, filt, stride, padding, act=O.Act.NONE, scale=1e-3, zp=0):
+    from mcuforge.ref.conv import conv_output_size
+
+    n, h, w, c = in_shape
+    oh, _ = conv_output_size(h, filt[0], stride[0], 1, padding)
+    ow, _ = conv_output_size(w, filt[1], stride[1], 1, padding)
+    b = GraphBuilder()
+    x = b.input(in_shape, "int16", scale, zp)
+    b.output(b.op(op, [x], (n, oh, ow, c), "int16", quant(scale, zp), O.PoolAttrs(filt, stride, padding, act)))
+    return b.graph
+
+
+POOL_CASES = {
+    "2x2_valid": dict(in_shape=(1, 6, 6, 3), filt=(2, 2), stride=(2, 2), padding=O.Padding.VALID),
+    "3x3_same_stride1": dict(in_shape=(2, 5, 7, 2), filt=(3, 3), stride=(1, 1), padding=O.Padding.SAME),
+    "3x2_same_stride2": dict(in_shape=(1, 7, 6, 4), filt=(3, 2), stride=(2, 2), padding=O.Padding.SAME),
+    "global": dict(in_shape=(1, 5, 5, 3), filt=(5, 5), stride=(1, 1), padding=O.Padding.VALID),
+    "relu6": dict(in_shape=(1, 6, 6, 3), filt=(2, 2), stride=(2, 2), padding=O.Padding.VALID, act=O.Act.RELU6),
+    "relu_zero_point": dict(in_shape=(1, 6, 6, 3), filt=(3, 3), stride=(1, 1), padding=O.Padding.SAME,
+                            act=O.Act.RELU, zp=-300),
+}
+
+
+@pytest.mark.parametrize("op", [Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D])
+@pytest.mark.parametrize("name", list(POOL_CASES))
+def test_pools_int16(op, name):
+    rng = np.random.default_rng(zlib.crc32(f"{op.value}{name}".encode()))
+    g = pool16(op, **POOL_CASES[name])
+    y = assert_matches_tflm(g, [x16(rng, g.tensors[g.inputs[0]].shape)], KERNELS)[0]
+    assert y.dtype == np.int16

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.codegen.ops_s16 import SOURCES as S16_SOURCES
 from mcuforge.codegen.ops_s16 import emit_conv_s16, emit_fc_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
@@ -373,6 +374,9 @@ def _emit_pool(kernel: str):
                 f"{node.op} node {node.name!r} has a window entirely outside the input, which TF-Lite Micro rejects."
             )
         args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+        if is_int16(g, node):  # the 16-bit kernels of mf_s16 (same fields)
+            return Call(kernel.replace("_s8", "_s16"), "mf_pool_s16_params", tuple(_pool_fields(g, node, p)), args,
+                        S16_SOURCES)
         return Call(kernel, "mf_pool_params", tuple(_pool_fields(g, node, p)), args, ("mf_pool",))
 
     return emit

@@ -471,7 +471,7 @@ _BIAS_SLOT = {Op.TRANSPOSE_CONV: 3}
 # every other int16 tensor is refused with _INT16.
 INT16_OPS = frozenset({
     "QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D",
-    "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6",
+    "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "AVERAGE_POOL_2D", "MAX_POOL_2D",
 })  # fmt: skip
 _INT16 = (
     "mcuforge supports int16 (16x8) tensors only in "

@@ -21,7 +21,7 @@
  * ADD / SUB / MUL take mf_elementwise.h's parameter structs (left_shift 15 for int16)
  * and broadcast description.
  *
- * Memory contract: FULLY_CONNECTED's and CONV_2D's output must not overlap the input.
+ * Memory contract: FULLY_CONNECTED's, CONV_2D's and the pools' output must not overlap the input.
  * DEPTHWISE_CONV_2D with scratch (in_h * in_w int16 values) copies each input channel
  * plane there before writing that channel's outputs, so with depth multiplier 1 its
  * output may lie on its input (the in-place allowance); without scratch (NULL) it reads
@@ -76,6 +76,17 @@ typedef struct {
 
 void mf_logistic_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out);
 void mf_tanh_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out);
+
+/* AVERAGE_POOL_2D / MAX_POOL_2D on int16 (reference_integer_ops::AveragePool / MaxPool
+ * for int16): windows clipped to the image; the average rounds halves away from zero. */
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t filter_h, filter_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t act_min, act_max;
+} mf_pool_s16_params;
+
+void mf_avgpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out);
+void mf_maxpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out);
 
 void mf_conv_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out);
 void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out, int16_t *scratch);

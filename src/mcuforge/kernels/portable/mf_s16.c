@@ -226,3 +226,62 @@ void mf_tanh_s16(const mf_sigmoid_s16_params *p, const int16_t *in, int16_t *out
         out[i] = (int16_t)(uint16_t)((uint32_t)(r >> 8) & 0xFFFFu); /* arithmetic shift, wrapping store */
     }
 }
+
+/* One pooling window, clipped to the image: the sum (|sum| < 2^31 for windows below
+ * 2^16 positions) or the maximum, and the number of positions. */
+static void pool_window(const mf_pool_s16_params *p, const int16_t *img, int32_t oy, int32_t ox, int32_t c,
+                        int32_t *sum, int32_t *max, int32_t *count) {
+    const int32_t y0 = oy * p->stride_h - p->pad_top;
+    const int32_t x0 = ox * p->stride_w - p->pad_left;
+    int32_t s = 0;
+    int32_t m = -32768;
+    int32_t n = 0;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        const int32_t iy = y0 + fy;
+        if (iy < 0 || iy >= p->in_h) {
+            continue;
+        }
+        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+            const int32_t ix = x0 + fx;
+            if (ix < 0 || ix >= p->in_w) {
+                continue;
+            }
+            const int32_t v = img[((size_t)iy * (size_t)p->in_w + (size_t)ix) * (size_t)p->channels + (size_t)c];
+            s += v;
+            m = v > m ? v : m;
+            ++n;
+        }
+    }
+    *sum = s;
+    *max = m;
+    *count = n;
+}
+
+static void pool(const mf_pool_s16_params *p, const int16_t *in, int16_t *out, int average) {
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int16_t *img = in + (size_t)b * (size_t)p->in_h * (size_t)p->in_w * (size_t)p->channels;
+        for (int32_t oy = 0; oy < p->out_h; ++oy) {
+            for (int32_t ox = 0; ox < p->out_w; ++ox) {
+                for (int32_t c = 0; c < p->channels; ++c) {
+                    int32_t sum;
+                    int32_t max;
+                    int32_t n;
+                    pool_window(p, img, oy, ox, c, &sum, &max, &n);
+                    int32_t v = max;
+                    if (average) { /* the emitter refuses windows with no position in the image */
+                        v = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+                    }
+                    *out++ = out16(v, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+void mf_avgpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out) {
+    pool(p, in, out, 1);
+}
+
+void mf_maxpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out) {
+    pool(p, in, out, 0);
+}
