@@ -304,8 +304,8 @@ def test_missing_file_and_directory(tmp_path):
             UnsupportedError,
             r"node 1 uses SQRT, which mcuforge does not support; supported operators: ABS, ADD",
         ),
-        # 16x8 CONV_2D reads; the RELU after it has no int16 kernel in mcuforge
-        (dict(dtype="int16"), UnsupportedError, r"node 1 \(RELU\) has the int16 tensor 't3'"),
+        # 16x8 CONV_2D reads, but TFLite's int16 convolution needs zero point 0
+        (dict(dtype="int16"), UnsupportedError, r"node 0 \(CONV_2D\): int16 tensor 't0' has zero point -1"),
         (dict(dtype="float32"), UnsupportedError, r"node 0 \(CONV_2D\) is a float32 CONV_2D"),
         (dict(dtype="uint8"), UnsupportedError, r"legacy uint8"),
         (dict(bdtype="int64"), UnsupportedError, r"bias 't2' has dtype int64"),

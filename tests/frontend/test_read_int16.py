@@ -80,3 +80,22 @@ def test_convolutions_16x8(op, bias):
                      act=O.Act.RELU6)
     g2 = roundtrip(g)
     assert g2.tensors[g2.nodes[0].inputs[2]].dtype == bias
+
+
+def test_data_movement_int16():
+    """RESHAPE, TRANSPOSE, CONCATENATION, PAD on int16 read back (their kernels move bytes)."""
+    b = GraphBuilder()
+    x = b.input((1, 4, 6), "int16", 1e-3, 0)
+    r = b.op(Op.RESHAPE, [x, b.const(np.array([1, 6, 4], np.int32))], (1, 6, 4), "int16", quant(1e-3, 0))
+    t = b.op(Op.TRANSPOSE, [r, b.const(np.array([0, 2, 1], np.int32))], (1, 4, 6), "int16", quant(1e-3, 0))
+    c = b.op(Op.CONCATENATION, [x, t], (1, 8, 6), "int16", quant(1e-3, 0), O.ConcatAttrs(1))
+    p = b.op(Op.PAD, [c, b.const(np.array([[0, 0], [1, 2], [0, 1]], np.int32))], (1, 11, 7), "int16",
+             quant(1e-3, 0))
+    b.output(p)
+    roundtrip(b.graph)
+
+
+def test_int16_zero_point_refused_where_tflite_needs_0():
+    g = binary16(Op.MUL, (4,), (4,), (4,), 1e-3, 1e-3, 1e-3, zps=(0, 3, 0))
+    with pytest.raises(UnsupportedError, match=r"node 0 \(MUL\): int16 tensor '.*' has zero point 3"):
+        read(write(g))

@@ -124,9 +124,15 @@ def pool_cases():
     return cases
 
 
+def movement_cases():
+    from ref.test_int16 import movement_graph
+
+    return [(movement_graph(zp), [x16(np.random.default_rng(zp), (1, 4, 6))]) for zp in (0, 77)]
+
+
 def test_int16_kernels_match_the_reference():
     g, xs = merge_with_inputs(
-        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), quantize_chain()]
+        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), *movement_cases(), quantize_chain()]
     )
     check_c(g, xs, sanitize=True)
 

@@ -422,3 +422,32 @@ def test_pools_int16(op, name):
     g = pool16(op, **POOL_CASES[name])
     y = assert_matches_tflm(g, [x16(rng, g.tensors[g.inputs[0]].shape)], KERNELS)[0]
     assert y.dtype == np.int16
+
+
+# ------------------------------------------------------------ data movement
+def movement_graph(zp_pad=0):
+    """RESHAPE -> TRANSPOSE -> CONCATENATION -> PAD -> PADV2 -> STRIDED_SLICE -> SQUEEZE on int16."""
+    q = quant(1e-3, 0)
+    b = GraphBuilder()
+    x = b.input((1, 4, 6), "int16", 1e-3, 0)
+    r = b.op(Op.RESHAPE, [x, b.const(np.array([1, 6, 4], np.int32))], (1, 6, 4), "int16", q)
+    t = b.op(Op.TRANSPOSE, [r, b.const(np.array([0, 2, 1], np.int32))], (1, 4, 6), "int16", q)
+    c = b.op(Op.CONCATENATION, [x, t], (1, 8, 6), "int16", q, O.ConcatAttrs(-2))
+    p = b.op(Op.PAD, [c, b.const(np.array([[0, 0], [1, 2], [0, 1]], np.int32))], (1, 11, 7), "int16",
+             quant(1e-3, zp_pad))
+    v = b.const(np.array([-1234], np.int16), q=quant(1e-3, zp_pad))
+    p2 = b.op(Op.PADV2, [p, b.const(np.array([[0, 0], [0, 1], [2, 0]], np.int32)), v], (1, 12, 9), "int16",
+              quant(1e-3, zp_pad))
+    s = b.op(Op.STRIDED_SLICE, [p2, b.const(np.array([0, 1, 0], np.int32)), b.const(np.array([1, 12, 9], np.int32)),
+                                b.const(np.array([1, 2, 3], np.int32))], (1, 6, 3), "int16", quant(1e-3, zp_pad),
+             O.StridedSliceAttrs())
+    b.output(b.op(Op.SQUEEZE, [s], (6, 3), "int16", quant(1e-3, zp_pad), O.SqueezeAttrs((0,))))
+    return b.graph
+
+
+@pytest.mark.parametrize("zp_pad", [0, 77])
+def test_data_movement_int16(zp_pad):
+    """An int16 PAD without a value fills with 0, not with its zero point (pad.cc)."""
+    rng = np.random.default_rng(zp_pad)
+    g = movement_graph(zp_pad)
+    assert_matches_tflm(g, [x16(rng, (1, 4, 6))], KERNELS)

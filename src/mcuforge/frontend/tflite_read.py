@@ -472,6 +472,12 @@ _BIAS_SLOT = {Op.TRANSPOSE_CONV: 3}
 INT16_OPS = frozenset({
     "QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D",
     "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+    "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PAD", "PADV2", "STRIDED_SLICE",
+})  # fmt: skip
+# ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
+# or its kernels ignore the zero point).
+_INT16_ZERO_POINT_0 = frozenset({
+    "FULLY_CONNECTED", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "TANH", "RELU", "CONCATENATION",
 })  # fmt: skip
 _INT16 = (
     "mcuforge supports int16 (16x8) tensors only in "
@@ -532,6 +538,10 @@ def _data_type(t: Tensor, where: str, op: Op, float_ok: bool) -> None:
     if t.dtype == "int16" and op.value in INT16_OPS:
         if t.quant is None:
             raise ModelFormatError(f"{where}: int16 tensor {t.name!r} has no quantisation parameters")
+        if op.value in _INT16_ZERO_POINT_0 and np.any(t.quant.zero_point != 0):
+            raise UnsupportedError(
+                f"{where}: int16 tensor {t.name!r} has zero point {t.quant.zp}; TFLite's int16 {op} needs 0"
+            )
         return
     if t.dtype == "int16":
         raise UnsupportedError(f"{where} has the int16 tensor {t.name!r}; {_INT16}")
