@@ -130,9 +130,20 @@ def movement_cases():
     return [(movement_graph(zp), [x16(np.random.default_rng(zp), (1, 4, 6))]) for zp in (0, 77)]
 
 
+def mean_cases():
+    from ref.test_int16 import MEAN_CASES, mean16
+
+    cases = []
+    for op in (Op.MEAN, Op.SUM):
+        for name, kw in MEAN_CASES.items():
+            g = mean16(op, **kw)
+            cases.append((g, _inputs(g, np.random.default_rng(zlib.crc32(f"{op.value}{name}".encode())))))
+    return cases
+
+
 def test_int16_kernels_match_the_reference():
     g, xs = merge_with_inputs(
-        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), *movement_cases(), quantize_chain()]
+        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), *movement_cases(), *mean_cases(), quantize_chain()]
     )
     check_c(g, xs, sanitize=True)
 

@@ -451,3 +451,42 @@ def test_data_movement_int16(zp_pad):
     rng = np.random.default_rng(zp_pad)
     g = movement_graph(zp_pad)
     assert_matches_tflm(g, [x16(rng, (1, 4, 6))], KERNELS)
+
+
+# ------------------------------------------------------------ MEAN, SUM
+def mean16(op, shape, axes, keep_dims, s_in=1e-3, s_out=1e-3, zps=(0, 0)):
+    out = tuple(1 if i in [a % len(shape) for a in axes] else d for i, d in enumerate(shape))
+    if not keep_dims:
+        out = tuple(d for i, d in enumerate(shape) if i not in [a % len(shape) for a in axes])
+    b = GraphBuilder()
+    x = b.input(shape, "int16", s_in, zps[0])
+    ax = b.const(np.array(axes, np.int32))
+    b.output(b.op(op, [x, ax], out, "int16", quant(s_out, zps[1]), O.ReduceAttrs(keep_dims)))
+    return b.graph
+
+
+MEAN_CASES = {
+    "spatial_keep": dict(shape=(1, 4, 5, 3), axes=[1, 2], keep_dims=True),
+    "last_axis": dict(shape=(2, 3, 7), axes=[-1], keep_dims=False),
+    "rescale": dict(shape=(3, 6), axes=[0], keep_dims=False, s_in=2e-3, s_out=7e-4),
+    "zero_points": dict(shape=(2, 9), axes=[1], keep_dims=True, zps=(-100, 40)),
+    "all_axes": dict(shape=(2, 3, 4), axes=[0, 1, 2], keep_dims=False, s_out=5e-4),
+}
+
+
+@pytest.mark.parametrize("op", [Op.MEAN, Op.SUM])
+@pytest.mark.parametrize("name", list(MEAN_CASES))
+def test_mean_sum_int16(op, name):
+    rng = np.random.default_rng(zlib.crc32(f"{op.value}{name}".encode()))
+    kw = dict(MEAN_CASES[name])
+    if op == Op.SUM:
+        kw["s_out"] = kw.get("s_out", 1e-3) * 8
+    g = mean16(op, **kw)
+    y = assert_matches_tflm(g, [x16(rng, g.tensors[g.inputs[0]].shape)], KERNELS)[0]
+    assert y.dtype == np.int16
+
+
+def test_reduce_max_int16_is_refused():
+    g = mean16(Op.REDUCE_MAX, (2, 3), [1], False)
+    with pytest.raises(UnsupportedError, match="int16"):
+        KERNELS[Op.REDUCE_MAX](g, g.nodes[0], [np.zeros((2, 3), np.int16), None])
