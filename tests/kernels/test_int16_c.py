@@ -94,7 +94,7 @@ def conv_cases():
 
 
 def sigmoid_cases():
-    from ref.test_int16 import ALL_INT16, RELU_SCALES, unary16
+    from ref.test_int16_ops import ALL_INT16, RELU_SCALES, unary16
 
     cases = [(unary16(op, (ALL_INT16.size,), s), [ALL_INT16]) for op in (Op.LOGISTIC, Op.TANH)
              for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
@@ -103,7 +103,7 @@ def sigmoid_cases():
 
 
 def softmax_cases():
-    from ref.test_int16 import SOFTMAX_CASES, softmax16
+    from ref.test_int16_ops import SOFTMAX_CASES, softmax16
 
     cases = []
     for name, kw in SOFTMAX_CASES.items():
@@ -114,7 +114,7 @@ def softmax_cases():
 
 
 def pool_cases():
-    from ref.test_int16 import POOL_CASES, pool16
+    from ref.test_int16_ops import POOL_CASES, pool16
 
     cases = []
     for op in (Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D):
@@ -125,13 +125,13 @@ def pool_cases():
 
 
 def movement_cases():
-    from ref.test_int16 import movement_graph
+    from ref.test_int16_ops import movement_graph
 
     return [(movement_graph(zp), [x16(np.random.default_rng(zp), (1, 4, 6))]) for zp in (0, 77)]
 
 
 def mean_cases():
-    from ref.test_int16 import MEAN_CASES, mean16
+    from ref.test_int16_ops import MEAN_CASES, mean16
 
     cases = []
     for op in (Op.MEAN, Op.SUM):
@@ -142,9 +142,8 @@ def mean_cases():
 
 
 def test_int16_kernels_match_the_reference():
-    g, xs = merge_with_inputs(
-        [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases(), *movement_cases(), *mean_cases(), quantize_chain()]
-    )
+    cases = [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases()]
+    g, xs = merge_with_inputs([*cases, *movement_cases(), *mean_cases(), quantize_chain()])
     check_c(g, xs, sanitize=True)
 
 

@@ -64,7 +64,9 @@ def _relu_io(g: Graph, node: Node, zero_points_zero: bool):
         if t.dtype != "int16" or t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
             raise UnsupportedError(f"{node_label(node)}: tensor {t.name!r} needs int16 with per-tensor quantisation.")
         if zero_points_zero and t.quant.zp != 0:
-            raise UnsupportedError(f"{node_label(node)}: int16 tensor {t.name!r} needs zero point 0, as TF-Lite Micro does.")
+            raise UnsupportedError(
+                f"{node_label(node)}: int16 tensor {t.name!r} needs zero point 0, as TF-Lite Micro does."
+            )
     return x, y, gl.INT16_MIN, gl.INT16_MAX
 
 

@@ -149,7 +149,9 @@ def prepare_mul(g: Graph, node: Node) -> MulParams:
     """CalculateOpDataMul for int8: one multiplier for s1 * s2 / s_out, in double."""
     x1, x2, y = _check_int8(g, node)
     if y.dtype == "int16" and (x1.quant.zp, x2.quant.zp, y.quant.zp) != (0, 0, 0):
-        raise UnsupportedError(f"{node_label(node)} is an int16 MUL with a nonzero zero point, which TF-Lite Micro rejects.")
+        raise UnsupportedError(
+            f"{node_label(node)} is an int16 MUL with a nonzero zero point, which TF-Lite Micro rejects."
+        )
     real = float(x1.quant.scale[0]) * float(x2.quant.scale[0]) / float(y.quant.scale[0])
     m, s = quantize_multiplier(real)
     qmin, qmax = int_range(y.dtype)

@@ -175,7 +175,8 @@ void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *o
                                 acc += w * (int32_t)src[((size_t)iy * (size_t)p->in_w + (size_t)ix) * step];
                             }
                         }
-                        dst[((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)p->out_c + oc] = conv_out(p, acc, oc);
+                        const size_t at = ((size_t)oy * (size_t)p->out_w + (size_t)ox) * (size_t)p->out_c + (size_t)oc;
+                        dst[at] = conv_out(p, acc, oc);
                     }
                 }
             }
