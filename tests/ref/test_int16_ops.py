@@ -227,3 +227,18 @@ def test_reduce_max_int16_is_refused():
     g = mean16(Op.REDUCE_MAX, (2, 3), [1], False)
     with pytest.raises(UnsupportedError, match="int16"):
         KERNELS[Op.REDUCE_MAX](g, g.nodes[0], [np.zeros((2, 3), np.int16), None])
+
+
+def test_keyword_spotting_head_and_tail():
+    """tflm_keyword_scrambled's int16 ends, with its quantisation: QUANTIZE int16 -> int8 in
+    front, SOFTMAX int8 -> int16 (scale 1.5259022e-05, near 1/65536) and QUANTIZE int16 ->
+    int32 behind."""
+    b = GraphBuilder()
+    x = b.input((1, 96), "int16", 0.000625, 0)
+    q = b.op(Op.QUANTIZE, [x], (1, 96), "int8", quant(0.059208333, -128))
+    logits = b.input((1, 2), "int8", 0.06996273, 2)
+    s = b.op(Op.SOFTMAX, [logits], (1, 2), "int16", quant(1.5259022e-05, -32768), O.SoftmaxAttrs(1.0))
+    b.output(q, b.op(Op.QUANTIZE, [s], (1, 2), "int32", quant(3.051851e-05, 0)))
+    rng = np.random.default_rng(7)
+    xs = [x16(rng, (1, 96)), rng.integers(-128, 128, (1, 2)).astype(np.int8)]
+    assert_matches_tflm(b.graph, xs, KERNELS)
