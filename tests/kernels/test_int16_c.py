@@ -170,3 +170,15 @@ def test_depthwise_s16_in_place():
         assert y_bytes <= x.nbytes
         assert ours.tobytes() == run(g, [x])[0].tobytes()
 
+
+
+def test_plan_counts_two_bytes_per_int16_element():
+    """An int16 FULLY_CONNECTED (input and output live together): the arena holds both at
+    2 bytes per element, twice what the same shapes take in int8."""
+    from mcuforge.plan.memory import plan_graph
+    from ref.test_fc import fc_graph
+
+    g16 = fc16_graph(np.random.default_rng(0), (1, 100), 60)
+    g8 = fc_graph(np.random.default_rng(0), (1, 100), 60)
+    a16, a8 = plan_graph(g16, {}).arena_bytes, plan_graph(g8, {}).arena_bytes
+    assert a16 >= 2 * (100 + 60) and a8 < 2 * (100 + 60) <= a16
