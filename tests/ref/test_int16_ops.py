@@ -91,9 +91,37 @@ def test_softmax_int8_to_int16(name):
     assert y.dtype == np.int16 and len(np.unique(y)) > 2
 
 
+SOFTMAX16_CASES = {
+    "q12": dict(shape=(4, 10), s_in=1 / 4096),
+    "long_rows": dict(shape=(2, 300), s_in=3e-4),
+    "fine": dict(shape=(64, 5), s_in=1e-4),
+    "coarse": dict(shape=(16, 64), s_in=0.01),
+    "beta": dict(shape=(8, 7), s_in=1e-3, beta=0.4),
+}
+
+
+@pytest.mark.parametrize("name", list(SOFTMAX16_CASES))
+def test_softmax_int16_to_int16(name):
+    """SoftmaxInt16 with its two float-built tables (ref/softmax16.py)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    g = softmax16(**SOFTMAX16_CASES[name], in_dtype="int16", s_out=1 / 32768, zp_out=0)
+    y = assert_matches_tflm(g, [x16(rng, g.tensors[g.inputs[0]].shape)], KERNELS)[0]
+    assert y.dtype == np.int16 and len(np.unique(y)) > 2
+
+
+def test_softmax_every_table_entry():
+    """Rows of two values whose difference walks every exp-table position (the second
+    value fixed at the maximum), at input scale 10 / 65535 (multiplier 1: the rescaled
+    difference is the difference)."""
+    low = np.arange(-32768, 32767, 7, dtype=np.int16)
+    x = np.stack([low, np.full(low.size, 32767, np.int16)], axis=1)
+    g = softmax16(x.shape, 10 / 65535, in_dtype="int16", s_out=1 / 32768, zp_out=0)
+    assert_matches_tflm(g, [x], KERNELS)
+
+
 def test_softmax_int16_refusals():
-    g = softmax16((1, 4), 1 / 4096, in_dtype="int16", s_out=1 / 32768, zp_out=0)
-    with pytest.raises(UnsupportedError, match="int16 input and int16 output"):
+    g = softmax16((1, 4), 1 / 4096, in_dtype="int16", s_out=1 / 65536, zp_out=0)
+    with pytest.raises(UnsupportedError, match="output scale 1/32768"):
         KERNELS[Op.SOFTMAX](g, g.nodes[0], [np.zeros((1, 4), np.int16)])
     g = softmax16((1, 4), 0.1, zp_out=0)  # TF-Lite Micro needs zero point -32768 for int8 -> int16
     with pytest.raises(UnsupportedError, match="zero point -32768"):

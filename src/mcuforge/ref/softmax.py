@@ -16,7 +16,7 @@ The output quantisation is fixed: TF-Lite Micro requires zero point -128 and a
 scale of exactly 1/256. An int16 output (int8 input; keyword spotting's last layer)
 takes zero point -32768 and a scale within 0.1% of 1/65536, and the same arithmetic
 rounded to 16 bits: RoundingDivideByPOT(..., num_bits_over_unit + 15) - 32768.
-(int16 input, reference_ops::SoftmaxInt16 with its float-built tables, is refused.)
+int16 input (reference_ops::SoftmaxInt16, with its float-built tables) is in ref/softmax16.py.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref import softmax16
 from mcuforge.ref.checks import node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
@@ -102,7 +103,9 @@ def prepare_softmax(g: Graph, node: Node) -> SoftmaxParams:
 
 
 def eval_softmax(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    """reference_ops::Softmax<int8_t, int8_t>, all rows at once."""
+    """reference_ops::Softmax<int8_t, int8_t / int16_t>, all rows at once."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return softmax16.eval_softmax16(g, node, inputs)
     p = prepare_softmax(g, node)
     x = np.asarray(inputs[0]).astype(np.int64)
     shape = x.shape
