@@ -110,6 +110,14 @@ def softmax_cases():
         g = softmax16(**kw)
         rng = np.random.default_rng(zlib.crc32(name.encode()))
         cases.append((g, [rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)]))
+    from ref.test_int16_ops import SOFTMAX16_CASES
+
+    for name, kw in SOFTMAX16_CASES.items():
+        g = softmax16(**kw, in_dtype="int16", s_out=1 / 32768, zp_out=0)
+        cases.append((g, _inputs(g, np.random.default_rng(zlib.crc32(name.encode())))))
+    low = np.arange(-32768, 32767, 7, dtype=np.int16)
+    x = np.stack([low, np.full(low.size, 32767, np.int16)], axis=1)
+    cases.append((softmax16(x.shape, 10 / 65535, in_dtype="int16", s_out=1 / 32768, zp_out=0), [x]))
     return cases
 
 

@@ -12,6 +12,7 @@ from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
 from mcuforge.ref.activations16 import SIGMOID_TABLE, prepare_sigmoid_tanh16
+from mcuforge.ref import softmax16
 from mcuforge.ref.conv import prepare_conv2d, prepare_depthwise_conv2d
 from mcuforge.ref.fc import prepare_fully_connected
 
@@ -118,3 +119,28 @@ def emit_sigmoid_tanh_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
     kernel = "mf_logistic_s16" if node.op == Op.LOGISTIC else "mf_tanh_s16"
     args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
     return Call(kernel, "mf_sigmoid_s16_params", params, args, SOURCES)
+
+
+SOFTMAX_KEY = "\0softmax16_tables"
+
+
+def emit_softmax_s16(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    p = softmax16.prepare_softmax16(g, node)
+    x = g.tensors[node.inputs[0]]  # type: ignore[index]
+    depth = x.shape[-1] if x.shape else 1
+    symbols = ctx._const_symbols  # one pair of tables per project, as for the sigmoid table
+    if SOFTMAX_KEY not in symbols:
+        exp_lut, inv_lut = softmax16.tables()
+        exp_sym = ctx.const_array("softmax_exp_lut", exp_lut.astype(np.int32))
+        symbols[SOFTMAX_KEY] = f"{exp_sym},{ctx.const_array('softmax_inv_lut', inv_lut.astype(np.int32))}"
+    exp_sym, inv_sym = symbols[SOFTMAX_KEY].split(",")
+    params = (
+        ("rows", str(x.size // depth if depth else 0)),
+        ("depth", str(depth)),
+        ("input_multiplier", str(p.input_multiplier)),
+        ("input_left_shift", str(p.input_left_shift)),
+        ("exp_lut", exp_sym),
+        ("inv_lut", inv_sym),
+    )
+    args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+    return Call("mf_softmax_s16", "mf_softmax_s16_params", params, args, SOURCES)

@@ -88,6 +88,21 @@ typedef struct {
 void mf_avgpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out);
 void mf_maxpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out);
 
+/* SOFTMAX int16 -> int16 (reference_ops::SoftmaxInt16) with TF-Lite Micro's two
+ * 513-entry tables (exp on [-10, 0], 1 / (1 + x) on [0, 1]), emitted as const data. */
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    const int32_t *exp_lut; /* 513 entries */
+    const int32_t *inv_lut; /* 513 entries */
+} mf_softmax_s16_params;
+
+/* The output is used as scratch for the row's exponentials (as the reference does); it
+ * must not overlap the input. */
+void mf_softmax_s16(const mf_softmax_s16_params *p, const int16_t *in, int16_t *out);
+
 void mf_conv_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out);
 void mf_depthwise_s16(const mf_conv_s16_params *p, const int16_t *in, int16_t *out, int16_t *scratch);
 void mf_fc_s16(const mf_fc_s16_params *p, const int16_t *in, int16_t *out);

@@ -286,3 +286,45 @@ void mf_avgpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out
 void mf_maxpool_s16(const mf_pool_s16_params *p, const int16_t *in, int16_t *out) {
     pool(p, in, out, 0);
 }
+
+/* LUTLookup for int16: 9 bits of index, 7 of interpolation (arithmetic shifts). */
+static int16_t lut_lookup(int32_t v, const int32_t *lut) {
+    const int32_t index = 256 + (v >> 7);
+    const int32_t offset = v & 0x7F;
+    const int32_t base = lut[index];
+    const int32_t slope = lut[index + 1] - base;
+    return (int16_t)(base + ((slope * offset + 64) >> 7));
+}
+
+static int32_t clamp16(int32_t v) {
+    return v < -32768 ? -32768 : (v > 32767 ? 32767 : v);
+}
+
+void mf_softmax_s16(const mf_softmax_s16_params *p, const int16_t *in, int16_t *out) {
+    for (int32_t r = 0; r < p->rows; ++r) {
+        const int16_t *x = in + (size_t)r * (size_t)p->depth;
+        int16_t *y = out + (size_t)r * (size_t)p->depth;
+        int32_t max_in = -32768;
+        for (int32_t c = 0; c < p->depth; ++c) {
+            max_in = x[c] > max_in ? x[c] : max_in;
+        }
+        int32_t sum = 0; /* Q16.15; each term is below 2^15 */
+        for (int32_t c = 0; c < p->depth; ++c) {
+            const int32_t scaled = mf_requant(x[c] - max_in, p->input_multiplier, p->input_left_shift);
+            y[c] = lut_lookup(clamp16(scaled + 32767), p->exp_lut);
+            sum += y[c];
+        }
+        int hp1 = 0; /* CountLeadingZeros; sum >= 1 (the maximum's exponential) */
+        while (hp1 < 32 && ((uint32_t)sum & (0x80000000u >> hp1)) == 0) {
+            ++hp1;
+        }
+        const int32_t shifted = (int32_t)((((int64_t)sum << (hp1 - 1)) + (1 << 13)) >> 14);
+        const int32_t recip = lut_lookup(clamp16(shifted - ((1 << 15) + (1 << 16))), p->inv_lut);
+        const int right = 31 - hp1;
+        const int64_t round = (int64_t)1 << (right - 1);
+        for (int32_t c = 0; c < p->depth; ++c) {
+            const int32_t v = (int32_t)(((int64_t)y[c] * recip + round) >> right);
+            y[c] = (int16_t)(v < 0 ? 0 : (v > 32767 ? 32767 : v));
+        }
+    }
+}
