@@ -99,3 +99,9 @@ def test_int16_zero_point_refused_where_tflite_needs_0():
     g = binary16(Op.MUL, (4,), (4,), (4,), 1e-3, 1e-3, 1e-3, zps=(0, 3, 0))
     with pytest.raises(UnsupportedError, match=r"node 0 \(MUL\): int16 tensor '.*' has zero point 3"):
         read(write(g))
+
+
+def test_slicing_int16_reads():
+    from ref.test_int16_ops import slicing_graph
+
+    roundtrip(slicing_graph())

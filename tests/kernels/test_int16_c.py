@@ -135,7 +135,10 @@ def pool_cases():
 def movement_cases():
     from ref.test_int16_ops import movement_graph
 
-    return [(movement_graph(zp), [x16(np.random.default_rng(zp), (1, 4, 6))]) for zp in (0, 77)]
+    from ref.test_int16_ops import slicing_graph
+
+    cases = [(movement_graph(zp), [x16(np.random.default_rng(zp), (1, 4, 6))]) for zp in (0, 77)]
+    return [*cases, (slicing_graph(), [x16(np.random.default_rng(3), (3, 8, 5))])]
 
 
 def mean_cases():

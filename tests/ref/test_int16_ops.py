@@ -270,3 +270,23 @@ def test_keyword_spotting_head_and_tail():
     rng = np.random.default_rng(7)
     xs = [x16(rng, (1, 96)), rng.integers(-128, 128, (1, 2)).astype(np.int8)]
     assert_matches_tflm(b.graph, xs, KERNELS)
+
+
+def slicing_graph():
+    """SLICE -> SPLIT -> PACK, SPLIT_V and UNPACK on int16 (TF-Lite Micro's int16 copies)."""
+    q = quant(1e-3, 0)
+    b = GraphBuilder()
+    x = b.input((3, 8, 5), "int16", 1e-3, 0)
+    s = b.op(Op.SLICE, [x, b.const(np.array([1, 0, 1], np.int32)), b.const(np.array([2, 8, 4], np.int32))],
+             (2, 8, 4), "int16", q)
+    halves = b.op_multi(Op.SPLIT, [b.const(np.array(1, np.int32)), s], [(2, 4, 4)] * 2, "int16", q, O.SplitAttrs(2))
+    packed = b.op(Op.PACK, halves, (2, 2, 4, 4), "int16", q, O.PackAttrs(2, 1))
+    parts = b.op_multi(Op.SPLIT_V, [x, b.const(np.array([3, -1], np.int32)), b.const(np.array(1, np.int32))],
+                       [(3, 3, 5), (3, 5, 5)], "int16", q, O.SplitAttrs(2))
+    rows = b.op_multi(Op.UNPACK, [parts[0]], [(3, 5)] * 3, "int16", q, O.UnpackAttrs(3, 1))
+    b.output(packed, parts[1], *rows)
+    return b.graph
+
+
+def test_slicing_int16():
+    assert_matches_tflm(slicing_graph(), [x16(np.random.default_rng(3), (3, 8, 5))], KERNELS)
