@@ -99,7 +99,9 @@ def sigmoid_cases():
     cases = [(unary16(op, (ALL_INT16.size,), s), [ALL_INT16]) for op in (Op.LOGISTIC, Op.TANH)
              for s in (2.0**-12, 2.0**-11, 2.0**-13, 0.0007, 3e-5, 0.01)]
     cases += [(unary16(op, (ALL_INT16.size,), *s), [ALL_INT16]) for op in (Op.RELU, Op.RELU6) for s in RELU_SCALES]
-    return cases
+    from ref.test_int16_ops import LEAKY_CASES, leaky16
+
+    return cases + [(leaky16(*c), [ALL_INT16]) for c in LEAKY_CASES]
 
 
 def softmax_cases():

@@ -139,6 +139,22 @@ def test_relu_int16_every_input(op, scales):
     assert_matches_tflm(g, [ALL_INT16], KERNELS)
 
 
+LEAKY_CASES = [(0.2, 1e-3, 1e-3, 0, 0), (0.01, 3e-4, 2e-4, 0, 0), (-0.5, 1e-3, 7e-4, 0, 0), (1.7, 1e-3, 2e-3, 0, 0),
+               (0.3, 1e-3, 1e-3, 120, -40)]
+
+
+@pytest.mark.parametrize("alpha,s_in,s_out,zp_in,zp_out", LEAKY_CASES)
+def test_leaky_relu_int16_every_input(alpha, s_in, s_out, zp_in, zp_out):
+    assert_matches_tflm(leaky16(alpha, s_in, s_out, zp_in, zp_out), [ALL_INT16], KERNELS)
+
+
+def leaky16(alpha, s_in, s_out, zp_in, zp_out):
+    b = GraphBuilder()
+    x = b.input((ALL_INT16.size,), "int16", s_in, zp_in)
+    b.output(b.op(Op.LEAKY_RELU, [x], (ALL_INT16.size,), "int16", quant(s_out, zp_out), O.LeakyReluAttrs(alpha)))
+    return b.graph
+
+
 def test_relu6_int16_nonzero_zero_point():
     # Relu6Prepare takes any int16 zero point (the clamp is in the input's quantisation)
     b = GraphBuilder()

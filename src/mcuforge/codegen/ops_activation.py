@@ -72,7 +72,7 @@ def emit_leaky_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("output_multiplier_identity", p.output_multiplier_identity),
         ("output_shift_identity", p.output_shift_identity),
     ]
-    return _call(g, node, ctx, "mf_leaky_relu_s8", "mf_leaky_relu_params", fields)
+    return _call(g, node, ctx, f"mf_leaky_relu_{_suffix(g, node)}", "mf_leaky_relu_params", fields)
 
 
 def emit_hard_swish(g: Graph, node: Node, ctx: EmitContext) -> Call:

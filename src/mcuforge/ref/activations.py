@@ -55,7 +55,7 @@ def _out(g: Graph, node: Node, y: np.ndarray) -> list[np.ndarray]:
 
 
 def _relu_io(g: Graph, node: Node, zero_points_zero: bool):
-    """int8_io, or for RELU / RELU6 on int16 (both tensors int16, per-tensor, zero point 0
+    """int8_io, or for RELU / RELU6 / LEAKY_RELU on int16 (both tensors int16, per-tensor, zero point 0
     where ReluPrepare requires it): (x, y, qmin, qmax)."""
     x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
     if x.dtype != "int16" and y.dtype != "int16":
@@ -136,8 +136,8 @@ class LeakyReluParams:
 
 
 def prepare_leaky_relu(g: Graph, node: Node) -> LeakyReluParams:
-    """CalculateOpDataLeakyRelu: alpha and identity multipliers (double arithmetic)."""
-    x, y = int8_io(g, node)
+    """CalculateOpDataLeakyRelu: alpha and identity multipliers (double arithmetic), int8 or int16."""
+    x, y, _, _ = _relu_io(g, node, zero_points_zero=False)
     s_in, s_out = float(x.quant.scale[0]), float(y.quant.scale[0])
     alpha = float(np.float32(node.attrs.alpha))  # stored as float32 in the flatbuffer
     ma, sa = quantize_multiplier(s_in * alpha / s_out)
@@ -155,7 +155,8 @@ def eval_leaky_relu(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     if p.output_multiplier_alpha < 0:
         scaled = -scaled
     y = p.output_zero_point + np.where(x >= 0, identity, scaled)
-    return _out(g, node, np.clip(y, INT8_MIN, INT8_MAX))
+    info = np.iinfo(g.tensor(node.outputs[0]).dtype)
+    return _out(g, node, np.clip(y, info.min, info.max))
 
 
 # --------------------------------------------------------------- HARD_SWISH
