@@ -64,6 +64,9 @@ def ew_cases():
             cases.append((g, _inputs(g, rng)))
         g = binary16(op, (50,), (50,), (50,), 1e-3, 2e-3, 2.5e-3, zps=(100, -2000, 37))
         cases.append((g, _inputs(g, np.random.default_rng(2))))
+    for op in (Op.MAXIMUM, Op.MINIMUM):
+        g = binary16(op, (3, 1, 5), (1, 4, 1), (3, 4, 5), 1e-3, 1e-3, 1e-3)
+        cases.append((g, _inputs(g, np.random.default_rng(11))))
     for name, kw in MUL_CASES.items():
         rng = np.random.default_rng(zlib.crc32(name.encode()))
         g = binary16(Op.MUL, **kw)

@@ -110,7 +110,8 @@ def binary16(op, shape1, shape2, out_shape, s1, s2, so, act=O.Act.NONE, zps=(0, 
     b = GraphBuilder()
     x1 = b.input(shape1, "int16", s1, zps[0])
     x2 = b.input(shape2, "int16", s2, zps[1])
-    b.output(b.op(op, [x1, x2], out_shape, "int16", quant(so, zps[2]), O.ElementwiseAttrs(act)))
+    attrs = O.ElementwiseAttrs(act) if op in (Op.ADD, Op.SUB, Op.MUL) else None
+    b.output(b.op(op, [x1, x2], out_shape, "int16", quant(so, zps[2]), attrs))
     return b.graph
 
 

@@ -15,7 +15,7 @@ from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
 from mcuforge.ref.interpreter import KERNELS
 from oracle_util import assert_matches_tflm
-from ref.test_int16 import I16, x16
+from ref.test_int16 import I16, binary16, x16
 
 
 # ------------------------------------------------------------ LOGISTIC, TANH
@@ -306,3 +306,10 @@ def slicing_graph():
 
 def test_slicing_int16():
     assert_matches_tflm(slicing_graph(), [x16(np.random.default_rng(3), (3, 8, 5))], KERNELS)
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_maximum_minimum_int16(op):
+    g = binary16(op, (3, 1, 5), (1, 4, 1), (3, 4, 5), 1e-3, 1e-3, 1e-3)
+    rng = np.random.default_rng(11)
+    assert_matches_tflm(g, [x16(rng, (3, 1, 5)), x16(rng, (1, 4, 1))], KERNELS)
