@@ -146,6 +146,12 @@ def movement_cases():
     return [*cases, (slicing_graph(), [x16(np.random.default_rng(3), (3, 8, 5))])]
 
 
+def bmm_cases():
+    from ref.test_int16_ops import BMM_CASES, bmm16_case
+
+    return [bmm16_case(name) for name in BMM_CASES]
+
+
 def mean_cases():
     from ref.test_int16_ops import MEAN_CASES, mean16
 
@@ -159,7 +165,7 @@ def mean_cases():
 
 def test_int16_kernels_match_the_reference():
     cases = [*fc_cases(), *ew_cases(), *conv_cases(), *sigmoid_cases(), *softmax_cases(), *pool_cases()]
-    g, xs = merge_with_inputs([*cases, *movement_cases(), *mean_cases(), quantize_chain()])
+    g, xs = merge_with_inputs([*cases, *movement_cases(), *mean_cases(), *bmm_cases(), quantize_chain()])
     check_c(g, xs, sanitize=True)
 
 

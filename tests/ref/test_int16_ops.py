@@ -313,3 +313,38 @@ def test_maximum_minimum_int16(op):
     g = binary16(op, (3, 1, 5), (1, 4, 1), (3, 4, 5), 1e-3, 1e-3, 1e-3)
     rng = np.random.default_rng(11)
     assert_matches_tflm(g, [x16(rng, (3, 1, 5)), x16(rng, (1, 4, 1))], KERNELS)
+
+
+# ------------------------------------------------------------ BATCH_MATMUL
+def bmm16(lhs_shape, rhs_shape, out_shape, adj_x=False, adj_y=False, const_rhs=None, scales=(1e-3, 2e-3, 0.2)):
+    b = GraphBuilder()
+    x = b.input(lhs_shape, "int16", scales[0], 0)
+    if const_rhs is None:
+        y = b.input(rhs_shape, "int16", scales[1], 0)
+    else:
+        y = b.const(const_rhs.astype(np.int16), q=quant(scales[1], 0))
+    b.output(b.op(Op.BATCH_MATMUL, [x, y], out_shape, "int16", quant(scales[2], 0), O.BatchMatMulAttrs(adj_x, adj_y)))
+    return b.graph
+
+
+BMM_CASES = {
+    "plain": dict(lhs_shape=(2, 3, 8), rhs_shape=(2, 8, 4), out_shape=(2, 3, 4)),
+    "adj": dict(lhs_shape=(1, 8, 3), rhs_shape=(1, 5, 8), out_shape=(1, 3, 5), adj_x=True, adj_y=True),
+    "broadcast": dict(lhs_shape=(2, 1, 3, 6), rhs_shape=(1, 3, 6, 2), out_shape=(2, 3, 3, 2)),
+    "const_rhs": dict(lhs_shape=(4, 16), rhs_shape=(16, 3), out_shape=(4, 3), const="rhs", scales=(1e-3, 1e-3, 3e-1)),
+}
+
+
+def bmm16_case(name):
+    kw = dict(BMM_CASES[name])
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    const = kw.pop("const", None)
+    g = bmm16(**kw, const_rhs=x16(rng, kw["rhs_shape"]) if const else None)
+    return g, [x16(rng, g.tensors[n].shape) for n in g.inputs]
+
+
+@pytest.mark.parametrize("name", list(BMM_CASES))
+def test_batch_matmul_int16(name):
+    g, xs = bmm16_case(name)
+    y = assert_matches_tflm(g, xs, KERNELS)[0]
+    assert y.dtype == np.int16 and len(np.unique(y)) > 2

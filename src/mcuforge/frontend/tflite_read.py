@@ -474,11 +474,13 @@ INT16_OPS = frozenset({
     "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "AVERAGE_POOL_2D", "MAX_POOL_2D",
     "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PAD", "PADV2", "STRIDED_SLICE",
     "MEAN", "SUM", "SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK", "LEAKY_RELU", "MAXIMUM", "MINIMUM",
+    "BATCH_MATMUL",
 })  # fmt: skip
 # ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
 # or its kernels ignore the zero point).
 _INT16_ZERO_POINT_0 = frozenset({
     "FULLY_CONNECTED", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "TANH", "RELU", "CONCATENATION",
+    "BATCH_MATMUL",
 })  # fmt: skip
 _INT16 = (
     "mcuforge supports int16 (16x8) tensors only in "

@@ -1,17 +1,7 @@
 /* 16x8 kernels (see mf_s16.h). */
 #include "mf_s16.h"
 
-/* MultiplyByQuantizedMultiplier(int64_t x, ...): the Q31 multiplier rounded to Q15
- * (0x7FFF from 0x7FFF0000 up), then one rounding shift by 15 - shift (8..46 for the
- * shifts QuantizeMultiplier gives). |x| < 2^47 keeps the product below 2^62. The
- * right shift of a negative value is arithmetic (gcc, clang, arm-none-eabi-gcc), as
- * the reference's; the cast to int32 wraps as the reference's does. */
-static int32_t requant64(int64_t x, int32_t mult, int32_t shift) {
-    const int64_t reduced = mult < 0x7FFF0000 ? ((int64_t)mult + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total = 15 - shift;
-    const int64_t r = (x * reduced + ((int64_t)1 << (total - 1))) >> total;
-    return (int32_t)(uint32_t)(uint64_t)r;
-}
+#define requant64 mf_requant64 /* mf_common.h */
 
 static int16_t out16(int64_t v, int32_t lo, int32_t hi) {
     return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
