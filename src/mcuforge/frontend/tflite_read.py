@@ -491,7 +491,8 @@ _FLOAT_ADVICE = "convert the model with full-integer (int8) quantisation"
 
 
 def _check_types(g: Graph, node: Node, where: str) -> None:
-    """int8 data with quantisation, int8 constant weights, int32 bias and operands; float32 only at the boundary."""
+    """int8 data with quantisation (int16 in INT16_OPS), int8 constant weights, int32 bias (int64 too for
+    16x8) and operands; float32 only at the boundary."""
     for slot, name in enumerate(node.inputs):
         if name is None:
             continue
