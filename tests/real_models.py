@@ -31,8 +31,8 @@ UNSUPPORTED: dict[str, list[str]] = {
     "tflm_mnist_lstm_int8": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
     "tflm_dtln_noise_suppression": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
     "tflm_xtensa_micro_speech_lstm": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
-    "tflm_keyword_scrambled": ["int16"],
-    "tflm_keyword_scrambled_8bit": ["int16"],
+    "tflm_keyword_scrambled": ["SVDF"],
+    "tflm_keyword_scrambled_8bit": ["SVDF"],
     "tflm_audio_preprocessor_int8": ["Signal"],
     "tflm_person_detect_vela": ["ethos-u"],
 }

@@ -5,6 +5,7 @@ prepare_* functions; the kernels are element-wise (see mf_activation.h)."""
 from __future__ import annotations
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.codegen.ops_s16 import emit_sigmoid_tanh_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
@@ -43,12 +44,17 @@ def emit_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("act_min", p.act_min),
         ("act_max", p.act_max),
     ]
-    return _call(g, node, ctx, "mf_relu_s8", "mf_relu_params", fields)
+    return _call(g, node, ctx, f"mf_relu_{_suffix(g, node)}", "mf_relu_params", fields)
 
 
 def emit_relu6(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_relu6(g, node)
-    return _call(g, node, ctx, "mf_relu6_s8", "mf_relu6_params", [("zero", p.zero), ("six", p.six)])
+    fields = [("zero", p.zero), ("six", p.six)]
+    return _call(g, node, ctx, f"mf_relu6_{_suffix(g, node)}", "mf_relu6_params", fields)
+
+
+def _suffix(g: Graph, node: Node) -> str:
+    return "s16" if is_int16(g, node) else "s8"
 
 
 def emit_leaky_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:
@@ -66,7 +72,7 @@ def emit_leaky_relu(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("output_multiplier_identity", p.output_multiplier_identity),
         ("output_shift_identity", p.output_shift_identity),
     ]
-    return _call(g, node, ctx, "mf_leaky_relu_s8", "mf_leaky_relu_params", fields)
+    return _call(g, node, ctx, f"mf_leaky_relu_{_suffix(g, node)}", "mf_leaky_relu_params", fields)
 
 
 def emit_hard_swish(g: Graph, node: Node, ctx: EmitContext) -> Call:
@@ -83,6 +89,8 @@ def emit_hard_swish(g: Graph, node: Node, ctx: EmitContext) -> Call:
 
 
 def emit_sigmoid_tanh(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_sigmoid_tanh_s16(g, node, ctx)
     p = prepare_sigmoid_tanh(g, node)
     fields = [
         ("input_zero_point", p.input_zero_point),

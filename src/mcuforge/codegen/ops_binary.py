@@ -90,6 +90,8 @@ def emit_shape_only(g: Graph, node: Node, ctx: EmitContext) -> Call:
     n = 3 if node.op == Op.SELECT_V2 else 2
     _checked(g, node)
     kernel = f"mf_{node.op.value.lower()}" if node.op in ref.LOGICAL else _kernel(node)
+    if g.tensors[node.outputs[0]].dtype == "int16":
+        kernel = kernel.replace("_s8", "_s16")
     return Call(kernel, "mf_bin_shape", _shape_fields(g, node, n), _args(node, ctx, n), SOURCES)
 
 
@@ -99,8 +101,9 @@ def _checked(g: Graph, node: Node) -> None:
         tensors(g, node, ("bool", "int8", "int8"), "int8", False)
     elif node.op in ref.LOGICAL or node.op == Op.LOGICAL_NOT:
         tensors(g, node, ("bool",), "bool", False)
-    else:
-        tensors(g, node, ("int8",), "int8", False)
+    else:  # MAXIMUM, MINIMUM: int8, or int16 throughout
+        dt = "int16" if g.tensors[node.outputs[0]].dtype == "int16" else "int8"
+        tensors(g, node, (dt,), dt, False)
 
 
 def emit_comparison(g: Graph, node: Node, ctx: EmitContext) -> Call:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.codegen.call import Call, EmitContext, EmitFn
+from mcuforge.codegen.ops_s16 import SOURCES as S16_SOURCES
+from mcuforge.codegen.ops_s16 import emit_conv_s16, emit_fc_s16, is_int16
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
@@ -135,6 +137,8 @@ def conv_scratch_bytes(patch: int, groups: int, pointwise: bool) -> int:
 
 
 def emit_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_conv_s16(g, node, ctx)
     p = prepare_conv2d(g, node)
     w = _weights(g, node)
     c_in = g.tensors[node.inputs[0]].shape[3]  # type: ignore[index]
@@ -208,6 +212,8 @@ def _mostly_outside(p: ConvParams, in_hw: tuple[int, int]) -> bool:
 
 
 def emit_depthwise_conv2d(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_conv_s16(g, node, ctx)
     p = prepare_depthwise_conv2d(g, node)
     c_out = g.tensors[node.outputs[0]].shape[3]
     bias_name = node.inputs[2] if len(node.inputs) > 2 else None
@@ -288,6 +294,8 @@ def fc_pairs(w: np.ndarray) -> np.ndarray | None:
 
 
 def emit_fully_connected(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    if is_int16(g, node):
+        return emit_fc_s16(g, node, ctx)
     p = prepare_fully_connected(g, node)
     w = _weights(g, node)
     acc = wrap_int32(fc_acc_init(w, _bias(g, node, p.output_depth), p.input_offset, p.filter_offset))
@@ -366,6 +374,9 @@ def _emit_pool(kernel: str):
                 f"{node.op} node {node.name!r} has a window entirely outside the input, which TF-Lite Micro rejects."
             )
         args = (ctx.ptr(node.inputs[0]), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
+        if is_int16(g, node):  # the 16-bit kernels of mf_s16 (same fields)
+            return Call(kernel.replace("_s8", "_s16"), "mf_pool_s16_params", tuple(_pool_fields(g, node, p)), args,
+                        S16_SOURCES)
         return Call(kernel, "mf_pool_params", tuple(_pool_fields(g, node, p)), args, ("mf_pool",))
 
     return emit

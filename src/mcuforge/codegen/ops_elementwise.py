@@ -15,6 +15,7 @@ from mcuforge.codegen.call import Call, EmitContext, EmitFn
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op
+from mcuforge.codegen.ops_s16 import emit_elementwise_s16, is_int16
 from mcuforge.ref.elementwise import prepare_add_sub, prepare_mul
 
 EW_DIMS = 6  # MF_EW_DIMS in mf_elementwise.h
@@ -88,6 +89,8 @@ def emit_add_sub(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("act_min", str(p.act_min)),
         ("act_max", str(p.act_max)),
     )
+    if is_int16(g, node):
+        return emit_elementwise_s16(g, node, ctx, params)
     kernel = "mf_add_s8" if node.op == Op.ADD else "mf_sub_s8"
     return Call(kernel, "mf_add_params", params, _args(node, ctx), ("mf_elementwise",))
 
@@ -104,6 +107,8 @@ def emit_mul(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("act_min", str(p.act_min)),
         ("act_max", str(p.act_max)),
     )
+    if is_int16(g, node):
+        return emit_elementwise_s16(g, node, ctx, params)
     return Call("mf_mul_s8", "mf_mul_params", params, _args(node, ctx), ("mf_elementwise",))
 
 

@@ -119,7 +119,8 @@ def emit_batch_matmul(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("multiplier", str(p.multiplier)), ("shift", str(p.shift)),
     )  # fmt: skip
     args = (ctx.ptr(node.inputs[0]), rhs, ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]
-    return Call("mf_batch_matmul_s8", "mf_bmm_params", params, args, SOURCES)
+    kernel = "mf_batch_matmul_s16" if p.dtype == "int16" else "mf_batch_matmul_s8"
+    return Call(kernel, "mf_bmm_params", params, args, SOURCES)
 
 
 EMITTERS: dict[Op, EmitFn] = {

@@ -90,7 +90,8 @@ def emit_mean(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("multiplier", p.multiplier),
         ("shift", p.shift),
     ]
-    return _call(g, node, ctx, "mf_mean_s8", p.axes, quant)
+    kernel = "mf_mean_s16" if g.tensors[node.outputs[0]].dtype == "int16" else "mf_mean_s8"
+    return _call(g, node, ctx, kernel, p.axes, quant)
 
 
 def emit_reduce_max(g: Graph, node: Node, ctx: EmitContext) -> Call:

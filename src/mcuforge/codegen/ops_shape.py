@@ -116,8 +116,8 @@ def _fill_bits(g: Graph, node: Node, y: Tensor) -> int:
     """The pad value as the int32 the kernel stores (a float32's bit pattern for float)."""
     if node.op == Op.PADV2 and len(node.inputs) > 2 and node.inputs[2] is not None:
         value = _const(g, node, 2, "constant value").reshape(-1)[0]
-    elif y.quant is not None:
-        value = y.quant.zp  # TFLM pad.cc: an int8 PAD without a value fills with the output zero point
+    elif y.quant is not None and y.dtype != "int16":
+        value = y.quant.zp  # TFLM pad.cc: an int8 PAD without a value fills with the output zero point (int16: 0)
     else:
         value = 0
     v = np.asarray(value).astype(y.dtype)

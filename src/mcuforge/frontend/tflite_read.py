@@ -177,7 +177,7 @@ class _Reader:
         for i, op in enumerate(operators):  # first, in node order: an unsupported operator or int16 data
             kinds.append(self._kind(op, i))
             for x in _ints(op.inputs) + _ints(op.outputs):
-                if 0 <= x < len(self.ts) and self.ts[x].type == fb.TensorType.INT16:
+                if 0 <= x < len(self.ts) and self.ts[x].type == fb.TensorType.INT16 and kinds[-1] not in INT16_OPS:
                     raise UnsupportedError(f"node {i} ({kinds[-1]}) has the int16 tensor {self.names[x]!r}; {_INT16}")
         ops: list[RawOp] = []
         for i, (op, kind) in enumerate(zip(operators, kinds)):
@@ -482,12 +482,32 @@ _WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_
 # The bias slot of a weighted op (weights are slot 1): 2, but TRANSPOSE_CONV's inputs are
 # (output_shape, weights, input, bias).
 _BIAS_SLOT = {Op.TRANSPOSE_CONV: 3}
-_INT16 = "mcuforge supports int8 activations only (16x8 quantisation is not supported)"
+# Operators whose int16 (16x8 scheme) kernels mcuforge has, as TF-Lite Micro runs them;
+# every other int16 tensor is refused with _INT16.
+INT16_OPS = frozenset({
+    "QUANTIZE", "DEQUANTIZE", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D",
+    "LOGISTIC", "TANH", "SOFTMAX", "RELU", "RELU6", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+    "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PAD", "PADV2", "STRIDED_SLICE",
+    "MEAN", "SUM", "SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK", "LEAKY_RELU", "MAXIMUM", "MINIMUM",
+    "BATCH_MATMUL",
+})  # fmt: skip
+# ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
+# or its kernels ignore the zero point).
+_INT16_ZERO_POINT_0 = frozenset({
+    "FULLY_CONNECTED", "MUL", "CONV_2D", "DEPTHWISE_CONV_2D", "LOGISTIC", "TANH", "RELU", "CONCATENATION",
+    "BATCH_MATMUL",
+})  # fmt: skip
+_INT16 = (
+    "mcuforge supports int16 (16x8) tensors only in "
+    + ", ".join(sorted(INT16_OPS))
+    + "; other operators take int8 activations"
+)
 _FLOAT_ADVICE = "convert the model with full-integer (int8) quantisation"
 
 
 def _check_types(g: Graph, node: Node, where: str) -> None:
-    """int8 data with quantisation, int8 constant weights, int32 bias and operands; float32 only at the boundary."""
+    """int8 data with quantisation (int16 in INT16_OPS), int8 constant weights, int32 bias (int64 too for
+    16x8) and operands; float32 only at the boundary."""
     for slot, name in enumerate(node.inputs):
         if name is None:
             continue
@@ -498,6 +518,8 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
             if t.dtype not in ("int32", "int64"):
                 raise ModelFormatError(f"{where}: operand {name!r} has dtype {t.dtype}, expected int32")
         elif node.op in _WEIGHTED and slot == _BIAS_SLOT.get(node.op, 2):
+            if t.dtype == "int64" and g.tensors[node.inputs[0]].dtype == "int16" and node.op.value in INT16_OPS:
+                continue  # 16x8: int64 bias (int32 also runs)
             if t.dtype != "int32":
                 raise UnsupportedError(
                     f"{where}: bias {name!r} has dtype {t.dtype}; mcuforge supports int32 bias with int8 data only"
@@ -516,6 +538,8 @@ def _check_types(g: Graph, node: Node, where: str) -> None:
         t = g.tensors[name]
         if t.dtype in _OTHER_OUTPUTS.get(node.op, ()):
             continue
+        if node.op == Op.QUANTIZE and t.dtype == "int32" and t.quant is not None:
+            continue  # Requantize to int32 (from int8 or int16), as TF-Lite Micro runs it
         _data_type(t, where, node.op, float_ok=node.op == Op.DEQUANTIZE)
         if t.quant is not None and t.quant.per_channel:
             raise UnsupportedError(
@@ -529,6 +553,14 @@ def _data_type(t: Tensor, where: str, op: Op, float_ok: bool) -> None:
             raise ModelFormatError(f"{where}: int8 tensor {t.name!r} has no quantisation parameters")
         return
     if t.dtype == "float32" and float_ok:
+        return
+    if t.dtype == "int16" and op.value in INT16_OPS:
+        if t.quant is None:
+            raise ModelFormatError(f"{where}: int16 tensor {t.name!r} has no quantisation parameters")
+        if op.value in _INT16_ZERO_POINT_0 and np.any(t.quant.zero_point != 0):
+            raise UnsupportedError(
+                f"{where}: int16 tensor {t.name!r} has zero point {t.quant.zp}; TFLite's int16 {op} needs 0"
+            )
         return
     if t.dtype == "int16":
         raise UnsupportedError(f"{where} has the int16 tensor {t.name!r}; {_INT16}")

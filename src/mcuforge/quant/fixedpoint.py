@@ -115,3 +115,21 @@ def activation_range(act: str, scale: float, zero_point: int, qmin: int = -128, 
     if act == "RELU_N1_TO_1":
         return max(qmin, q(-1.0)), min(qmax, q(1.0))
     return qmin, qmax
+
+
+def multiply_by_quantized_multiplier_int64(x, multiplier, shift):
+    """MultiplyByQuantizedMultiplier(int64_t x, ...) (common.cc), the 16x8 requantisation
+    of int64 accumulators: the Q31 multiplier rounded to Q15 (saturating at 0x7FFF),
+    then one rounding shift by 15 - shift. Defined for |x| < 2^47, where x times a Q15
+    multiplier stays below 2^62; the result is cut to int32 as the C++ cast does."""
+    x = np.asarray(x, dtype=np.int64)
+    m = np.asarray(multiplier, dtype=np.int64)
+    total = 15 - np.asarray(shift, dtype=np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    return wrap_int32((x * reduced + np.left_shift(np.int64(1), total - 1)) >> total)
+
+
+def int_range(dtype: str) -> tuple[int, int]:
+    """(min, max) of an integer dtype name ("int8", "int16", ...)."""
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)

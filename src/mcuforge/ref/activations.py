@@ -13,7 +13,8 @@ prepare_/eval_ function):
 - LOGISTIC and TANH evaluate gemmlowp's fixed-point logistic / tanh on the input
   rescaled to Q4.27 (not a lookup table: that is what TF-Lite Micro's int8
   kernels run); the output is fixed at scale 1/256, zero point -128 (logistic) and
-  scale 1/128, zero point 0 (tanh), whatever the output tensor says.
+  scale 1/128, zero point 0 (tanh), whatever the output tensor says. Their int16
+  versions (a table with interpolation) are in ref/activations16.py.
 
 Real multipliers are computed in double from the float32 scales (and alpha). Some
 TF-Lite Micro sources compute LEAKY_RELU's and HARD_SWISH's in float32 and widen
@@ -31,6 +32,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref import activations16
 from mcuforge.ref.checks import int8_io, node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
@@ -48,7 +50,24 @@ INT32_MAX_MINUS_ROUNDING = (1 << 31) - 1 - (1 << 15)  # DownScaleInt32ToInt16Mul
 
 
 def _out(g: Graph, node: Node, y: np.ndarray) -> list[np.ndarray]:
-    return [np.asarray(y).astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
+    t = g.tensor(node.outputs[0])
+    return [np.asarray(y).astype(np.int16 if t.dtype == "int16" else np.int8).reshape(t.shape)]
+
+
+def _relu_io(g: Graph, node: Node, zero_points_zero: bool):
+    """int8_io, or for RELU / RELU6 / LEAKY_RELU on int16 (both tensors int16, per-tensor, zero point 0
+    where ReluPrepare requires it): (x, y, qmin, qmax)."""
+    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
+    if x.dtype != "int16" and y.dtype != "int16":
+        return (*int8_io(g, node), INT8_MIN, INT8_MAX)
+    for t in (x, y):
+        if t.dtype != "int16" or t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
+            raise UnsupportedError(f"{node_label(node)}: tensor {t.name!r} needs int16 with per-tensor quantisation.")
+        if zero_points_zero and t.quant.zp != 0:
+            raise UnsupportedError(
+                f"{node_label(node)}: int16 tensor {t.name!r} needs zero point 0, as TF-Lite Micro does."
+            )
+    return x, y, gl.INT16_MIN, gl.INT16_MAX
 
 
 # --------------------------------------------------------------------- RELU
@@ -65,11 +84,11 @@ class ReluParams:
 
 
 def prepare_relu(g: Graph, node: Node) -> ReluParams:
-    """CalculateReluOpData<int8_t> (activations_common.cc)."""
-    x, y = int8_io(g, node)
+    """CalculateReluOpData<int8_t> / <int16_t> (activations_common.cc)."""
+    x, y, qmin, qmax = _relu_io(g, node, zero_points_zero=True)
     m, s = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
-    # act_min: zp_out + roundf(0.0f / s_out) = zp_out; act_max: +infinity -> 127.
-    return ReluParams(x.quant.zp, y.quant.zp, m, s, max(INT8_MIN, y.quant.zp), INT8_MAX)
+    # act_min: zp_out + roundf(0.0f / s_out) = zp_out; act_max: +infinity -> the type's max.
+    return ReluParams(x.quant.zp, y.quant.zp, m, s, max(qmin, y.quant.zp), qmax)
 
 
 def eval_relu(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -89,11 +108,11 @@ class Relu6Params:
 
 
 def prepare_relu6(g: Graph, node: Node) -> Relu6Params:
-    """Relu6Prepare: six = FloatToQuantizedType<int8_t>(6.0f, s_in, zp_in)."""
-    x, _ = int8_io(g, node)
-    # round(6.0f / scale) in float32, plus the zero point, clamped to int8.
+    """Relu6Prepare: six = FloatToQuantizedType<int8_t / int16_t>(6.0f, s_in, zp_in)."""
+    x, _, qmin, qmax = _relu_io(g, node, zero_points_zero=False)
+    # round(6.0f / scale) in float32, plus the zero point, clamped to the type.
     six = tflite_round(float(np.float32(6.0) / x.quant.scale[0])) + x.quant.zp
-    return Relu6Params(x.quant.zp, int(min(max(six, INT8_MIN), INT8_MAX)))
+    return Relu6Params(x.quant.zp, int(min(max(six, qmin), qmax)))
 
 
 def eval_relu6(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -117,8 +136,8 @@ class LeakyReluParams:
 
 
 def prepare_leaky_relu(g: Graph, node: Node) -> LeakyReluParams:
-    """CalculateOpDataLeakyRelu: alpha and identity multipliers (double arithmetic)."""
-    x, y = int8_io(g, node)
+    """CalculateOpDataLeakyRelu: alpha and identity multipliers (double arithmetic), int8 or int16."""
+    x, y, _, _ = _relu_io(g, node, zero_points_zero=False)
     s_in, s_out = float(x.quant.scale[0]), float(y.quant.scale[0])
     alpha = float(np.float32(node.attrs.alpha))  # stored as float32 in the flatbuffer
     ma, sa = quantize_multiplier(s_in * alpha / s_out)
@@ -136,7 +155,8 @@ def eval_leaky_relu(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     if p.output_multiplier_alpha < 0:
         scaled = -scaled
     y = p.output_zero_point + np.where(x >= 0, identity, scaled)
-    return _out(g, node, np.clip(y, INT8_MIN, INT8_MAX))
+    info = np.iinfo(g.tensor(node.outputs[0]).dtype)
+    return _out(g, node, np.clip(y, info.min, info.max))
 
 
 # --------------------------------------------------------------- HARD_SWISH
@@ -246,6 +266,8 @@ def _sigmoid_tanh(g: Graph, node: Node, x_raw: np.ndarray) -> tuple[SigmoidTanhP
 
 def eval_logistic(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Logistic (int8): Q0.31 -> Q0.8 rounding, zero point -128."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return activations16.eval_logistic16(g, node, inputs)
     p, x, q0 = _sigmoid_tanh(g, node, inputs[0])
     y = np.clip(rounding_divide_by_pot(q0, 31 - 8) + INT8_MIN, INT8_MIN, INT8_MAX)
     y = np.where(x <= -p.input_range_radius, INT8_MIN, np.where(x >= p.input_range_radius, INT8_MAX, y))
@@ -254,6 +276,8 @@ def eval_logistic(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list
 
 def eval_tanh(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Tanh (int8): Q0.31 -> Q0.7 rounding, zero point 0."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return activations16.eval_tanh16(g, node, inputs)
     p, x, q0 = _sigmoid_tanh(g, node, inputs[0])
     y = np.clip(rounding_divide_by_pot(q0, 31 - 7), INT8_MIN, INT8_MAX)
     y = np.where(x <= -p.input_range_radius, INT8_MIN, np.where(x >= p.input_range_radius, INT8_MAX, y))

@@ -51,7 +51,8 @@ LOGICAL = {Op.LOGICAL_AND: np.logical_and, Op.LOGICAL_OR: np.logical_or}
 # ------------------------------------------------------------------ MAXIMUM, MINIMUM
 def eval_maximum_minimum(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
     """MaximumMinimumBroadcastSlow: el1 > el2 ? el1 : el2 (el1 < el2 for MINIMUM) on stored values."""
-    tensors(g, node, ("int8",), "int8", False)
+    dt = "int16" if g.tensor(node.outputs[0]).dtype == "int16" else "int8"  # TFLiteOperation<int16_t> too
+    tensors(g, node, (dt,), dt, False)
     a, b = broadcast(g, node, inputs[:2])
     return out(g, node, np.maximum(a, b) if node.op == Op.MAXIMUM else np.minimum(a, b))
 

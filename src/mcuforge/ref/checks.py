@@ -41,3 +41,24 @@ def weighted_int8(g: Graph, node: Node) -> tuple[Tensor, Tensor, Tensor | None, 
     if x.quant is None or w.quant is None or y.quant is None:
         raise UnsupportedError(f"{what} lacks quantisation parameters on its input, weights or output.")
     return x, w, b, y
+
+
+def weighted_16x8(g: Graph, node: Node) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    """(input, weights, bias or None, output) of a node of TFLite's 16x8 scheme: int16
+    data with zero point 0, int8 weights, int32 or int64 bias, all quantised."""
+    x, w = g.tensor(node.inputs[0]), g.tensor(node.inputs[1])  # type: ignore[arg-type]
+    b = g.tensor(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] is not None else None
+    y = g.tensor(node.outputs[0])
+    what = node_label(node)
+    if x.dtype != "int16" or y.dtype != "int16":
+        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; 16x8 needs int16 for both.")
+    if w.dtype != "int8":
+        raise UnsupportedError(f"{what} has {w.dtype} weights; 16x8 needs int8 weights.")
+    if b is not None and b.dtype not in ("int32", "int64"):
+        raise UnsupportedError(f"{what} has a {b.dtype} bias; 16x8 takes int32 or int64 bias.")
+    if x.quant is None or w.quant is None or y.quant is None:
+        raise UnsupportedError(f"{what} lacks quantisation parameters on its input, weights or output.")
+    for t in (x, y):
+        if t.quant.per_channel or t.quant.zp != 0:
+            raise UnsupportedError(f"{what}: int16 tensor {t.name!r} needs per-tensor quantisation with zero point 0.")
+    return x, w, b, y

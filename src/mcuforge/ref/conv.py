@@ -12,6 +12,13 @@ ComputePaddingHeightWidth (Prepare). The arithmetic, per output element:
 Taps that fall outside the image are skipped, which is the same as padding the
 zero-point-shifted input with zeros; that is how the vectorised code does it. The
 filter zero point is ignored, as ConvPerChannel ignores it (int8 weights are symmetric).
+
+16x8 (int16 input and output, zero point 0; int8 weights): the int16 ConvPerChannel /
+DepthwiseConvPerChannel add no input or output offset. CONV_2D's accumulator follows
+its bias: int32 for an int32 bias (the int32 requantisation above), int64 for an int64
+bias or none (MultiplyByQuantizedMultiplier's int64 overload: a Q15 multiplier, one
+rounding shift). DEPTHWISE_CONV_2D always accumulates in int64 and reads its bias as
+int64, so an int32 bias is refused (TF-Lite Micro would misread it).
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node, Tensor
-from mcuforge.ref.checks import node_label, weighted_int8
+from mcuforge.ref.checks import node_label, weighted_16x8, weighted_int8
 from mcuforge.ir.ops import Op, axis_padding
 from mcuforge.ir.shapes import window
 from mcuforge.quant.fixedpoint import (
     activation_range,
+    int_range,
     multiply_by_quantized_multiplier,
+    multiply_by_quantized_multiplier_int64,
     quantize_multiplier,
     wrap_int32,
 )
@@ -128,6 +137,19 @@ def requantize(acc: np.ndarray, multipliers, shifts, output_zp: int, act_min: in
     return np.clip(y, act_min, act_max).astype(np.int8)
 
 
+def requantize16(acc: np.ndarray, multipliers, shifts, acc64: bool, output_zp: int, act_min: int, act_max: int):
+    """16x8 accumulators (last axis = channel) -> int16: the int64 overload of
+    MultiplyByQuantizedMultiplier for int64 accumulators, the int32 one (on the wrapped
+    sum) for int32 accumulators."""
+    m = np.asarray(multipliers, dtype=np.int64)
+    s = np.asarray(shifts, dtype=np.int64)
+    if acc64:
+        y = multiply_by_quantized_multiplier_int64(acc, m, s)
+    else:
+        y = multiply_by_quantized_multiplier(wrap_int32(acc), m, s)
+    return np.clip(y + output_zp, act_min, act_max).astype(np.int16)
+
+
 # ----------------------------------------------------------------- prepare
 @dataclass(frozen=True)
 class ConvParams:
@@ -146,10 +168,18 @@ class ConvParams:
     act_max: int
     groups: int = 1  # CONV_2D: input channels / filter input channels
     depth_multiplier: int = 1  # DEPTHWISE_CONV_2D: output channels / input channels
+    acc64: bool = False  # 16x8 with an int64 accumulator (see the module docstring)
+    dtype: str = "int8"  # input and output type
 
 
 def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tensor, Tensor]:
-    x, w, _, y = weighted_int8(g, node)
+    sixteen = g.tensor(node.inputs[0]).dtype == "int16"  # type: ignore[arg-type]
+    x, w, b, y = weighted_16x8(g, node) if sixteen else weighted_int8(g, node)
+    if sixteen and node.op == Op.DEPTHWISE_CONV_2D and b is not None and b.dtype != "int64":
+        raise UnsupportedError(
+            f"{node_label(node)} is a 16x8 depthwise convolution with a {b.dtype} bias; "
+            "TF-Lite Micro reads it as int64, so only an int64 bias is supported."
+        )
     a = node.attrs
     if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
         raise UnsupportedError(f"{node_label(node)} needs 4-D input, filter and output tensors.")
@@ -162,7 +192,7 @@ def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tens
     channels = w.shape[channels_axis]
     assert x.quant is not None and w.quant is not None and y.quant is not None
     ms, shifts = per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, channels)
-    act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp)
+    act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp, *int_range(y.dtype))
     params = ConvParams(
         stride=tuple(a.stride),
         dilation=tuple(a.dilation),
@@ -175,6 +205,8 @@ def _prepare(g: Graph, node: Node, channels_axis: int) -> tuple[ConvParams, Tens
         shifts=shifts,
         act_min=act_min,
         act_max=act_max,
+        acc64=sixteen and (node.op == Op.DEPTHWISE_CONV_2D or b is None or b.dtype == "int64"),
+        dtype=y.dtype,
     )
     return params, x, y
 
@@ -224,8 +256,8 @@ def conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.nda
     n = x.shape[0]
     oh, ow = p.out_hw
     c_out, kh, kw, c_w = w.shape
-    # float64 is exact here: |w * (x - zp)| <= 128 * 255 < 2^15, so any sum of fewer
-    # than 2^38 terms stays an integer below 2^53, whatever order BLAS adds in.
+    # float64 is exact here: |w * (x - zp)| <= 128 * 255 < 2^15 (int8; 2^22 for 16x8), so
+    # any sum of fewer than 2^31 terms stays an integer below 2^53, whatever order BLAS adds in.
     if (kh, kw) == (1, 1) and p.stride == (1, 1) and p.padding == (0, 0) and (oh, ow) == x.shape[1:3]:
         taps = xs.reshape(n, oh, ow, 1, 1, -1)
     else:
@@ -240,8 +272,13 @@ def conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.nda
     acc_i = np.rint(acc).astype(np.int64).reshape(n, oh, ow, c_out)
     if bias is not None:
         acc_i = acc_i + bias.astype(np.int64).reshape(-1)
-    y = requantize(acc_i, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
-    return [y]
+    return [_epilogue(acc_i, p)]
+
+
+def _epilogue(acc: np.ndarray, p: ConvParams) -> np.ndarray:
+    if p.dtype == "int16":  # the int16 kernels add no output offset (the zero point is 0)
+        return requantize16(acc, p.multipliers, p.shifts, p.acc64, 0, p.act_min, p.act_max)
+    return requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
 
 
 def depthwise_conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -263,8 +300,7 @@ def depthwise_conv2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> l
             acc += tap(xs, fy, fx, p.out_hw, p.stride, p.dilation, p.padding, 0) * wi[0, fy, fx]
     if bias is not None:
         acc += bias.astype(np.int64).reshape(-1)
-    y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
-    return [y]
+    return [_epilogue(acc, p)]
 
 
 KERNELS = {

@@ -19,6 +19,11 @@ MUL follows CalculateOpDataMul (mul_common.cc) and reference_integer_ops::MulEle
 y = MultiplyByQuantizedMultiplier((x1 - zp1) * (x2 - zp2), m, s) + zp_out with
 m, s = QuantizeMultiplier(double(s1) * double(s2) / double(s_out)).
 
+int16 (all three tensors int16): the same arithmetic with left_shift = 15 for ADD and
+SUB (|x - zp| <= 65535 and 65535 << 15 < 2^31), the clamp to int16; MUL needs zero
+point 0 on all three (MulPrepare's TF_LITE_ENSURE_EQ) and its product of two int16
+values stays inside int32 (|product| <= 2^30).
+
 All three broadcast like NumPy (BroadcastBinaryOpSimple, up to 6 dimensions) and
 clamp to the fused activation's range (CalculateActivationRangeQuantized).
 """
@@ -36,12 +41,14 @@ from mcuforge.ir.ops import Op
 from mcuforge.quant.fixedpoint import (
     activation_range,
     multiply_by_quantized_multiplier,
+    int_range,
     multiply_by_quantized_multiplier_smaller_than_one_exp,
     quantize_multiplier,
 )
 
 MAX_BROADCAST_DIMS = 6  # BroadcastBinaryOpSimple handles up to 6-D shapes
-ADD_SUB_LEFT_SHIFT = 20  # data->left_shift for int8 outputs (15 is for int16)
+ADD_SUB_LEFT_SHIFT = 20  # data->left_shift for int8 outputs
+ADD_SUB_LEFT_SHIFT_INT16 = 15  # ... and for int16 outputs
 
 
 @dataclass(frozen=True)
@@ -76,14 +83,17 @@ class MulParams:
 
 
 def _check_int8(g: Graph, node: Node) -> tuple:
-    """The two inputs and the output, checked to be per-tensor quantised int8."""
+    """The two inputs and the output, checked to be per-tensor quantised, all int8 or all int16."""
     what = node_label(node)
     tensors = [g.tensor(n) for n in (*node.inputs[:2], node.outputs[0]) if n is not None]
     if len(tensors) != 3:
         raise UnsupportedError(f"{what} needs two inputs and one output.")
+    dtype = "int16" if tensors[2].dtype == "int16" else "int8"
     for t in tensors:
-        if t.dtype != "int8":
-            raise UnsupportedError(f"{what} has a {t.dtype} tensor {t.name!r}; only int8 is supported.")
+        if t.dtype != dtype:
+            raise UnsupportedError(
+                f"{what} has a {t.dtype} tensor {t.name!r}; only all-int8 or all-int16 tensors are supported."
+            )
         if t.quant is None or t.quant.per_channel or not t.quant.scale[0] > 0:
             raise UnsupportedError(f"{what}: tensor {t.name!r} needs per-tensor quantisation with a positive scale.")
     if len(tensors[2].shape) > MAX_BROADCAST_DIMS:
@@ -108,7 +118,9 @@ def prepare_add_sub(g: Graph, node: Node) -> AddSubParams:
     x1, x2, y = _check_int8(g, node)
     what = node_label(node)
     s1, s2, so = (float(t.quant.scale[0]) for t in (x1, x2, y))
-    shift = ADD_SUB_LEFT_SHIFT
+    shift = ADD_SUB_LEFT_SHIFT_INT16 if y.dtype == "int16" else ADD_SUB_LEFT_SHIFT
+    if y.dtype == "int16" and max(abs(x1.quant.zp), abs(x2.quant.zp)) >= 32767:
+        raise UnsupportedError(f"{what} has an int16 input zero point of magnitude 32767 or more.")
     twice_max = 2.0 * max(s1, s2)
     real1 = s1 / twice_max
     real2 = s2 / twice_max
@@ -116,7 +128,7 @@ def prepare_add_sub(g: Graph, node: Node) -> AddSubParams:
     m1, sh1 = _smaller_than_one_exp(real1, what)
     m2, sh2 = _smaller_than_one_exp(real2, what)
     mo, sho = _smaller_than_one_exp(real_out, what)
-    act_min, act_max = activation_range(str(node.attrs.activation), so, y.quant.zp)
+    act_min, act_max = activation_range(str(node.attrs.activation), so, y.quant.zp, *int_range(y.dtype))
     return AddSubParams(
         left_shift=shift,
         input1_offset=-x1.quant.zp,
@@ -136,9 +148,14 @@ def prepare_add_sub(g: Graph, node: Node) -> AddSubParams:
 def prepare_mul(g: Graph, node: Node) -> MulParams:
     """CalculateOpDataMul for int8: one multiplier for s1 * s2 / s_out, in double."""
     x1, x2, y = _check_int8(g, node)
+    if y.dtype == "int16" and (x1.quant.zp, x2.quant.zp, y.quant.zp) != (0, 0, 0):
+        raise UnsupportedError(
+            f"{node_label(node)} is an int16 MUL with a nonzero zero point, which TF-Lite Micro rejects."
+        )
     real = float(x1.quant.scale[0]) * float(x2.quant.scale[0]) / float(y.quant.scale[0])
     m, s = quantize_multiplier(real)
-    act_min, act_max = activation_range(str(node.attrs.activation), float(y.quant.scale[0]), y.quant.zp)
+    qmin, qmax = int_range(y.dtype)
+    act_min, act_max = activation_range(str(node.attrs.activation), float(y.quant.scale[0]), y.quant.zp, qmin, qmax)
     return MulParams(x1.quant.zp, x2.quant.zp, y.quant.zp, m, s, act_min, act_max)
 
 
@@ -159,7 +176,7 @@ def eval_add_sub(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[
     """reference_integer_ops::AddFunc / reference_ops::SubElementwise, vectorised."""
     p = prepare_add_sub(g, node)
     a, b = _broadcast(g, node, inputs[0], inputs[1])
-    # (x + offset) * (1 << 20): |x + offset| <= 255, so no int32 overflow.
+    # (x + offset) * (1 << 20): |x + offset| <= 255 (int8; 65535 << 15 for int16), no int32 overflow.
     sa = multiply_by_quantized_multiplier_smaller_than_one_exp(
         (a + p.input1_offset) << p.left_shift, p.input1_multiplier, p.input1_shift
     )
@@ -169,18 +186,18 @@ def eval_add_sub(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[
     raw = sa + sb if node.op == Op.ADD else sa - sb
     y = multiply_by_quantized_multiplier_smaller_than_one_exp(raw, p.output_multiplier, p.output_shift)
     y = np.clip(y + p.output_offset, p.act_min, p.act_max)
-    return [y.astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
+    return [y.astype(g.tensor(node.outputs[0]).dtype).reshape(g.tensor(node.outputs[0]).shape)]
 
 
 def eval_mul(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::MulElementwise / BroadcastMul6DSlow, vectorised."""
     p = prepare_mul(g, node)
     a, b = _broadcast(g, node, inputs[0], inputs[1])
-    # |product| <= 256 * 256: an int32; the left shift of a large multiplier wraps as in C.
+    # |product| <= 256 * 256 (int8; 2^30 for int16): an int32; the left shift of a large multiplier wraps as in C.
     prod = (a - p.input1_zero_point) * (b - p.input2_zero_point)
     y = multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_zero_point
     y = np.clip(y, p.act_min, p.act_max)
-    return [y.astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
+    return [y.astype(g.tensor(node.outputs[0]).dtype).reshape(g.tensor(node.outputs[0]).shape)]
 
 
 # prepare_<op> names for the code generator (ADD and SUB share their Prepare).

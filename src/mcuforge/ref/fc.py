@@ -22,6 +22,12 @@ Q31 multipliers it agrees with the double one every time
 filter zero point; FullyConnectedPerChannel ignores it. The multiply is TF-Lite
 Micro's double rounding (rounding doubling high multiply, then
 rounding shift), not LiteRT's single rounding.
+
+16x8 (int16 input and output with zero point 0, int8 weights): the same sum, with
+TF-Lite Micro's accumulator chosen by the bias: an int32 bias keeps the int32
+accumulator and the requantisation above; an int64 bias, or none, takes an int64
+accumulator and MultiplyByQuantizedMultiplier's int64 overload (a Q15 multiplier, one
+rounding shift). The clamp is to int16 and the activation's range within it.
 """
 
 from __future__ import annotations
@@ -32,10 +38,10 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
-from mcuforge.ref.checks import node_label, weighted_int8
+from mcuforge.ref.checks import node_label, weighted_16x8, weighted_int8
 from mcuforge.ir.ops import Op
-from mcuforge.quant.fixedpoint import activation_range
-from mcuforge.ref.conv import per_channel_multipliers, requantize
+from mcuforge.quant.fixedpoint import activation_range, int_range
+from mcuforge.ref.conv import per_channel_multipliers, requantize, requantize16
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class FullyConnectedParams:
     batches: int
     accum_depth: int
     output_depth: int
+    acc64: bool = False  # 16x8 with an int64 bias or none: int64 accumulator and requantisation
+    dtype: str = "int8"  # input and output type
 
 
 def fc_multiplier(input_scale: float, filter_scale: float, output_scale: float) -> tuple[int, int]:
@@ -66,8 +74,9 @@ def fc_multiplier(input_scale: float, filter_scale: float, output_scale: float) 
 
 
 def prepare_fully_connected(g: Graph, node: Node) -> FullyConnectedParams:
-    """CalculateOpDataFullyConnected for int8 input, int8 weights, int32 bias."""
-    x, w, b, y = weighted_int8(g, node)
+    """CalculateOpDataFullyConnected for int8 input, int8 weights, int32 bias, or for 16x8."""
+    sixteen = g.tensor(node.inputs[0]).dtype == "int16"  # type: ignore[arg-type]
+    x, w, b, y = weighted_16x8(g, node) if sixteen else weighted_int8(g, node)
     what = node_label(node)
     if len(w.shape) != 2 or len(y.shape) < 1:
         raise UnsupportedError(f"{what} needs 2-D weights, got shape {w.shape}.")
@@ -91,7 +100,7 @@ def prepare_fully_connected(g: Graph, node: Node) -> FullyConnectedParams:
         m, s = fc_multiplier(x.quant.s, w.quant.s, y.quant.s)
         ms, shifts = (m,), (s,)
         filter_offset = -w.quant.zp
-    act_min, act_max = activation_range(str(node.attrs.activation), y.quant.s, y.quant.zp)
+    act_min, act_max = activation_range(str(node.attrs.activation), y.quant.s, y.quant.zp, *int_range(y.dtype))
     return FullyConnectedParams(
         input_offset=-x.quant.zp,
         filter_offset=filter_offset,
@@ -104,6 +113,8 @@ def prepare_fully_connected(g: Graph, node: Node) -> FullyConnectedParams:
         batches=batches,
         accum_depth=depth,
         output_depth=units,
+        acc64=sixteen and (b is None or b.dtype == "int64"),
+        dtype=y.dtype,
     )
 
 
@@ -115,12 +126,16 @@ def fully_connected(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     assert x is not None and w is not None
     xs = (x.astype(np.float64) + p.input_offset).reshape(p.batches, p.accum_depth)
     ws = w.astype(np.float64) + p.filter_offset
-    # Exact in float64: each term is at most 255 * 255 < 2^16 in magnitude, so every
-    # partial sum of fewer than 2^37 terms is an integer below 2^53.
+    # Exact in float64: each term is at most 255 * 255 < 2^16 in magnitude (int8), or
+    # 128 * 65536 = 2^23 (16x8), so every partial sum of fewer than 2^29 terms is an
+    # integer below 2^53.
     acc = np.rint(xs @ ws.T).astype(np.int64)
     if bias is not None:
         acc = acc + bias.astype(np.int64).reshape(-1)
-    y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
+    if p.dtype == "int8":
+        y = requantize(acc, p.multipliers, p.shifts, p.output_offset, p.act_min, p.act_max)
+    else:
+        y = requantize16(acc, p.multipliers, p.shifts, p.acc64, p.output_offset, p.act_min, p.act_max)
     return [y.reshape(g.tensor(node.outputs[0]).shape)]
 
 

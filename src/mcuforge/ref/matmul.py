@@ -41,7 +41,7 @@ from mcuforge.ir.shapes import window
 from mcuforge.ir.shapes_matmul import matmul_dims
 from mcuforge.quant.fixedpoint import activation_range
 from mcuforge.ref.checks import node_label
-from mcuforge.ref.conv import per_channel_multipliers, requantize
+from mcuforge.ref.conv import per_channel_multipliers, requantize, requantize16
 from mcuforge.ref.fc import fc_multiplier
 
 
@@ -170,6 +170,7 @@ class BatchMatMulParams:
     output_offset: int  # output zero point
     multiplier: int
     shift: int
+    dtype: str = "int8"  # int16: BatchMatMul<int16_t, int64_t> (zero points 0, int64 sum)
 
 
 def batch_matmul_multiplier(lhs_scale: float, rhs_scale: float, output_scale: float) -> tuple[int, int]:
@@ -183,8 +184,12 @@ def batch_matmul_multiplier(lhs_scale: float, rhs_scale: float, output_scale: fl
 
 def prepare_batch_matmul(g: Graph, node: Node) -> BatchMatMulParams:
     lhs, rhs, y = (g.tensor(n) for n in (node.inputs[0], node.inputs[1], node.outputs[0]))  # type: ignore[arg-type]
+    sixteen = lhs.dtype == rhs.dtype == y.dtype == "int16"
     for t, what in ((lhs, "input 0"), (rhs, "input 1"), (y, "output")):
-        _int8_tensor(node, t, what)
+        if not sixteen:
+            _int8_tensor(node, t, what)
+        elif t.quant is None or t.quant.per_channel or t.quant.zp != 0:
+            raise UnsupportedError(f"{node_label(node)}: int16 {what} {t.name!r} needs per-tensor zero point 0.")
     try:
         batch, m, k, n = matmul_dims(lhs.shape, rhs.shape, node.attrs)
     except ValueError as e:
@@ -202,11 +207,12 @@ def prepare_batch_matmul(g: Graph, node: Node) -> BatchMatMulParams:
         output_offset=y.quant.zp,  # type: ignore[union-attr]
         multiplier=mult,
         shift=shift,
+        dtype="int16" if sixteen else "int8",
     )
 
 
 def batch_matmul(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    """BATCH_MATMUL (int8): reference_ops::BatchMatMul<int8_t, int32_t>."""
+    """BATCH_MATMUL: reference_ops::BatchMatMul<int8_t, int32_t> (or <int16_t, int64_t>)."""
     p = prepare_batch_matmul(g, node)
     lhs, rhs = inputs[0], inputs[1]
     assert lhs is not None and rhs is not None
@@ -217,9 +223,12 @@ def batch_matmul(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[
         xs = np.swapaxes(xs, -1, -2)
     if a.adj_y:
         ys = np.swapaxes(ys, -1, -2)
-    # Exact in float64: |term| <= 255 * 255 < 2^16, fewer than 2^37 terms.
+    # Exact in float64: |term| <= 255 * 255 < 2^16 (int8; 2^30 for int16), fewer than 2^23 terms.
     acc = np.rint(np.matmul(xs, ys)).astype(np.int64)
-    y = requantize(acc, (p.multiplier,), (p.shift,), p.output_offset, -128, 127)
+    if p.dtype == "int16":
+        y = requantize16(acc, (p.multiplier,), (p.shift,), True, 0, -32768, 32767)
+    else:
+        y = requantize(acc, (p.multiplier,), (p.shift,), p.output_offset, -128, 127)
     return [y.reshape(*p.batch, p.rows, p.cols)]
 
 

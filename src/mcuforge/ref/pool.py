@@ -11,6 +11,8 @@ sum nor in the divisor; the int32 sum is divided by that count, rounding halves 
 from zero: (acc + n/2) / n for acc > 0, else (acc - n/2) / n, in C integer division
 (truncation toward zero). Max: the largest value in the clipped window (int8 lowest
 for an empty window). Both then clamp to the fused activation's range.
+
+int16 (both tensors): the same, with int16's range for the clamp and the max's start.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
 from mcuforge.ir.ops import Op, axis_padding
-from mcuforge.quant.fixedpoint import activation_range
+from mcuforge.quant.fixedpoint import activation_range, int_range
 from mcuforge.ref.conv import conv_output_size, window_taps
 
 
@@ -36,6 +38,7 @@ class PoolParams:
     out_hw: tuple[int, int]  # the output tensor's (h, w): the kernel's loop bounds
     act_min: int
     act_max: int
+    dtype: str = "int8"
 
 
 def _name(node: Node) -> str:
@@ -43,11 +46,11 @@ def _name(node: Node) -> str:
 
 
 def prepare_pool(g: Graph, node: Node) -> PoolParams:
-    """PoolingPrepare for int8 tensors."""
+    """PoolingPrepare for int8 (or int16) tensors."""
     x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
     what = _name(node)
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 is supported.")
+    if x.dtype != y.dtype or x.dtype not in ("int8", "int16"):
+        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 or int16 is supported.")
     if x.quant is None or y.quant is None:
         raise UnsupportedError(f"{what} lacks quantisation parameters on its input or output.")
     if len(x.shape) != 4 or len(y.shape) != 4:
@@ -61,7 +64,7 @@ def prepare_pool(g: Graph, node: Node) -> PoolParams:
     ow, pad_w = conv_output_size(x.shape[2], fw, a.stride[1], 1, axis_padding(a.padding, 1))
     if oh <= 0 or ow <= 0:
         raise UnsupportedError(f"{what}: the {fh}x{fw} window does not fit the {x.shape[1]}x{x.shape[2]} input.")
-    act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp)
+    act_min, act_max = activation_range(str(a.activation), y.quant.s, y.quant.zp, *int_range(y.dtype))
     return PoolParams(
         filter_hw=(fh, fw),
         stride=tuple(a.stride),
@@ -69,6 +72,7 @@ def prepare_pool(g: Graph, node: Node) -> PoolParams:
         out_hw=(y.shape[1], y.shape[2]),
         act_min=act_min,
         act_max=act_max,
+        dtype=y.dtype,
     )
 
 
@@ -95,7 +99,7 @@ def average_pool2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> lis
     pos = (acc + half) // count
     neg = -((-acc + half) // count)
     avg = np.where(acc > 0, pos, neg)
-    return [np.clip(avg, p.act_min, p.act_max).astype(np.int8)]
+    return [np.clip(avg, p.act_min, p.act_max).astype(p.dtype)]
 
 
 def max_pool2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
@@ -103,10 +107,11 @@ def max_pool2d(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np
     p = prepare_pool(g, node)
     x = inputs[0]
     assert x is not None
-    # Padding with int8 lowest is the same as skipping: the kernel starts from -128.
-    taps = window_taps(x.astype(np.int8), p.out_hw, p.filter_hw, p.stride, (1, 1), p.padding, -128)
+    # Padding with the type's lowest is the same as skipping: the kernel starts from it.
+    lowest = int_range(p.dtype)[0]
+    taps = window_taps(x.astype(p.dtype), p.out_hw, p.filter_hw, p.stride, (1, 1), p.padding, lowest)
     mx = taps.max(axis=(3, 4)).astype(np.int64)
-    return [np.clip(mx, p.act_min, p.act_max).astype(np.int8)]
+    return [np.clip(mx, p.act_min, p.act_max).astype(p.dtype)]
 
 
 KERNELS = {

@@ -20,6 +20,9 @@ multiplier of s_in / s_out is used as it is (no 1/count fold). LiteRT's referenc
 (ai-edge-litert 2.3) returns values far from the sum on int8 (some -1, some 128 off);
 we follow TF-Lite Micro, whose result is the rescaled sum, rounded and clamped.
 
+MEAN and SUM also run on int16 (QuantizedMeanOrSum<int16_t>: the same arithmetic, the
+clamp to int16); TF-Lite Micro's REDUCE_MAX / REDUCE_MIN have no int16 kernel.
+
 REDUCE_MAX / REDUCE_MIN (EvalMinMaxHelper) require equal input and output
 quantisation and take the largest / smallest raw value (initial value -128 / 127).
 
@@ -60,8 +63,13 @@ class ReduceMaxParams:
     axes: tuple[int, ...]
 
 
-def _io(g: Graph, node: Node) -> tuple[Tensor, Tensor]:
-    x, y = int8_io(g, node)
+def _io(g: Graph, node: Node, int16_ok: bool = False) -> tuple[Tensor, Tensor]:
+    x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
+    if int16_ok and x.dtype == y.dtype == "int16":
+        if x.quant is None or y.quant is None or x.quant.per_channel or y.quant.per_channel:
+            raise UnsupportedError(f"{node_label(node)} needs per-tensor quantisation on its int16 tensors.")
+    else:
+        x, y = int8_io(g, node)
     if len(x.shape) > MAX_INPUT_DIMS:
         raise UnsupportedError(
             f"{node_label(node)} has a {len(x.shape)}-D input; at most {MAX_INPUT_DIMS} dimensions are supported."
@@ -88,7 +96,7 @@ def resolve_axes(g: Graph, node: Node, rank: int) -> tuple[int, ...]:
 def prepare_mean(g: Graph, node: Node) -> MeanParams:
     """PrepareMeanOrSumHelper + the count-dependent rescaling of QuantizedMeanOrSum
     (MEAN; for SUM, compute_sum = true, the multiplier stays that of s_in / s_out)."""
-    x, y = _io(g, node)
+    x, y = _io(g, node, int16_ok=True)
     axes = resolve_axes(g, node, len(x.shape))
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     multiplier, shift = quantize_multiplier(float(x.quant.scale[0]) / float(y.quant.scale[0]))
@@ -105,15 +113,15 @@ def prepare_mean(g: Graph, node: Node) -> MeanParams:
 def eval_mean(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_ops::QuantizedMeanOrSum (compute_sum = false for MEAN, true for SUM)."""
     p = prepare_mean(g, node)
-    out_shape = g.tensor(node.outputs[0]).shape
+    out_shape, dtype = g.tensor(node.outputs[0]).shape, g.tensor(node.outputs[0]).dtype
     x = np.asarray(inputs[0]).astype(np.int64)
     if x.size == 0 or p.num_elements == 0:
-        return [np.zeros(out_shape, dtype=np.int8)]
+        return [np.zeros(out_shape, dtype=dtype)]
     total = wrap_int32(x.sum(axis=p.axes))  # the int32 accumulator (temp_sum)
     shifted = wrap_int32(total - p.input_zero_point * p.num_elements)
     y = multiply_by_quantized_multiplier(shifted, p.multiplier, p.shift) + p.output_zero_point
-    y = np.clip(y, INT8_MIN, INT8_MAX)
-    return [y.astype(np.int8).reshape(out_shape)]
+    info = np.iinfo(dtype)
+    return [np.clip(y, info.min, info.max).astype(dtype).reshape(out_shape)]
 
 
 def prepare_reduce_max(g: Graph, node: Node) -> ReduceMaxParams:

@@ -24,8 +24,9 @@ def eval_pad(g: Graph, node: Node, inputs):
     out = _out(g, node)
     if node.op == Op.PADV2 and inputs[2] is not None:
         value = np.asarray(inputs[2]).reshape(-1)[0]
-    elif out.quant is not None:
-        # TFLM pad.cc: without constant_values an int8 PAD fills with the output zero point.
+    elif out.quant is not None and out.dtype != "int16":
+        # TFLM pad.cc: without constant_values an int8 PAD fills with the output zero point
+        # (an int16 one with 0, whatever its zero point).
         value = out.quant.zp
     else:
         value = 0
@@ -52,6 +53,11 @@ def eval_concatenation(g: Graph, node: Node, inputs):
             raise UnsupportedError(
                 f"CONCATENATION node {node.name!r} mixes quantisation parameters, which TF-Lite Micro does not support"
             )
+    if out.dtype == "int16" and any(g.tensors[n].quant is not None and g.tensors[n].quant.zp != 0
+                                    for n in [*node.inputs, node.outputs[0]]):
+        raise UnsupportedError(
+            f"CONCATENATION node {node.name!r} has an int16 zero point other than 0, which TF-Lite Micro rejects"
+        )
     axis = node.attrs.axis % len(out.shape)
     return [np.concatenate(inputs, axis=axis).astype(out.dtype)]
 

@@ -13,7 +13,10 @@ int8 (Eval), per row of the last axis:
     y = RoundingDivideByPOT(shifted_scale * e, num_bits_over_unit + 23) - 128
 
 The output quantisation is fixed: TF-Lite Micro requires zero point -128 and a
-scale of exactly 1/256.
+scale of exactly 1/256. An int16 output (int8 input; keyword spotting's last layer)
+takes zero point -32768 and a scale within 0.1% of 1/65536, and the same arithmetic
+rounded to 16 bits: RoundingDivideByPOT(..., num_bits_over_unit + 15) - 32768.
+int16 input (reference_ops::SoftmaxInt16, with its float-built tables) is in ref/softmax16.py.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir.graph import Graph, Node
+from mcuforge.ref import softmax16
 from mcuforge.ref.checks import node_label
 from mcuforge.ir.ops import Op
 from mcuforge.quant import gemmlowp as gl
@@ -76,11 +80,18 @@ def prepare_softmax(g: Graph, node: Node) -> SoftmaxParams:
     """CalculateSoftmaxParams for int8 -> int8."""
     x, y = g.tensor(node.inputs[0]), g.tensor(node.outputs[0])  # type: ignore[arg-type]
     what = node_label(node)
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise UnsupportedError(f"{what} has {x.dtype} input and {y.dtype} output; only int8 -> int8 is supported.")
+    if x.dtype != "int8" or y.dtype not in ("int8", "int16"):
+        raise UnsupportedError(
+            f"{what} has {x.dtype} input and {y.dtype} output; only int8 -> int8 and int8 -> int16 are supported."
+        )
     if x.quant is None or y.quant is None or x.quant.per_channel or not x.quant.scale[0] > 0:
         raise UnsupportedError(f"{what} needs per-tensor quantisation with a positive scale on its input and output.")
-    if y.quant.zp != INT8_MIN or y.quant.scale[0] != np.float32(1.0 / 256.0):
+    if y.dtype == "int16":
+        if y.quant.zp != -32768 or abs(float(y.quant.scale[0]) - 1.0 / 65536) > 0.001 / 65536:
+            raise UnsupportedError(
+                f"{what} needs output scale 1/65536 and zero point -32768 for int16, as TF-Lite Micro does."
+            )
+    elif y.quant.zp != INT8_MIN or y.quant.scale[0] != np.float32(1.0 / 256.0):
         raise UnsupportedError(f"{what} needs output scale 1/256 and zero point -128, as TF-Lite Micro does.")
     beta = float(np.float32(node.attrs.beta))  # the flatbuffer stores beta as float32
     try:
@@ -92,7 +103,9 @@ def prepare_softmax(g: Graph, node: Node) -> SoftmaxParams:
 
 
 def eval_softmax(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    """reference_ops::Softmax<int8_t, int8_t>, all rows at once."""
+    """reference_ops::Softmax<int8_t, int8_t / int16_t>, all rows at once."""
+    if g.tensor(node.inputs[0]).dtype == "int16":  # type: ignore[arg-type]
+        return softmax16.eval_softmax16(g, node, inputs)
     p = prepare_softmax(g, node)
     x = np.asarray(inputs[0]).astype(np.int64)
     shape = x.shape
@@ -106,12 +119,13 @@ def eval_softmax(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[
     # FixedPointAccum additions wrap in int32; each term is < 2^19, so they don't for < 4096 columns.
     sum_of_exps = wrap_int32(np.where(used, accum, 0).sum(axis=1, keepdims=True))
     shifted_scale, num_bits_over_unit = gl.get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
-    exponent = num_bits_over_unit + 31 - 8
+    info = np.iinfo(g.tensor(node.outputs[0]).dtype)
+    exponent = num_bits_over_unit + 31 - info.bits
     if np.any((exponent < 0) | (exponent > 31)):
         raise UnsupportedError(f"{node_label(node)}: the sum of exponentials is out of range (TF-Lite Micro aborts).")
-    out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, exps), exponent) + INT8_MIN
-    out = np.where(used, np.clip(out, INT8_MIN, INT8_MAX), INT8_MIN)
-    return [out.astype(np.int8).reshape(g.tensor(node.outputs[0]).shape)]
+    out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, exps), exponent) + info.min
+    out = np.where(used, np.clip(out, info.min, info.max), info.min)
+    return [out.astype(info.dtype).reshape(g.tensor(node.outputs[0]).shape)]
 
 
 KERNELS = {Op.SOFTMAX: eval_softmax}

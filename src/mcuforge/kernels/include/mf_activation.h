@@ -189,6 +189,10 @@ typedef struct {
 
 void mf_relu_s8(const mf_relu_params *p, const int8_t *in, int8_t *out);
 void mf_relu6_s8(const mf_relu6_params *p, const int8_t *in, int8_t *out);
+/* The same on int16 tensors (act_min / act_max / six within int16). */
+void mf_relu_s16(const mf_relu_params *p, const int16_t *in, int16_t *out);
+void mf_relu6_s16(const mf_relu6_params *p, const int16_t *in, int16_t *out);
+void mf_leaky_relu_s16(const mf_leaky_relu_params *p, const int16_t *in, int16_t *out);
 void mf_leaky_relu_s8(const mf_leaky_relu_params *p, const int8_t *in, int8_t *out);
 void mf_hard_swish_s8(const mf_hard_swish_params *p, const int8_t *in, int8_t *out);
 void mf_logistic_s8(const mf_sigmoid_tanh_params *p, const int8_t *in, int8_t *out);

@@ -98,6 +98,8 @@ typedef struct {
 
 void mf_maximum_s8(const mf_bin_shape *b, const int8_t *in1, const int8_t *in2, int8_t *out);
 void mf_minimum_s8(const mf_bin_shape *b, const int8_t *in1, const int8_t *in2, int8_t *out);
+void mf_maximum_s16(const mf_bin_shape *b, const int16_t *in1, const int16_t *in2, int16_t *out);
+void mf_minimum_s16(const mf_bin_shape *b, const int16_t *in1, const int16_t *in2, int16_t *out);
 void mf_equal_s8(const mf_compare_params *p, const int8_t *in1, const int8_t *in2, uint8_t *out);
 void mf_not_equal_s8(const mf_compare_params *p, const int8_t *in1, const int8_t *in2, uint8_t *out);
 void mf_greater_s8(const mf_compare_params *p, const int8_t *in1, const int8_t *in2, uint8_t *out);

@@ -49,6 +49,18 @@ static inline int mf_clz32(uint32_t x) {
     return n;
 }
 
+/* MultiplyByQuantizedMultiplier(int64_t x, ...), the 16x8 requantisation: the Q31
+ * multiplier rounded to Q15 (0x7FFF from 0x7FFF0000 up), then one rounding shift by
+ * 15 - shift (8..46 for QuantizeMultiplier's shifts). |x| < 2^47 keeps the product
+ * below 2^62. The right shift of a negative value is arithmetic (gcc, clang,
+ * arm-none-eabi-gcc), as the reference's; the cast to int32 wraps as the reference's. */
+static inline int32_t mf_requant64(int64_t x, int32_t mult, int32_t shift) {
+    const int64_t reduced = mult < 0x7FFF0000 ? ((int64_t)mult + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - shift;
+    const int64_t r = (x * reduced + ((int64_t)1 << (total - 1))) >> total;
+    return (int32_t)(uint32_t)(uint64_t)r;
+}
+
 static inline int32_t mf_clamp(int32_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }

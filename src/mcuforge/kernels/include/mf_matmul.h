@@ -62,5 +62,7 @@ typedef struct {
 } mf_bmm_params;
 
 void mf_batch_matmul_s8(const mf_bmm_params *p, const int8_t *lhs, const int8_t *rhs, int8_t *out);
+/* int16 (zero points 0): an int64 sum and mf_requant64, clamped to int16. */
+void mf_batch_matmul_s16(const mf_bmm_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *out);
 
 #endif /* MF_MATMUL_H */

@@ -33,6 +33,8 @@ typedef struct {
 } mf_reduce_params;
 
 void mf_mean_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out); /* MEAN and SUM */
+/* MEAN / SUM on int16 (QuantizedMeanOrSum<int16_t>): the same, clamped to int16. */
+void mf_mean_s16(const mf_reduce_params *p, const int16_t *in, int16_t *out);
 void mf_reduce_max_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out);
 void mf_reduce_min_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out);
 

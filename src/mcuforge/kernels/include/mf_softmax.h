@@ -27,5 +27,7 @@ typedef struct {
 } mf_softmax_params;
 
 void mf_softmax_s8(const mf_softmax_params *p, const int8_t *in, int8_t *out);
+/* int8 in, int16 out (zero point -32768, scale 1/65536): the same, rounded to 16 bits. */
+void mf_softmax_s8_s16(const mf_softmax_params *p, const int8_t *in, int16_t *out);
 
 #endif /* MF_SOFTMAX_H */

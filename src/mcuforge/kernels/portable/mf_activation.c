@@ -20,6 +20,41 @@ void mf_relu_s8(const mf_relu_params *p, const int8_t *in, int8_t *out) {
     }
 }
 
+/* ReluQuantized<int16_t>: the int8 arithmetic on int16 (|x - zp| < 2^16 fits int32). */
+void mf_relu_s16(const mf_relu_params *p, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t v = mf_requant(in[i] - p->input_offset, p->output_multiplier, p->output_shift);
+        const int64_t y = (int64_t)p->output_offset + v;
+        out[i] = (int16_t)(y < p->act_min ? p->act_min : (y > p->act_max ? p->act_max : y));
+    }
+}
+
+/* Relu6Quantized<int16_t>. */
+void mf_relu6_s16(const mf_relu6_params *p, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t x = in[i];
+        out[i] = (int16_t)(x > p->six ? p->six : (x < p->zero ? p->zero : x));
+    }
+}
+
+/* QuantizeLeakyRelu<int16_t>: mf_leaky_relu_s8's arithmetic, clamped to int16. */
+void mf_leaky_relu_s16(const mf_leaky_relu_params *p, const int16_t *in, int16_t *out) {
+    const int negative_alpha = p->output_multiplier_alpha < 0;
+    const int32_t alpha_m = negative_alpha ? -p->output_multiplier_alpha : p->output_multiplier_alpha;
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t x = in[i] - p->input_zero_point;
+        int64_t y;
+        if (x >= 0) {
+            y = mf_requant(x, p->output_multiplier_identity, p->output_shift_identity);
+        } else {
+            y = mf_requant(x, alpha_m, p->output_shift_alpha);
+            y = negative_alpha ? -y : y;
+        }
+        y += p->output_zero_point;
+        out[i] = (int16_t)(y < -32768 ? -32768 : (y > 32767 ? 32767 : y));
+    }
+}
+
 /* Relu6Quantized: `x > six ? six : x < zero ? zero : x` on the raw values. */
 void mf_relu6_s8(const mf_relu6_params *p, const int8_t *in, int8_t *out) {
     for (int32_t i = 0; i < p->size; ++i) {

@@ -77,6 +77,14 @@ void mf_minimum_s8(const mf_bin_shape *b, const int8_t *in1, const int8_t *in2, 
     BIN_LOOP(b, *out++ = in1[i1] < in2[i2] ? in1[i1] : in2[i2]);
 }
 
+void mf_maximum_s16(const mf_bin_shape *b, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    BIN_LOOP(b, *out++ = in1[i1] > in2[i2] ? in1[i1] : in2[i2]);
+}
+
+void mf_minimum_s16(const mf_bin_shape *b, const int16_t *in1, const int16_t *in2, int16_t *out) {
+    BIN_LOOP(b, *out++ = in1[i1] < in2[i2] ? in1[i1] : in2[i2]);
+}
+
 /* ------------------------------------------------------------------ comparisons */
 /* Both inputs on the common scale ((x - zp) << 8 times the input's own scale), then compared. */
 #define COMPARISON(name, OP)                                                                          \

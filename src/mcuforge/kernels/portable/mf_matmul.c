@@ -84,3 +84,31 @@ void mf_batch_matmul_s8(const mf_bmm_params *p, const int8_t *lhs, const int8_t 
         }
     }
 }
+
+/* BatchMatMul<int16_t, int64_t>: zero points 0, an int64 sum (|term| <= 2^30), the int64
+ * requantisation, clamped to int16. */
+void mf_batch_matmul_s16(const mf_bmm_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *out) {
+    int16_t *y = out;
+    for (int32_t b0 = 0; b0 < p->batch[0]; ++b0) {
+        for (int32_t b1 = 0; b1 < p->batch[1]; ++b1) {
+            for (int32_t b2 = 0; b2 < p->batch[2]; ++b2) {
+                const int16_t *l = lhs + (ptrdiff_t)b0 * p->lhs_batch_stride[0]
+                                   + (ptrdiff_t)b1 * p->lhs_batch_stride[1] + (ptrdiff_t)b2 * p->lhs_batch_stride[2];
+                const int16_t *r = rhs + (ptrdiff_t)b0 * p->rhs_batch_stride[0]
+                                   + (ptrdiff_t)b1 * p->rhs_batch_stride[1] + (ptrdiff_t)b2 * p->rhs_batch_stride[2];
+                for (int32_t m = 0; m < p->rows; ++m) {
+                    const int16_t *lm = l + (ptrdiff_t)m * p->lhs_row_stride;
+                    for (int32_t n = 0; n < p->cols; ++n) {
+                        const int16_t *rn = r + (ptrdiff_t)n * p->rhs_col_stride;
+                        int64_t acc = 0;
+                        for (int32_t k = 0; k < p->depth; ++k) {
+                            acc += (int64_t)lm[(ptrdiff_t)k * p->lhs_depth_stride] * rn[(ptrdiff_t)k * p->rhs_depth_stride];
+                        }
+                        const int32_t v = mf_requant64(acc, p->multiplier, p->shift);
+                        *y++ = (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,4 +1,5 @@
-/* MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN and CUMSUM on int8 (see mf_reduce.h). */
+/* MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ARG_MAX, ARG_MIN and CUMSUM on int8, MEAN and SUM on
+ * int16 (see mf_reduce.h). */
 #include "mf_reduce.h"
 
 /* Input element offset of output `index` (row-major over the outer dimensions). */
@@ -70,6 +71,43 @@ void mf_mean_s8(const mf_reduce_params *p, const int8_t *in, int8_t *out) {
             diff <= (uint32_t)INT32_MAX ? (int32_t)diff : (int32_t)(diff - 0x80000000u) + INT32_MIN;
         const int64_t y = (int64_t)mf_requant(shifted, p->multiplier, p->shift) + p->output_zero_point;
         out[i] = (int8_t)(y < -128 ? -128 : (y > 127 ? 127 : y));
+    }
+}
+
+/* The int16 box sum, wrapping in 32 bits (|sum| < 2^31 below 2^16 elements). */
+static int32_t sum_box16(const mf_reduce_params *p, const int16_t *in) {
+    const int32_t *n = p->inner_shape;
+    const int32_t *s = p->inner_stride;
+    uint32_t sum = 0;
+    for (int32_t a = 0; a < n[0]; ++a) {
+        for (int32_t b = 0; b < n[1]; ++b) {
+            for (int32_t c = 0; c < n[2]; ++c) {
+                for (int32_t d = 0; d < n[3]; ++d) {
+                    const int16_t *row = in + a * s[0] + b * s[1] + c * s[2] + d * s[3];
+                    for (int32_t e = 0; e < n[4]; ++e) {
+                        sum += (uint32_t)(int32_t)row[e * s[4]];
+                    }
+                }
+            }
+        }
+    }
+    return sum <= (uint32_t)INT32_MAX ? (int32_t)sum : (int32_t)(sum - 0x80000000u) + INT32_MIN;
+}
+
+/* QuantizedMeanOrSum<int16_t>: mf_mean_s8's arithmetic on int16, clamped to int16. */
+void mf_mean_s16(const mf_reduce_params *p, const int16_t *in, int16_t *out) {
+    const int32_t outputs = outer_count(p);
+    const uint32_t zp_times_count = (uint32_t)((int64_t)p->input_zero_point * p->num_elements);
+    for (int32_t i = 0; i < outputs; ++i) {
+        if (p->num_elements == 0) {
+            out[i] = 0;
+            continue;
+        }
+        const uint32_t diff = (uint32_t)sum_box16(p, in + outer_offset(p, i)) - zp_times_count;
+        const int32_t shifted =
+            diff <= (uint32_t)INT32_MAX ? (int32_t)diff : (int32_t)(diff - 0x80000000u) + INT32_MIN;
+        const int64_t y = (int64_t)mf_requant(shifted, p->multiplier, p->shift) + p->output_zero_point;
+        out[i] = (int16_t)(y < -32768 ? -32768 : (y > 32767 ? 32767 : y));
     }
 }
 
