@@ -48,7 +48,7 @@ def _phases(out: Path, preset: str, sram: int, flash: int, rank: int, world: int
         run.stage1()
     space = run.space()
     run.load(space.resolution)
-    net = run.supernet(space)
+    run.supernet(space)  # trains it (or loads it on resume); run.scorer scores its subnets
     rng = np.random.default_rng(1234)
     archs = {"largest": largest(space), "smallest": smallest(space)}
     archs.update({f"random {i}": random_arch(space, rng) for i in range(SUBNETS)})

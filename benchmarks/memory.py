@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         r["patch"] = compile_graph(g, patch="auto").patch.as_dict()
         rows.append(r)
     print()
-    print(f"| model | mcuforge peak SRAM B | TFLM min arena B | ours / TFLM | TinyEngine PEAK_MEM B | ours / TinyEngine | lower bound B |")
+    print("| model | mcuforge peak SRAM B | TFLM min arena B | ours / TFLM | TinyEngine PEAK_MEM B | ours / TinyEngine | lower bound B |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         te = r["tinyengine_bytes"]
