@@ -16,6 +16,7 @@ import numpy as np
 from mcuforge import __version__
 from mcuforge.errors import InputError, MCUForgeError
 from mcuforge.hw.cli import add_board_args, board_from_args, cmd_boards
+from mcuforge.patch.cli import add_patch_args, patch_hint, patch_spec, patch_summary
 
 
 def _load_model(path: str):
@@ -68,7 +69,7 @@ def _run_backend(g, inputs: list[np.ndarray], args: argparse.Namespace) -> list[
     from mcuforge.engine import compile_graph
     from mcuforge.ref.boundary import from_model_outputs, to_model_inputs
 
-    compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
+    compiled = compile_graph(g, patch=patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     model_inputs = to_model_inputs(compiled.io, inputs)
     if args.backend == "c":
         from mcuforge.targets.host import run_c
@@ -174,7 +175,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         g = _load_model(args.model)
     out = check_outdir(args.output, args.force)
-    compiled = compile_graph(g, float_io=args.float_io, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
+    compiled = compile_graph(g, float_io=args.float_io, patch=patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     compiled = compiled.for_board(board, args.kernels)
     report = build_report(compiled, board)
     with staged(out) as tmp:  # the folder appears complete, or stays as it was
@@ -182,7 +183,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         write_report(report, tmp)
     print(f"wrote C project and report to {out}/ for {board.describe()}, {_kernels_said(compiled.project)}")
     if compiled.patch is not None and compiled.patch.mode != "none":
-        print(_patch_summary(report["patch"]))
+        print(patch_summary(report["patch"]))
     print(
         f"peak SRAM {report['peak_sram_bytes']:,} B, Flash {report['flash_bytes']:,} B, "
         f"{report['macs']:,} MACs on {board.name} ({board.sram:,} B SRAM, {board.flash:,} B Flash)"
@@ -190,25 +191,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     problem = misfit_message(report)
     if problem:
         if report["peak_sram_bytes"] > board.sram and args.patch == "none":
-            problem += _patch_hint(g, args, board)
+            problem += patch_hint(g, args, board)
         print(f"mcuforge: does not fit: {problem}", file=sys.stderr)
         return 3
     return 0
 
 
-def _patch_hint(g, args: argparse.Namespace, board) -> str:
-    """Whether patch-based inference would make the SRAM fit (tried, not guessed)."""
-    from mcuforge.engine import compile_graph
-
-    try:
-        trial = compile_graph(g, float_io=args.float_io, patch="auto", max_mac_overhead=args.max_mac_overhead)
-    except MCUForgeError:
-        return ""
-    if trial.patch is None or trial.patch.plan is None:
-        return "; --patch auto finds no patch plan with a smaller peak"
-    peak = trial.project.memory.arena_bytes
-    verdict = "fits: add --patch auto" if peak <= board.sram else f"still {peak - board.sram:,} B too many"
-    return f"; with --patch auto the peak is {peak:,} B ({verdict})"
 
 
 def _kernels_said(project) -> str:
@@ -217,44 +205,16 @@ def _kernels_said(project) -> str:
     return f"ARMv7E-M kernels in {', '.join(project.optimised)} (portable C elsewhere and on the host)"
 
 
-def _patch_spec(args: argparse.Namespace):
-    from mcuforge.patch.plan import parse_patch
-
-    return parse_patch(args.patch)
 
 
-def _patch_summary(p: dict) -> str:
-    if p["split"] is None:
-        return f"patch-based inference: no node range can run patch by patch; per layer, peak {p['per_layer_peak_bytes']:,} B"
-    what = (
-        f"nodes {p['start']}..{p['split']} in a {p['grid'][0]}x{p['grid'][1]} grid, peak {p['patch_peak_bytes']:,} B "
-        f"(per layer {p['per_layer_peak_bytes']:,} B), MAC overhead {p['mac_overhead']:.1%}"
-    )
-    return f"patch-based inference: {what}" + ("" if p["used"] else "; not used: per layer needs no more SRAM")
 
 
-def _patch_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--patch",
-        default="none",
-        metavar="auto|none|SPLIT:GRID",
-        help="patch-based inference (MCUNetV2): run the first layers patch by patch. auto: choose the split and grid "
-        "with the smallest peak SRAM (per layer when smaller); SPLIT:GRID: the index of the last node run in "
-        "patches (as numbered in the report.json of a per-layer compile) and the grid, N or RxC (default none)",
-    )
-    p.add_argument(
-        "--max-mac-overhead",
-        type=float,
-        default=0.2,
-        metavar="F",
-        help="--patch auto: most extra MACs the recomputed halos may cost, as a fraction of the model's (default 0.2)",
-    )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mcuforge.bench import bench_model
 
-    result = bench_model(args.model, _load_model(args.model), _patch_spec(args), args.max_mac_overhead)
+    result = bench_model(args.model, _load_model(args.model), patch_spec(args), args.max_mac_overhead)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -279,7 +239,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     board = board_from_args(args)
     g = _load_model(args.model)
-    compiled = compile_graph(g, patch=_patch_spec(args), max_mac_overhead=args.max_mac_overhead)
+    compiled = compile_graph(g, patch=patch_spec(args), max_mac_overhead=args.max_mac_overhead)
     inputs = None
     if args.input:
         from mcuforge.inputs import load_inputs
@@ -291,7 +251,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     result = profile_model(compiled, board, inputs)
     print(json.dumps(result, indent=2) if args.json else format_profile(result))
     if not args.json and compiled.patch is not None and compiled.patch.mode != "none":
-        print(_patch_summary(compiled.patch.as_dict()))
+        print(patch_summary(compiled.patch.as_dict()))
     return 0 if result["matches_reference"] else 1
 
 
@@ -344,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LO,HI",
         help="image inputs: the float range the network was trained on (default: pixel - 128)",
     )
-    _patch_args(p)
+    add_patch_args(p)
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.set_defaults(func=cmd_run)
 
@@ -366,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["hard", "softfp", "soft"],
         help="override the board's float ABI (default: hard with an FPU)",
     )
-    _patch_args(p)
+    add_patch_args(p)
     p.add_argument(
         "--detect",
         metavar="CONFIG.json",
@@ -396,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="our peak SRAM next to TF-Lite Micro's minimum arena for the same model")
     p.add_argument("model", help="an int8 .tflite model")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _patch_args(p)
+    add_patch_args(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser(
@@ -408,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", action="append", metavar="X.npy", help="one per model input, in order (default: seeded random data)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
-    _patch_args(p)
+    add_patch_args(p)
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("boards", help="list the boards mcuforge knows")
