@@ -36,6 +36,7 @@ def _tensor(t: Tensor, buffer: int) -> fb.TensorT:
     out.type = TENSOR_TYPES[t.dtype]
     out.buffer = buffer
     out.name = t.name
+    out.isVariable = t.variable
     if t.quant is not None:
         q = fb.QuantizationParametersT()
         q.scale = [float(s) for s in t.quant.scale]

@@ -65,6 +65,9 @@ class Tensor:
     dtype: str
     quant: Quant | None = None
     data: np.ndarray | None = None  # constant contents, None for activations
+    # A variable (stateful) tensor, TFLite's is_variable: its contents persist from one
+    # invocation to the next (SVDF and LSTM state, a streaming op's own state).
+    variable: bool = False
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(d) for d in self.shape)
@@ -126,7 +129,7 @@ class Graph:
         """Deep copy of the structure; constant arrays are shared (they are never mutated)."""
         g = Graph(name=self.name, inputs=list(self.inputs), outputs=list(self.outputs))
         for name, t in self.tensors.items():
-            g.tensors[name] = Tensor(t.name, t.shape, t.dtype, copy.deepcopy(t.quant), t.data)
+            g.tensors[name] = Tensor(t.name, t.shape, t.dtype, copy.deepcopy(t.quant), t.data, t.variable)
         g.nodes = [Node(n.op, list(n.inputs), list(n.outputs), n.attrs, n.name, n.inplace) for n in self.nodes]
         return g
 
