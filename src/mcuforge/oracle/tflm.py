@@ -42,6 +42,20 @@ def run_tflm(model: bytes, inputs: list[np.ndarray], arena_size: int | None = No
     return [np.array(interp.get_output(i)) for i in range(num_outputs(model))]
 
 
+def run_tflm_sequence(model: bytes, steps: list[list[np.ndarray]], arena_size: int | None = None) -> list[list[np.ndarray]]:
+    """Outputs of TF-Lite Micro for several invocations of one interpreter, in order:
+    variable tensors (SVDF, LSTM state) and ops' own state carry from one step to the next."""
+    interp = _interpreter(model, arena_size, preserve=False)
+    n = num_outputs(model)
+    out = []
+    for inputs in steps:
+        for i, x in enumerate(inputs):
+            interp.set_input(np.ascontiguousarray(x), i)
+        interp.invoke()
+        out.append([np.array(interp.get_output(i)) for i in range(n)])
+    return out
+
+
 def num_outputs(model: bytes) -> int:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
