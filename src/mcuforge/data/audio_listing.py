@@ -30,6 +30,7 @@ from mcuforge.errors import DataError
 NOISE, UNKNOWN, SILENCE = "_background_noise_", "_unknown_", "_silence_"
 SPECIAL = (NOISE, UNKNOWN, SILENCE)
 SPLITS_FILE = "splits.json"
+MARKER = "synth-keywords.json"  # written by mcuforge synth-keywords; "complete" false while it runs
 SC_LISTS = {"val": "validation_list.txt", "test": "testing_list.txt"}
 
 
@@ -67,7 +68,19 @@ def list_audio(path: Path) -> AudioListing:
     if not any(f not in SPECIAL for f in folders):
         raise DataError(f"{path} has no folders of WAV clips; audio:PATH needs one subfolder of .wav files per word")
     noise = tuple(wavs(path / NOISE)) if (path / NOISE).is_dir() else ()
+    check_finished(path)
     return AudioListing(tuple(folders), tuple(files), np.asarray(labels, dtype=np.int64), noise)
+
+
+def check_finished(path: Path) -> None:
+    """A synth-keywords set that is still being written (or was interrupted) has no split
+    by voice yet; reading it would mix test voices into training."""
+    try:
+        done = json.loads((path / MARKER).read_text()).get("complete", True)
+    except (OSError, ValueError, AttributeError):
+        return
+    if done is not True:
+        raise DataError(f"{path} is an unfinished synth-keywords set; run mcuforge synth-keywords again to finish it")
 
 
 def relative(path: Path, root: Path) -> str:
