@@ -100,7 +100,8 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     try:
         x, rate = decode_wav(data)
     except (wave.Error, ValueError, EOFError, struct.error) as e:
-        raise DataError(f"cannot read WAV file {path} ({e}); convert it to 16-bit PCM WAV") from None
+        why = str(e) or "it ends before its header does"
+        raise DataError(f"cannot read WAV file {path} ({why}); convert it to 16-bit PCM WAV") from None
     if rate <= 0:
         raise DataError(f"WAV file {path} declares a sample rate of {rate} Hz; convert it to 16-bit PCM WAV")
     return x, rate
