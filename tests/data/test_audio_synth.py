@@ -81,6 +81,7 @@ def test_same_seed_same_bytes_and_resume(made, tmp_path):
     (out / "synth-keywords.json").write_text(json.dumps({**meta, "complete": False}))
     assert main([*ARGS, "-o", str(out), "--json"]) == 0
     assert files_of(out) == first and (out / "no" / "en-us_nohash_0.wav").stat().st_mtime_ns == kept
+    assert not list(out.glob("*/.*"))  # the stale partial write is cleaned up
     assert json.loads((out / "synth-keywords.json").read_text())["complete"] is True
     assert main([*ARGS, "-o", str(out), "--seed", "1"]) == 2  # other settings: not without --force
     assert main([*ARGS, "-o", str(out), "--seed", "1", "--force"]) == 0
@@ -113,7 +114,7 @@ def test_cli_errors(tmp_path, capsys):
     one_line_error(capsys, ["synth-keywords", "yes,_x", "-o", out], "'_x' is not a word to synthesise")
     one_line_error(capsys, ["synth-keywords", "yes,yes", "-o", out], "the word 'yes' is given twice")
     one_line_error(capsys, [*ARGS[:2], "--voices", "en-us,en-gb", "-o", out], "needs at least 3 different voices")
-    one_line_error(capsys, [*ARGS[:2], "--voices", "en-us,en-gb,zz-nope", "-o", out], "made no sound for voice 'zz-nope'")
+    one_line_error(capsys, [*ARGS[:2], "--voices", "en-us,en-gb,zz-no", "-o", out], "made no sound for voice 'zz-no'")
     one_line_error(capsys, [*ARGS[:2], "--voices", "en-us,en-gb,mb-us1", "-o", out], "made no sound for voice 'mb-us1'")
     one_line_error(capsys, [*ARGS[:2], "--voices", "en-us,a b,c", "-o", out], "'a b' is not an espeak-ng voice name")
     one_line_error(capsys, [*ARGS, "--per-word", "0", "-o", out], "--per-word must be at least 1")

@@ -162,7 +162,8 @@ def check_plan(plan: Plan, classes: tuple[str, ...], path: Path) -> None:
 
 def read_clips(files: list[Path], n: int) -> np.ndarray:
     out = np.empty((len(files), n), dtype=np.int16)
-    bar = tqdm(total=len(files), desc="reading clips", unit="clip", file=sys.stderr, disable=len(files) <= PROGRESS_OVER)
+    big = len(files) > PROGRESS_OVER
+    bar = tqdm(total=len(files), desc="reading clips", unit="clip", file=sys.stderr, disable=not big)
     try:
         for i, f in enumerate(files):
             out[i] = load_clip(f, n)

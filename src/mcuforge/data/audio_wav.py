@@ -23,7 +23,8 @@ from mcuforge.errors import DataError
 
 PCM = 1
 EXTENSIBLE = 0xFFFE
-PCM_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"  # KSDATAFORMAT_SUBTYPE_PCM after its 2-byte tag
+# KSDATAFORMAT_SUBTYPE_PCM's GUID after its first two bytes (which hold the format tag, 1)
+PCM_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
 def to_int16_mono(raw: bytes, width: int, channels: int) -> np.ndarray:

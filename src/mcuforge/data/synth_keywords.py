@@ -91,7 +91,8 @@ def parse_voices(text: str | None) -> tuple[str, ...]:
     if bad is not None:
         raise InputError(f"{bad!r} is not an espeak-ng voice name; list them with espeak-ng --voices=en")
     if len(set(voices)) < 3:
-        raise InputError(f"a split by voice needs at least 3 different voices (train, val, test), not {len(set(voices))}")
+        n = len(set(voices))
+        raise InputError(f"a split by voice needs at least 3 different voices (train, val, test), not {n}")
     return tuple(dict.fromkeys(voices))
 
 
@@ -148,6 +149,8 @@ def make_clip(settings: Settings, word: str, voice: str, k: int, n: int = SAMPLE
     kind = ("white", "pink")[int(rng.integers(0, 2))]
     x = speak(word, voice, speed, pitch).astype(np.float64)
     loud = np.flatnonzero(np.abs(x) > 0.02 * np.abs(x).max())  # trim espeak's silence: 2% of the peak
+    if loud.size == 0:
+        raise SynthError(f"espeak-ng said {word!r} in voice {voice!r} as pure silence; leave that voice out")
     x = x[loud[0] : loud[-1] + 1][:n]
     x *= peak * 32767 / np.abs(x).max()
     out = np.zeros(n)
@@ -251,14 +254,17 @@ def synthesise(out: Path, settings: Settings, force: bool = False, workers: int 
     """Write (or finish) the keyword set in `out`; returns a summary for the CLI."""
     espeak = espeak_version()
     meta = settings.as_dict(espeak)
-    resume = prepare(out, meta, force)
-    for v in settings.voices:  # a bad voice fails now, in one sentence, not after many clips
+    for v in settings.voices:  # a bad voice fails now, in one sentence, before anything is touched
         speak("yes", v, 175, 50)
+    resume = prepare(out, meta, force)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*/.*.partial-*"):  # writes an interrupted run left behind
+        stale.unlink(missing_ok=True)
     write_atomic(out / MARKER, (json.dumps({**meta, "complete": False}, indent=1) + "\n").encode())
     all_jobs = jobs(settings)
     todo = [j for j in all_jobs if not (out / j.rel).is_file()]
-    bar = tqdm(total=len(all_jobs), initial=len(all_jobs) - len(todo), desc="synthesising", unit="clip", file=sys.stderr)
+    done = len(all_jobs) - len(todo)
+    bar = tqdm(total=len(all_jobs), initial=done, desc="synthesising", unit="clip", file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1))  # espeak-ng runs as a process
     try:
         for _ in pool.map(lambda j: run_job(out, settings, j), todo):
