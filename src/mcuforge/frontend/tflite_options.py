@@ -298,6 +298,10 @@ SPECS: dict[Op, OptionsSpec] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: OptionsSpec(None, _IN_CUSTOM_OPTIONS),
     # family ssd (end)
+    # family signal (begin)
+    # custom operators: their attributes live in flexbuffer custom options (frontend/signal_options.py)
+    **{op: OptionsSpec(None) for op in Op if op.value.startswith("Signal")},
+    # family signal (end)
 }
 
 

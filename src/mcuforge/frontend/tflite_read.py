@@ -23,9 +23,10 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from mcuforge.apps import ssd
 from mcuforge.errors import GraphError, ModelFormatError, UnsupportedError
+from mcuforge.frontend import signal_options  # family signal
 from mcuforge.frontend.fold import FOLDERS, RawModel, RawOp, fold
 from mcuforge.frontend.tflite_options import attrs_from_options
-from mcuforge.frontend.tflite_types import INT16_ADVICE, INT16_OPS, check_types
+from mcuforge.frontend.tflite_types import INT16_ADVICE, INT16_OPS, SIGNAL_INT16_OPS, check_types
 from mcuforge.ir.graph import Graph, Node, Quant, Tensor
 from mcuforge.ir.ops import Op
 from mcuforge.ir.shapes import infer_shapes
@@ -57,6 +58,10 @@ TRANSIENT = set(FOLDERS)
 # Custom operators the IR holds: custom code (= the Op's value) -> flexbuffer options reader.
 CUSTOM_OPS = {ssd.CUSTOM_CODE: ssd.attrs_from_flexbuffer}
 # family ssd (end)
+# family signal (begin)
+CUSTOM_OPS.update(signal_options.CUSTOM_READERS)
+DTYPES.update({fb.TensorType.UINT32: "uint32", fb.TensorType.UINT64: "uint64"})
+# family signal (end)
 
 
 MAX_MODEL_BYTES = 2**31  # a flatbuffer's offsets are 32-bit
@@ -178,7 +183,7 @@ class _Reader:
         for i, op in enumerate(operators):  # first, in node order: an unsupported operator or int16 data
             kinds.append(self._kind(op, i))
             for x in _ints(op.inputs) + _ints(op.outputs):
-                if 0 <= x < len(self.ts) and self.ts[x].type == fb.TensorType.INT16 and kinds[-1] not in INT16_OPS:
+                if 0 <= x < len(self.ts) and self.ts[x].type == fb.TensorType.INT16 and kinds[-1] not in INT16_OPS | SIGNAL_INT16_OPS:
                     raise UnsupportedError(f"node {i} ({kinds[-1]}) has the int16 tensor {self.names[x]!r}; {INT16_ADVICE}")
         ops: list[RawOp] = []
         for i, (op, kind) in enumerate(zip(operators, kinds)):

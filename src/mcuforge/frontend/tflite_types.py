@@ -127,6 +127,35 @@ _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     Op.DETECTION_POSTPROCESS: ("float32",),
     # family ssd (end)
 }
+# family signal (begin)
+# The signal-library custom operators take unquantised integers (slot -> dtype); the audio
+# front end around them runs builtins on unquantised int32 (and moves int16) data, which
+# ref/signal_int.py computes.
+_SIGNAL_SLOTS: dict[Op, tuple[dict[int, tuple[str, ...]], tuple[str, ...]]] = {
+    Op.SIGNAL_WINDOW: ({0: ("int16",), 1: ("int16",)}, ("int16",)),
+    Op.SIGNAL_FFT_AUTO_SCALE: ({0: ("int16",)}, ("int16", "int32")),
+    Op.SIGNAL_RFFT: ({0: ("int16",)}, ("int16",)),
+    Op.SIGNAL_ENERGY: ({0: ("int16",)}, ("uint32",)),
+    Op.SIGNAL_FILTER_BANK: ({0: ("uint32",), **{i: ("int16",) for i in range(1, 6)}}, ("uint64",)),
+    Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: ({0: ("uint64",), 1: ("int32",)}, ("uint32",)),
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: ({0: ("uint32",)}, ("uint32",)),
+    Op.SIGNAL_PCAN: ({0: ("uint32",), 1: ("uint32",), 2: ("int16",)}, ("uint32",)),
+    Op.SIGNAL_FILTER_BANK_LOG: ({0: ("uint32",)}, ("int16",)),
+}
+SIGNAL_INT16_OPS = frozenset([*(op.value for op in _SIGNAL_SLOTS), "CAST"])  # unquantised int16
+_INT32_DATA = {Op.MUL: 2, Op.ADD: 2, Op.DIV: 2, Op.MINIMUM: 2, Op.MAXIMUM: 2, Op.STRIDED_SLICE: 1}
+for _op, (_ins, _outs) in _SIGNAL_SLOTS.items():
+    _OTHER_INPUTS[_op], _OTHER_OUTPUTS[_op] = _ins, _outs
+for _op, _n in _INT32_DATA.items():
+    _OTHER_INPUTS[_op] = {**_OTHER_INPUTS.get(_op, {}), **{i: ("int32",) for i in range(_n)}}
+    _OTHER_OUTPUTS[_op] = (*_OTHER_OUTPUTS.get(_op, ()), "int32")
+_OTHER_INPUTS[Op.CONCATENATION] = {i: ("int32",) for i in range(256)}
+_OTHER_OUTPUTS[Op.CONCATENATION] = ("int32",)
+_OTHER_INPUTS[Op.RESHAPE] = {0: ("int32", "int16")}
+_OTHER_OUTPUTS[Op.RESHAPE] = ("int32", "int16")
+_OTHER_INPUTS[Op.CAST] = {0: (*_OTHER_INPUTS[Op.CAST][0], "int16", "uint32")}
+_OTHER_OUTPUTS[Op.CAST] = (*_OTHER_OUTPUTS[Op.CAST], "int16", "uint32")
+# family signal (end)
 _WEIGHTED = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.TRANSPOSE_CONV)
 # The bias slot of a weighted op (weights are slot 1): 2, but TRANSPOSE_CONV's inputs are
 # (output_shape, weights, input, bias).

@@ -15,6 +15,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from mcuforge.apps import ssd
 from mcuforge.errors import UnsupportedError
+from mcuforge.frontend import signal_options  # family signal
 from mcuforge.frontend.tflite_options import options_from_attrs
 from mcuforge.ir.graph import Graph, Tensor
 from mcuforge.ir.ops import Op
@@ -27,7 +28,12 @@ TENSOR_TYPES: dict[str, int] = {
     "int32": fb.TensorType.INT32,
     "int64": fb.TensorType.INT64,
     "bool": fb.TensorType.BOOL,
+    "uint32": fb.TensorType.UINT32,  # family signal
+    "uint64": fb.TensorType.UINT64,  # family signal
 }
+# Custom operators: Op -> flexbuffer options from attributes.
+CUSTOM_WRITERS = {Op.DETECTION_POSTPROCESS: ssd.flexbuffer_from_attrs}  # family ssd
+CUSTOM_WRITERS.update({op: signal_options.flexbuffer_from_attrs for op in signal_options.SIGNAL_OPS})  # family signal
 
 
 def _tensor(t: Tensor, buffer: int) -> fb.TensorT:
@@ -79,7 +85,7 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
         if node.op not in codes:
             code = fb.OperatorCodeT()
             builtin = getattr(fb.BuiltinOperator, node.op.value, None)
-            if node.op == Op.DETECTION_POSTPROCESS:  # family ssd: a custom op
+            if node.op in CUSTOM_WRITERS:  # a custom op
                 builtin, code.customCode = fb.BuiltinOperator.CUSTOM, node.op.value
             if builtin is None:
                 raise UnsupportedError(
@@ -96,8 +102,8 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
         op.inputs = [-1 if n is None else index[n] for n in node.inputs]
         op.outputs = [index[n] for n in node.outputs]
         op.builtinOptionsType, op.builtinOptions = options_from_attrs(node.op, node.attrs)
-        if node.op == Op.DETECTION_POSTPROCESS:  # family ssd
-            op.customOptions = np.frombuffer(ssd.flexbuffer_from_attrs(node.attrs), np.uint8)
+        if node.op in CUSTOM_WRITERS:
+            op.customOptions = np.frombuffer(CUSTOM_WRITERS[node.op](node.attrs), np.uint8)
             op.customOptionsFormat = fb.CustomOptionsFormat.FLEXBUFFERS
         sub.operators.append(op)
     model.subgraphs = [sub]

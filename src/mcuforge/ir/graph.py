@@ -17,7 +17,7 @@ import numpy as np
 
 from mcuforge.ir.ops import Op
 
-DTYPES = ("int8", "uint8", "int16", "int32", "int64", "float32", "bool")
+DTYPES = ("int8", "uint8", "int16", "int32", "int64", "float32", "bool", "uint32", "uint64")  # uint32/64: family signal
 
 
 @dataclass

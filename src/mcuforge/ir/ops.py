@@ -42,6 +42,19 @@ from mcuforge.ir.attrs import (  # re-exported: ops.ConvAttrs etc. are the attri
 )
 from mcuforge.ir.attrs import Act, MirrorPadMode, Padding, Pads, axis_padding  # noqa: F401 - re-exported
 
+# family signal (begin)
+from mcuforge.ir.attrs_signal import (  # noqa: F401 - re-exported
+    SignalEnergyAttrs,
+    SignalFilterBankAttrs,
+    SignalFilterBankLogAttrs,
+    SignalPcanAttrs,
+    SignalRfftAttrs,
+    SignalSpectralSubtractionAttrs,
+    SignalWindowAttrs,
+)
+
+# family signal (end)
+
 
 class Op(StrEnum):
     CONV_2D = "CONV_2D"
@@ -138,6 +151,18 @@ class Op(StrEnum):
     # TF-Lite Micro's custom operator (custom_code, flexbuffer options): apps/ssd.py
     DETECTION_POSTPROCESS = "TFLite_Detection_PostProcess"
     # family ssd (end)
+    # family signal (begin)
+    # TF-Lite Micro's signal-library custom operators (custom code = value): ref/signal.py
+    SIGNAL_WINDOW = "SignalWindow"
+    SIGNAL_FFT_AUTO_SCALE = "SignalFftAutoScale"
+    SIGNAL_RFFT = "SignalRfft"
+    SIGNAL_ENERGY = "SignalEnergy"
+    SIGNAL_FILTER_BANK = "SignalFilterBank"
+    SIGNAL_FILTER_BANK_SQUARE_ROOT = "SignalFilterBankSquareRoot"
+    SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION = "SignalFilterBankSpectralSubtraction"
+    SIGNAL_PCAN = "SignalPCAN"
+    SIGNAL_FILTER_BANK_LOG = "SignalFilterBankLog"
+    # family signal (end)
 
 
 # mcuforge's own steps (no TFLite builtin): never read from or written to a .tflite file.
@@ -242,6 +267,17 @@ ATTRS: dict[Op, type] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: DetectionPostprocessAttrs,
     # family ssd (end)
+    # family signal (begin)
+    Op.SIGNAL_WINDOW: SignalWindowAttrs,
+    Op.SIGNAL_FFT_AUTO_SCALE: NoAttrs,
+    Op.SIGNAL_RFFT: SignalRfftAttrs,
+    Op.SIGNAL_ENERGY: SignalEnergyAttrs,
+    Op.SIGNAL_FILTER_BANK: SignalFilterBankAttrs,
+    Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: NoAttrs,
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: SignalSpectralSubtractionAttrs,
+    Op.SIGNAL_PCAN: SignalPcanAttrs,
+    Op.SIGNAL_FILTER_BANK_LOG: SignalFilterBankLogAttrs,
+    # family signal (end)
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -314,6 +350,13 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: (3, 3),  # box encodings, class scores, anchors
     # family ssd (end)
+    # family signal (begin)
+    Op.SIGNAL_WINDOW: (2, 2),  # samples, window weights
+    Op.SIGNAL_ENERGY: (1, 1),
+    Op.SIGNAL_FILTER_BANK: (6, 6),  # energies, weights, unweights, frequency starts, weight starts, widths
+    Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (2, 2),  # filter bank, scale bits
+    Op.SIGNAL_PCAN: (3, 3),  # signal, noise estimate, gain table
+    # family signal (end)
 }
 
 

@@ -27,6 +27,7 @@ from mcuforge.ir import (  # the operator families' rules (RULES below)
     shapes_spatial,
     shapes_unary,
 )
+from mcuforge.ir import shapes_signal  # family signal
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.ir.ops import Op
 
@@ -499,4 +500,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: _ssd_detect,
     # family ssd (end)
+    # family signal (begin)
+    **shapes_signal.RULES,
+    # family signal (end)
 }

@@ -18,6 +18,11 @@ if TYPE_CHECKING:  # shapes.py imports this module; its _Ctx is only needed for 
 
 # CAST's (input, output) dtype pairs: int8 data to and from int32 / float32 at the boundary.
 CAST_PAIRS = frozenset({("int8", "int32"), ("int8", "float32"), ("int32", "int8"), ("float32", "int8")})
+# family signal (begin)
+# static_casts between the audio front end's integers (ref/signal_int.py)
+SIGNAL_CAST_PAIRS = frozenset({("int16", "int32"), ("uint32", "int32"), ("int32", "uint32"), ("int32", "int16")})
+CAST_PAIRS = CAST_PAIRS | SIGNAL_CAST_PAIRS
+# family signal (end)
 L2_NORM_MAX_RANK = 4  # L2NormPrepare: NumDimensions(input) <= 4
 
 

@@ -26,6 +26,8 @@ from mcuforge.ref import (
     reduce,
     resize,
     shape_ops,
+    signal,  # family signal
+    signal_int,  # family signal
     slicing,
     softmax,
     spatial,
@@ -52,7 +54,9 @@ KERNELS: dict[Op, KernelFn] = {
     **resize.KERNELS,
     **matmul.KERNELS,
     **detect.KERNELS,
+    **signal.KERNELS,  # family signal
 }
+KERNELS.update(signal_int.overrides(KERNELS))  # family signal: unquantised int32 / int16 builtins
 
 
 def check_inputs(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
