@@ -17,6 +17,8 @@ CTYPES: dict[str, str] = {
     "int64": "int64_t",
     "float32": "float",
     "bool": "uint8_t",
+    "uint32": "uint32_t",  # family signal
+    "uint64": "uint64_t",  # family signal
 }
 
 

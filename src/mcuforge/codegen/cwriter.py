@@ -25,6 +25,8 @@ def _scalar(ctype: str, v) -> str:
         return "(-2147483647 - 1)"
     if ctype == "int64_t":
         return f"{iv}LL"
+    if ctype in ("uint32_t", "uint64_t"):  # family signal
+        return f"{iv}u" if ctype == "uint32_t" else f"{iv}ULL"
     return str(iv)
 
 

@@ -13,6 +13,7 @@ from mcuforge.codegen import (
     ops_reduce,
     ops_resize,
     ops_shape,
+    ops_signal,  # family signal
     ops_slicing,
     ops_softmax,
     ops_spatial,
@@ -39,7 +40,9 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_resize.EMITTERS,
     **ops_matmul.EMITTERS,
     **ops_detect.EMITTERS,
+    **ops_signal.EMITTERS,  # family signal
 }
+EMITTERS.update(ops_signal.overrides(EMITTERS))  # family signal: unquantised int32 / int16 builtins
 
 
 def emitter(op: Op) -> EmitFn:
