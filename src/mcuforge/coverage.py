@@ -190,6 +190,14 @@ MCUFORGE_ONLY: dict[str, str] = {
     "MCUFORGE_YOLO_DETECT": "detection post-processing of YOLO heads (decode + NMS), added by compile --detect / detect",
     "TILE": "a TFLite builtin that TF-Lite Micro does not register (LiteRT runs it); TensorFlow's converter emits it "
     "for Keras UpSampling2D",
+    # family signal (begin)
+    **{op: f"TF-Lite Micro's signal-library custom operator ({what}), ref/signal.py" for op, what in (
+        ("SignalWindow", "window weights, shifted and saturated"), ("SignalFftAutoScale", "normalise an int16 frame"),
+        ("SignalRfft", "int16 KISS FFT real FFT"), ("SignalEnergy", "squared magnitudes"),
+        ("SignalFilterBank", "mel filter bank, uint64 sums"), ("SignalFilterBankSquareRoot", "integer square root"),
+        ("SignalFilterBankSpectralSubtraction", "noise estimate and subtraction"),
+        ("SignalPCAN", "per-channel automatic gain control"), ("SignalFilterBankLog", "fixed-point log"))},
+    # family signal (end)
 }
 
 

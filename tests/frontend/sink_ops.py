@@ -65,6 +65,7 @@ def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
     y = _matmul_and_reduce(s, y)  # (1, 1, 3, 5)
     y = _unary(s, y)
     _detection(s, x2)
+    _signal(s)  # family signal
     y = s.step("DEQUANTIZE", [y], s.b.tensor((1, 1, 3, 5), "float32"))
     return s.b.build([xf, x2], [y, *s.side_outputs]), s.expect
 
@@ -340,3 +341,48 @@ def _detection(s: Sink, x2: int) -> None:
     s.b.sub.operators[-1].customOptions = np.frombuffer(bytes(fbb.Finish()), np.uint8)
     s.expect.append((Op.DETECTION_POSTPROCESS, attrs))
     s.side_outputs += outs
+
+
+# family signal (begin)
+def _signal(s: Sink) -> None:
+    """The signal library's audio front end as custom operators with flexbuffer options, on a
+    constant 64-sample frame (a side branch to a side output)."""
+    from flatbuffers import flexbuffers
+
+    def custom(kind, inputs, outputs, attrs, **opts):
+        fbb = flexbuffers.Builder()
+        with fbb.Map():
+            for key, v in opts.items():
+                fbb.Bool(key, v) if isinstance(v, bool) else fbb.Int(key, v)
+        s.b.op("CUSTOM", inputs, outputs, custom=kind)
+        s.b.sub.operators[-1].customOptions = np.frombuffer(bytes(fbb.Finish()), np.uint8)
+        s.expect.append((Op(kind), O.NoAttrs() if attrs is None else attrs))
+        return outputs
+
+    rng = s.rng
+    frame = s.const(rng.integers(-20000, 20000, 60).astype(np.int16), "int16")
+    window = s.const(rng.integers(0, 32767, 60).astype(np.int16), "int16")
+    (w,) = custom("SignalWindow", [frame, window], [s.act((60,), "int16")], O.SignalWindowAttrs(3), shift=3)
+    scaled, bits = custom("SignalFftAutoScale", [w], [s.act((60,), "int16"), s.act((), "int32")], None)
+    (spec,) = custom("SignalRfft", [scaled], [s.act((66,), "int16")], O.SignalRfftAttrs(64), T=7, fft_length=64)
+    (energy,) = custom("SignalEnergy", [spec], [s.act((33,), "uint32")], O.SignalEnergyAttrs(0, 33),
+                       end_index=33, start_index=0)  # fmt: skip
+    widths = np.array([3, 4, 4, 5, 6], np.int16)
+    tables = [s.const(rng.integers(0, 4096, 22).astype(np.int16), "int16"),
+              s.const(rng.integers(0, 4096, 22).astype(np.int16), "int16"),
+              s.const(np.array([1, 3, 6, 10, 15], np.int16), "int16"),
+              s.const(np.r_[0, np.cumsum(widths)[:-1]].astype(np.int16), "int16"), s.const(widths, "int16")]  # fmt: skip
+    (bank,) = custom("SignalFilterBank", [energy, *tables], [s.act((4,), "uint64")], O.SignalFilterBankAttrs(4),
+                     num_channels=4)  # fmt: skip
+    (root,) = custom("SignalFilterBankSquareRoot", [bank, bits], [s.act((4,), "uint32")], None)
+    sub = O.SignalSpectralSubtractionAttrs(4, 409, 15975, 983, 15401, 10, 819, True, 14)
+    clean, noise = custom("SignalFilterBankSpectralSubtraction", [root], [s.act((4,), "uint32"), s.act((4,), "uint32")],
+                          sub, **{k: getattr(sub, k) for k in vars(sub)})  # fmt: skip
+    lut = s.const(rng.integers(-2000, 2000, 125).astype(np.int16), "int16")
+    (gain,) = custom("SignalPCAN", [clean, noise, lut], [s.act((4,), "uint32")], O.SignalPcanAttrs(6), snr_shift=6)
+    (log,) = custom("SignalFilterBankLog", [gain], [s.act((4,), "int16")], O.SignalFilterBankLogAttrs(3, 64),
+                    input_correction_bits=3, output_scale=64)  # fmt: skip
+    s.side_outputs.append(log)
+
+
+# family signal (end)

@@ -23,6 +23,8 @@ TYPES = {
     "int64": fb.TensorType.INT64,
     "bool": fb.TensorType.BOOL,
     "float16": fb.TensorType.FLOAT16,
+    "uint32": fb.TensorType.UINT32,  # family signal
+    "uint64": fb.TensorType.UINT64,  # family signal
 }
 
 
