@@ -44,7 +44,6 @@ UNSUPPORTED = {
     "tflm_xtensa_micro_speech_lstm": "UNIDIRECTIONAL_SEQUENCE_LSTM",
     "tflm_keyword_scrambled": "node 1 uses SVDF",  # its int16 QUANTIZE (node 0) now reads
     "tflm_keyword_scrambled_8bit": "node 1 uses SVDF",
-    "tflm_audio_preprocessor_int8": "custom operator 'SignalWindow'",
     "tflm_person_detect_vela": "custom operator 'ethos-u'",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -56,8 +57,12 @@ def test_real_model_plans(models_dir, model):
         verify(bufs.requests, bufs.overlaps, p)
         assert p.arena_bytes >= floor
     # Every real model so far plans to its lower bound (a regression check on plan quality),
-    # up to the 8-byte alignment of offsets, which the bound ignores.
-    assert min(p.arena_bytes for p in plans) <= floor + 7
+    # up to the 8-byte alignment of offsets, which the bound ignores: the bound of the sizes
+    # rounded up to it where several buffers of odd sizes are live together (the audio front
+    # end's 1028-byte spectra), else the bound plus 7.
+    aligned = lower_bound([dataclasses.replace(r, size=-(-r.size // r.align) * r.align) for r in bufs.requests],
+                          bufs.overlaps)  # fmt: skip
+    assert min(p.arena_bytes for p in plans) <= max(floor + 7, aligned)
 
 
 @pytest.mark.parametrize("model", sorted(SUPPORTED))
