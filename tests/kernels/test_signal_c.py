@@ -58,7 +58,7 @@ def test_filter_bank_and_after():
         noise = (T.RNG.integers(0, 2**32, 48, dtype=np.uint64) >> T.RNG.integers(0, 32, 48).astype(np.uint64))
         cases.append(T.one_op(Op.SIGNAL_PCAN, [(x, False), (noise.astype(np.uint32), False), (T._pcan_lut(), True)],
                               [(48,)], ["uint32"], O.SignalPcanAttrs(shift)))  # fmt: skip
-    for bits, scale in ((0, 64), (3, 64), (3, 1600), (7, 2**20)):
+    for bits, scale in ((0, 64), (3, 64), (3, 1600), (7, 2**20), (0, 2**15), (3, 3 * 2**15)):  # 2^15: rounding ties
         x = np.r_[0, 1, 2, 3, 2**32 - 1, T.RNG.integers(0, 2**32, 27, dtype=np.uint64)].astype(np.uint32)
         cases.append(T.one_op(Op.SIGNAL_FILTER_BANK_LOG, [(x, False)], [x.shape], ["int16"],
                               O.SignalFilterBankLogAttrs(bits, scale)))  # fmt: skip

@@ -163,7 +163,7 @@ def test_pcan(lut, shift):
     assert_matches_tflm(g, feeds)
 
 
-@pytest.mark.parametrize("bits,scale", [(0, 64), (3, 64), (3, 1600), (7, 2**20), (0, 1)])
+@pytest.mark.parametrize("bits,scale", [(0, 64), (3, 64), (3, 1600), (7, 2**20), (0, 1), (0, 2**15), (3, 3 * 2**15)])  # 2^15: rounding ties
 def test_filter_bank_log(bits, scale):
     x = np.r_[0, 1, 2, 3, 2**29, 2**32 - 1, RNG.integers(0, 2**32, 26, dtype=np.uint64) >> RNG.integers(0, 32, 26).astype(np.uint64)]
     x = x.astype(np.uint32)
