@@ -263,3 +263,20 @@ def test_integer_cast(src, dst):
     x = cast_input(src)
     g, feeds = one_op(Op.CAST, [(x, False)], [x.shape], [dst])
     assert_matches_tflm(g, feeds)
+
+
+@pytest.mark.parametrize("attrs", SUBTRACTION)
+def test_spectral_subtraction_carries_its_noise_estimate(attrs):
+    """Ten invocations of one TF-Lite Micro interpreter against the kernel's state update
+    (ref.signal.spectral_subtraction) with the estimate carried by hand from 0."""
+    from mcuforge.oracle.tflm import run_tflm_sequence
+    from mcuforge.ref.signal import spectral_subtraction
+
+    frames = [RNG.integers(0, 2**20, 40, dtype=np.uint64).astype(np.uint32) for _ in range(10)]
+    op = Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION
+    g, _ = one_op(op, [(frames[0], False)], [(40,), (40,)], ["uint32", "uint32"], attrs)
+    theirs = run_tflm_sequence(write(g), [[x] for x in frames])
+    state = np.zeros(40, np.uint32)
+    for x, (out, noise) in zip(frames, theirs):
+        ours, state = spectral_subtraction(attrs, x, state)
+        assert ours.tobytes() == out.tobytes() and state.tobytes() == noise.tobytes()
