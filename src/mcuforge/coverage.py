@@ -196,7 +196,9 @@ MCUFORGE_ONLY: dict[str, str] = {
         ("SignalRfft", "int16 KISS FFT real FFT"), ("SignalEnergy", "squared magnitudes"),
         ("SignalFilterBank", "mel filter bank, uint64 sums"), ("SignalFilterBankSquareRoot", "integer square root"),
         ("SignalFilterBankSpectralSubtraction", "noise estimate and subtraction"),
-        ("SignalPCAN", "per-channel automatic gain control"), ("SignalFilterBankLog", "fixed-point log"))},
+        ("SignalPCAN", "per-channel automatic gain control"), ("SignalFilterBankLog", "fixed-point log"),
+        ("SignalFramer", "overlapping frames of a stream"), ("SignalStacker", "stack neighbouring frames"),
+        ("SignalDelay", "delay a stream"), ("SignalOverlapAdd", "overlap-add frames into a stream"))},
     # family signal (end)
 }
 

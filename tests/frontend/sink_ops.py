@@ -383,6 +383,16 @@ def _signal(s: Sink) -> None:
     (log,) = custom("SignalFilterBankLog", [gain], [s.act((4,), "int16")], O.SignalFilterBankLogAttrs(3, 64),
                     input_correction_bits=3, output_scale=64)  # fmt: skip
     s.side_outputs.append(log)
+    # the streaming operators, on the windowed frame
+    (delayed,) = custom("SignalDelay", [w], [s.act((60,), "int16")], O.SignalDelayAttrs(7), delay_length=7)
+    frames, ok = custom("SignalFramer", [delayed], [s.act((6, 20), "int16"), s.act((), "bool")],
+                        O.SignalFramerAttrs(20, 10, True), frame_size=20, frame_step=10, prefill=True)  # fmt: skip
+    (joined,) = custom("SignalOverlapAdd", [frames], [s.act((60,), "int16")], O.SignalOverlapAddAttrs(10), T=7,
+                       frame_step=10)  # fmt: skip
+    stacked, ok2 = custom("SignalStacker", [log], [s.act((12,), "int16"), s.act((), "bool")],
+                          O.SignalStackerAttrs(4, 2, 0, 1), num_channels=4, stacker_left_context=2,
+                          stacker_right_context=0, stacker_step=1)  # fmt: skip
+    s.side_outputs += [joined, ok, stacked, ok2]
 
 
 # family signal (end)

@@ -280,3 +280,77 @@ def test_spectral_subtraction_carries_its_noise_estimate(attrs):
     for x, (out, noise) in zip(frames, theirs):
         ours, state = spectral_subtraction(attrs, x, state)
         assert ours.tobytes() == out.tobytes() and state.tobytes() == noise.tobytes()
+
+
+# ------------------------------------------------------------ framer, stacker, delay, overlap-add
+STREAM = [
+    (Op.SIGNAL_FRAMER, O.SignalFramerAttrs(6, 2, True), (2, 8), [(2, 4, 6), ()], ["int16", "bool"]),
+    (Op.SIGNAL_FRAMER, O.SignalFramerAttrs(5, 5, False), (3, 10), [(3, 2, 5), ()], ["int16", "bool"]),
+    (Op.SIGNAL_FRAMER, O.SignalFramerAttrs(7, 3, True), (9,), [(3, 7), ()], ["int16", "bool"]),
+    (Op.SIGNAL_FRAMER, O.SignalFramerAttrs(8, 2, False), (4,), [(2, 8), ()], ["int16", "bool"]),
+    (Op.SIGNAL_STACKER, O.SignalStackerAttrs(4, 2, 0, 1), (4,), [(12,), ()], ["int16", "bool"]),
+    (Op.SIGNAL_STACKER, O.SignalStackerAttrs(3, 1, 2, 2), (3,), [(12,), ()], ["int16", "bool"]),
+    (Op.SIGNAL_STACKER, O.SignalStackerAttrs(5, 0, 0, 1), (5,), [(5,), ()], ["int16", "bool"]),
+    (Op.SIGNAL_DELAY, O.SignalDelayAttrs(3), (2, 8), [(2, 8)], ["int16"]),
+    (Op.SIGNAL_DELAY, O.SignalDelayAttrs(11), (8,), [(8,)], ["int16"]),
+    (Op.SIGNAL_DELAY, O.SignalDelayAttrs(0), (5,), [(5,)], ["int16"]),
+    (Op.SIGNAL_OVERLAP_ADD, O.SignalOverlapAddAttrs(2), (3, 6), [(6,)], ["int16"]),
+    (Op.SIGNAL_OVERLAP_ADD, O.SignalOverlapAddAttrs(4), (2, 2, 4), [(2, 8)], ["int16"]),
+    (Op.SIGNAL_OVERLAP_ADD, O.SignalOverlapAddAttrs(1), (4, 5), [(4,)], ["int16"]),
+]
+
+
+def stream_graph(case):
+    op, attrs, shape, out_shapes, dtypes = case
+    return one_op(op, [(i16(shape), False)], out_shapes, dtypes, attrs)[0]
+
+
+def _stream_compare(case, ours, theirs, first=True):
+    """Outputs equal; a framer's or stacker's frames only where TF-Lite Micro wrote them: a
+    valid stacker output, and without prefill not the first invocation's frames before
+    frame_size samples arrived."""
+    op, attrs = case[0], case[1]
+    if op in (Op.SIGNAL_FRAMER, Op.SIGNAL_STACKER):
+        assert bool(ours[1]) == bool(theirs[1])
+        if op == Op.SIGNAL_STACKER and not bool(ours[1]):
+            return
+        if op == Op.SIGNAL_FRAMER and not attrs.prefill and first:
+            ready = [(f + 1) * attrs.frame_step >= attrs.frame_size for f in range(ours[0].shape[-2])]
+            a, b = np.asarray(ours[0])[..., ready, :], np.asarray(theirs[0]).reshape(ours[0].shape)[..., ready, :]
+            assert a.tobytes() == b.tobytes()
+            return
+    for a, b in zip(ours, theirs):
+        assert np.asarray(a).tobytes() == np.asarray(b).reshape(np.shape(a)).tobytes()
+
+
+@pytest.mark.parametrize("case", STREAM, ids=[f"{c[0].value}-{i}" for i, c in enumerate(STREAM)])
+def test_stream_op_one_invocation(case):
+    g = stream_graph(case)
+    x = i16(g.tensors[g.inputs[0]].shape, -30000, 30000)
+    _stream_compare(case, run(g, [x]), run_tflm(write(g), [x]))
+
+
+@pytest.mark.parametrize("case", STREAM, ids=[f"{c[0].value}-{i}" for i, c in enumerate(STREAM)])
+def test_stream_op_state_over_invocations(case):
+    """Eight invocations of one TF-Lite Micro interpreter against the kernels' state steps."""
+    from mcuforge.oracle.tflm import run_tflm_sequence
+    from mcuforge.ref import signal_stream as S
+
+    g = stream_graph(case)
+    op, a = case[0], case[1]
+    shape = g.tensors[g.inputs[0]].shape
+    xs = [i16(shape, -30000, 30000) for _ in range(8)]
+    theirs = run_tflm_sequence(write(g), [[x] for x in xs])
+    rows = int(np.prod(shape[:-1], dtype=np.int64))
+    reset, step = {
+        Op.SIGNAL_FRAMER: (lambda: S.framer_reset(a, rows), S.framer_step),
+        Op.SIGNAL_STACKER: (lambda: S.stacker_reset(a), S.stacker_step),
+        Op.SIGNAL_DELAY: (lambda: S.delay_reset(a, rows), S.delay_step),
+        Op.SIGNAL_OVERLAP_ADD: (lambda: S.overlap_add_reset(a, shape), S.overlap_add_step),
+    }[op]
+    state = reset()
+    for k, (x, out) in enumerate(zip(xs, theirs)):
+        *ours, state = step(a, x, state)
+        if op == Op.SIGNAL_FRAMER and not a.prefill and 0 < k < 2:
+            continue  # frames not ready at the second invocation (frame 8, step 2, rows of 4)
+        _stream_compare(case, ours, out, first=k == 0)

@@ -55,3 +55,30 @@ class SignalPcanAttrs:
 class SignalFilterBankLogAttrs:
     input_correction_bits: int = 0
     output_scale: int = 0
+
+
+# The framer / stacker / delay / overlap-add family (each keeps state between invocations).
+@dataclass(frozen=True)
+class SignalFramerAttrs:
+    frame_size: int = 0
+    frame_step: int = 1
+    prefill: bool = False  # start with frame_size - frame_step zeros buffered
+
+
+@dataclass(frozen=True)
+class SignalStackerAttrs:
+    num_channels: int = 0
+    stacker_left_context: int = 0
+    stacker_right_context: int = 0
+    stacker_step: int = 1
+
+
+@dataclass(frozen=True)
+class SignalDelayAttrs:
+    delay_length: int = 0
+
+
+@dataclass(frozen=True)
+class SignalOverlapAddAttrs:
+    frame_step: int = 1
+    T: int = 7  # TensorType INT16; int16 is the one supported

@@ -44,6 +44,10 @@ from mcuforge.ir.attrs import Act, MirrorPadMode, Padding, Pads, axis_padding  #
 
 # family signal (begin)
 from mcuforge.ir.attrs_signal import (  # noqa: F401 - re-exported
+    SignalDelayAttrs,
+    SignalFramerAttrs,
+    SignalOverlapAddAttrs,
+    SignalStackerAttrs,
     SignalEnergyAttrs,
     SignalFilterBankAttrs,
     SignalFilterBankLogAttrs,
@@ -162,6 +166,10 @@ class Op(StrEnum):
     SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION = "SignalFilterBankSpectralSubtraction"
     SIGNAL_PCAN = "SignalPCAN"
     SIGNAL_FILTER_BANK_LOG = "SignalFilterBankLog"
+    SIGNAL_FRAMER = "SignalFramer"
+    SIGNAL_STACKER = "SignalStacker"
+    SIGNAL_DELAY = "SignalDelay"
+    SIGNAL_OVERLAP_ADD = "SignalOverlapAdd"
     # family signal (end)
 
 
@@ -277,6 +285,10 @@ ATTRS: dict[Op, type] = {
     Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: SignalSpectralSubtractionAttrs,
     Op.SIGNAL_PCAN: SignalPcanAttrs,
     Op.SIGNAL_FILTER_BANK_LOG: SignalFilterBankLogAttrs,
+    Op.SIGNAL_FRAMER: SignalFramerAttrs,
+    Op.SIGNAL_STACKER: SignalStackerAttrs,
+    Op.SIGNAL_DELAY: SignalDelayAttrs,
+    Op.SIGNAL_OVERLAP_ADD: SignalOverlapAddAttrs,
     # family signal (end)
 }
 

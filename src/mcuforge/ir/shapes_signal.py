@@ -78,6 +78,36 @@ def pcan(ctx: _Ctx, _a: O.SignalPcanAttrs) -> Shape:
     return x
 
 
+def framer(ctx: _Ctx, a: O.SignalFramerAttrs) -> list[Shape]:
+    x = ctx.shape(0)
+    if not x or a.frame_step < 1 or a.frame_size < 1 or x[-1] < a.frame_step or x[-1] % a.frame_step:
+        raise ctx.bad(f"rows of {x[-1] if x else 0} samples are not a whole number of frame steps {a.frame_step}")
+    return [(*x[:-1], x[-1] // a.frame_step, a.frame_size), ()]
+
+
+def stacker(ctx: _Ctx, a: O.SignalStackerAttrs) -> list[Shape]:
+    (n,) = _rank1(ctx)
+    if n != a.num_channels or a.stacker_step < 1 or min(a.stacker_left_context, a.stacker_right_context) < 0:
+        raise ctx.bad(f"the input holds {n} channels (num_channels {a.num_channels}), or the context is negative")
+    return [(n * (a.stacker_left_context + a.stacker_right_context + 1),), ()]
+
+
+def delay(ctx: _Ctx, a: O.SignalDelayAttrs) -> Shape:
+    x = ctx.shape(0)
+    if not x or a.delay_length < 0:
+        raise ctx.bad(f"a delay of {a.delay_length} samples on shape {x} is impossible")
+    return x
+
+
+def overlap_add(ctx: _Ctx, a: O.SignalOverlapAddAttrs) -> Shape:
+    x = ctx.shape(0)
+    if a.T != 7:
+        raise UnsupportedError(f"{ctx.where}: only the int16 SignalOverlapAdd (T = 7) is supported, not T = {a.T}")
+    if len(x) < 2 or not 1 <= a.frame_step <= x[-1]:
+        raise ctx.bad(f"frames of shape {x} do not take a frame step of {a.frame_step}")
+    return (*x[:-2], x[-2] * a.frame_step)
+
+
 RULES = {
     Op.SIGNAL_WINDOW: window,
     Op.SIGNAL_FFT_AUTO_SCALE: fft_auto_scale,
@@ -88,4 +118,8 @@ RULES = {
     Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: spectral_subtraction,
     Op.SIGNAL_PCAN: pcan,
     Op.SIGNAL_FILTER_BANK_LOG: same_rank1,
+    Op.SIGNAL_FRAMER: framer,
+    Op.SIGNAL_STACKER: stacker,
+    Op.SIGNAL_DELAY: delay,
+    Op.SIGNAL_OVERLAP_ADD: overlap_add,
 }

@@ -28,6 +28,7 @@ from mcuforge.ref import (
     shape_ops,
     signal,  # family signal
     signal_int,  # family signal
+    signal_stream,  # family signal
     slicing,
     softmax,
     spatial,
@@ -55,6 +56,7 @@ KERNELS: dict[Op, KernelFn] = {
     **matmul.KERNELS,
     **detect.KERNELS,
     **signal.KERNELS,  # family signal
+    **signal_stream.KERNELS,  # family signal
 }
 KERNELS.update(signal_int.overrides(KERNELS))  # family signal: unquantised int32 / int16 builtins
 
