@@ -71,3 +71,12 @@ def test_int32_builtins_and_casts():
     cases += [T.one_op(Op.CAST, [(T.cast_input(src), False)], [(64,)], [dst]) for src, dst in T.CASTS]
     g, xs = _merged(cases)
     check_c(g, xs, sanitize=True)
+
+
+def test_stream_ops():
+    cases = []
+    for case in T.STREAM:
+        g = T.stream_graph(case)
+        cases.append((g, [T.i16(g.tensors[g.inputs[0]].shape, -30000, 30000)]))
+    g, xs = _merged(cases)
+    check_c(g, xs, sanitize=True)

@@ -134,6 +134,50 @@ def overrides(emitters: dict) -> dict:
     return {op: route(op, _emit_int_cast if op == Op.CAST else _emit_int_binary) for op in ARITHMETIC}
 
 
+STREAM_SOURCES = ("mf_signal_stream",)
+
+
+def _rows(shape: tuple[int, ...], inner: int = 1) -> int:
+    return int(np.prod(shape[:-inner], dtype=np.int64))
+
+
+def _stream_call(kernel: str, params, node: Node, ctx: EmitContext, state_values: int) -> Call:
+    """A streaming kernel with its state in the node's scratch, reset at each call (one invocation)."""
+    args = (*_ptrs(ctx, node), f"(int16_t *){ctx.scratch}", "1")
+    return Call(kernel, f"{kernel}_params", params, args, STREAM_SOURCES, scratch_bytes=2 * state_values)
+
+
+def emit_framer(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    a, x = node.attrs, g.tensors[node.inputs[0]]
+    rows = _rows(x.shape)
+    params = (("rows", str(rows)), ("row_len", str(x.shape[-1])), ("frame_size", str(a.frame_size)),
+              ("frame_step", str(a.frame_step)), ("prefill", str(int(a.prefill))))  # fmt: skip
+    return _stream_call("mf_signal_framer", params, node, ctx, rows * (a.frame_size + a.frame_step + 2))
+
+
+def emit_stacker(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    a = node.attrs
+    size = a.num_channels * (a.stacker_left_context + a.stacker_right_context + 1)
+    params = (("num_channels", str(a.num_channels)), ("left", str(a.stacker_left_context)),
+              ("right", str(a.stacker_right_context)), ("step", str(a.stacker_step)))  # fmt: skip
+    return _stream_call("mf_signal_stacker", params, node, ctx, size + a.num_channels * (a.stacker_left_context + 1) + 4)
+
+
+def emit_delay(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    a, x = node.attrs, g.tensors[node.inputs[0]]
+    rows, n = _rows(x.shape), x.shape[-1]
+    params = (("rows", str(rows)), ("row_len", str(n)), ("delay", str(a.delay_length)))
+    return _stream_call("mf_signal_delay", params, node, ctx, rows * a.delay_length + n + a.delay_length)
+
+
+def emit_overlap_add(g: Graph, node: Node, ctx: EmitContext) -> Call:
+    a, x = node.attrs, g.tensors[node.inputs[0]]
+    rows = _rows(x.shape, 2)
+    params = (("rows", str(rows)), ("frames", str(x.shape[-2])), ("frame_size", str(x.shape[-1])),
+              ("frame_step", str(a.frame_step)))  # fmt: skip
+    return _stream_call("mf_signal_overlap_add", params, node, ctx, rows * x.shape[-1])
+
+
 EMITTERS = {
     Op.SIGNAL_WINDOW: emit_window,
     Op.SIGNAL_FFT_AUTO_SCALE: emit_fft_auto_scale,
@@ -144,4 +188,8 @@ EMITTERS = {
     Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: emit_spectral_subtraction,
     Op.SIGNAL_PCAN: emit_pcan,
     Op.SIGNAL_FILTER_BANK_LOG: emit_log,
+    Op.SIGNAL_FRAMER: emit_framer,
+    Op.SIGNAL_STACKER: emit_stacker,
+    Op.SIGNAL_DELAY: emit_delay,
+    Op.SIGNAL_OVERLAP_ADD: emit_overlap_add,
 }
