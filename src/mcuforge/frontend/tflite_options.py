@@ -181,6 +181,18 @@ _IN_CUSTOM_OPTIONS = tuple(
 )
 # family ssd (end)
 
+
+# family signal (begin)
+def _signal_custom_fields(cls: type) -> tuple[Field, ...]:
+    """As for TFLite_Detection_PostProcess: the attributes live in flexbuffer custom options
+    (frontend/signal_options.py); here each reads as its default and writes nothing."""
+    if cls is O.NoAttrs:
+        return ()
+    return tuple(Field(f.name, (), Codec(lambda _v, _w, d=f.default: d, lambda _a: ())) for f in dataclasses.fields(cls))
+
+
+# family signal (end)
+
 SPECS: dict[Op, OptionsSpec] = {
     Op.CONV_2D: OptionsSpec("Conv2D", _WINDOW),
     Op.DEPTHWISE_CONV_2D: OptionsSpec("DepthwiseConv2D", (*_WINDOW, _f("depth_multiplier", "depthMultiplier"))),
@@ -300,7 +312,7 @@ SPECS: dict[Op, OptionsSpec] = {
     # family ssd (end)
     # family signal (begin)
     # custom operators: their attributes live in flexbuffer custom options (frontend/signal_options.py)
-    **{op: OptionsSpec(None) for op in Op if op.value.startswith("Signal")},
+    **{op: OptionsSpec(None, _signal_custom_fields(O.ATTRS[op])) for op in Op if op.value.startswith("Signal")},
     # family signal (end)
 }
 
