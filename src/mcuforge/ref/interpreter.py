@@ -29,6 +29,7 @@ from mcuforge.ref import (
     slicing,
     softmax,
     spatial,
+    svdf,
     unary,
 )
 
@@ -52,6 +53,9 @@ KERNELS: dict[Op, KernelFn] = {
     **resize.KERNELS,
     **matmul.KERNELS,
     **detect.KERNELS,
+    # family svdf (begin)
+    **svdf.KERNELS,
+    # family svdf (end)
 }
 
 
