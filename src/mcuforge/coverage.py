@@ -161,7 +161,7 @@ TFLM_BUILTINS: dict[str, Entry] = {
     "SUB": _ORACLE,
     "SUM": _ok("run"),
     # family svdf (begin)
-    "SVDF": _ok("model", "int8 input; int16 or int8 time weights and state, kept between runs (streaming keyword spotting)"),
+    "SVDF": _ok("model", "int8 input; int16 or int8 time weights and state (streaming keyword spotting)"),
     # family svdf (end)
     "TANH": _ORACLE,
     "TRANSPOSE": _ORACLE,

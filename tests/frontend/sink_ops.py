@@ -352,11 +352,13 @@ def _svdf(s: Sink, x2: int) -> None:
     wf = s.const(s.rng.integers(-127, 128, (filters, 20)), "int8", scale=0.01, zero_point=0)
     wt = s.const(s.rng.integers(-127, 128, (filters, memory)), "int8", scale=0.02, zero_point=0)
     state_scale = 0.3
-    bias = s.const(s.rng.integers(-300, 300, units), "int32", scale=float(np.float32(state_scale) * np.float32(0.02)), zero_point=0)
+    bias_scale = float(np.float32(state_scale) * np.float32(0.02))  # the state's times the time weights'
+    bias = s.const(s.rng.integers(-300, 300, units), "int32", scale=bias_scale, zero_point=0)
     state = s.act((1, filters * memory), scale=state_scale, zero_point=-9)
     s.b.sub.tensors[state].isVariable = True
     opts = options("SVDFOptions", rank=rank, fusedActivationFunction=1)
-    y = s.step("SVDF", [x, wf, wt, bias, state], s.act((1, units), scale=0.2, zero_point=4), opts, O.SvdfAttrs(rank, O.Act.RELU))
+    y = s.act((1, units), scale=0.2, zero_point=4)
+    y = s.step("SVDF", [x, wf, wt, bias, state], y, opts, O.SvdfAttrs(rank, O.Act.RELU))
     s.side_outputs.append(y)
 
 

@@ -383,7 +383,7 @@ def _set(obj, **kw):
         (lambda m, s: _set(s.tensors[3], shape=np.arange(1, 11, dtype=np.int32)), ModelFormatError, r"rank 10"),
         (lambda m, s: _set(s.tensors[3], type=fb.TensorType.FLOAT16), UnsupportedError, r"has type FLOAT16"),
         (lambda m, s: _set(s.tensors[3], isVariable=True), ModelFormatError, r"writes variable tensor 't3' as an output"),
-        (lambda m, s: _set(s.tensors[1], isVariable=True), UnsupportedError, r"variable tensor with stored initial data"),
+        (lambda m, s: _set(s.tensors[1], isVariable=True), UnsupportedError, r"variable tensor with initial data"),
         (lambda m, s: _set(s.tensors[3].quantization, zeroPoint=[300]), ModelFormatError, r"zero point outside"),
         (lambda m, s: _set(s.tensors[3].quantization, scale=[0.0]), ModelFormatError, r"non-positive or non-finite"),
         (

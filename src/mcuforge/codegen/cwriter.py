@@ -152,7 +152,7 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         "        return -1;",
         "    }",
         "    mf_arena_ptr = (uint8_t *)arena;",
-        *(["    mf_state_ready = 0; /* a new arena: its state is reset by the next mf_invoke() */"] if stateful else []),
+        *(["    mf_state_ready = 0; /* a new arena: reset by the next mf_invoke() */"] if stateful else []),
         "    return 0;",
         "}",
         "#else",

@@ -25,7 +25,8 @@ def emit_svdf(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ("output_zp", str(p.output_zero_point)),
         ("mult_1", str(p.multiplier_1)), ("shift_1", str(p.shift_1)),
         ("mult_2", str(p.multiplier_2)), ("shift_2", str(p.shift_2)),
-        ("weights_feature", ctx.ptr(wf)), ("weights_time", ctx.ptr(wt)), ("bias", ctx.ptr(bias)),  # type: ignore[arg-type]
+        ("weights_feature", ctx.ptr(wf)), ("weights_time", ctx.ptr(wt)),  # type: ignore[arg-type]
+        ("bias", ctx.ptr(bias)),  # type: ignore[arg-type]
     )  # fmt: skip
     kernel = "mf_svdf_s16" if p.state_dtype == "int16" else "mf_svdf_s8"
     args = (ctx.ptr(x), ctx.ptr(state), ctx.ptr(node.outputs[0]))  # type: ignore[arg-type]

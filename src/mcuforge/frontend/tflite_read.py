@@ -220,7 +220,7 @@ class _Reader:
         shape = _shape(t.shape, where)
         data = self._data(t.buffer, shape, dtype, where)
         if t.isVariable and data is not None:
-            raise UnsupportedError(f"{where} is a variable tensor with stored initial data, which mcuforge does not support")
+            raise UnsupportedError(f"{where} is a variable tensor with initial data, which mcuforge does not support")
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         if data is None and nbytes > MAX_ACTIVATION_BYTES:
             raise _too_big(where, shape, nbytes)

@@ -114,7 +114,8 @@ class Session:
         self.reset()
 
     def reset(self) -> None:
-        self.state = {n: np.full(self.g.tensors[n].shape, reset_value(self.g.tensors[n]), dtype=self.g.tensors[n].dtype) for n in self.g.variables()}
+        ts = self.g.tensors
+        self.state = {n: np.full(ts[n].shape, reset_value(ts[n]), ts[n].dtype) for n in self.g.variables()}
 
     def run_all(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """One invocation; every tensor's value by name (a variable's: its state after the run)."""

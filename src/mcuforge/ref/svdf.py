@@ -76,16 +76,22 @@ def prepare_svdf(g: Graph, node: Node) -> SvdfParams:
     state = g.tensor(node.inputs[4])  # type: ignore[arg-type]
     y = g.tensor(node.outputs[0])
     if x.dtype != "int8" or y.dtype != "int8" or wf.dtype != "int8":
-        raise UnsupportedError(f"{what} has {x.dtype} input, {wf.dtype} feature weights and {y.dtype} output; integer SVDF needs int8 for all three.")
+        raise UnsupportedError(
+            f"{what} has {x.dtype} input, {wf.dtype} feature weights and {y.dtype} output; "
+            "integer SVDF needs int8 for all three."
+        )
     if wt.dtype not in STATE_DTYPES or state.dtype != wt.dtype:
-        raise UnsupportedError(f"{what} has {wt.dtype} time weights and a {state.dtype} state; SVDF needs both int16 or both int8.")
+        raise UnsupportedError(
+            f"{what} has {wt.dtype} time weights and a {state.dtype} state; SVDF needs both int16 or both int8."
+        )
     if bias is None or bias.dtype != "int32":
         raise UnsupportedError(f"{what} has no int32 bias, which TF-Lite Micro's integer SVDF requires.")
     if not state.variable:
         raise UnsupportedError(f"{what}: its state input {state.name!r} is not a variable tensor.")
     if any(t.quant is None or t.quant.per_channel for t in (x, wf, wt, state, y, bias)):
         raise UnsupportedError(f"{what} needs per-tensor quantisation on every tensor.")
-    if abs(float(bias.quant.s) - float(np.float32(state.quant.s) * np.float32(wt.quant.s))) >= 1e-5:  # type: ignore[union-attr]
+    expected_bias_scale = float(np.float32(state.quant.s) * np.float32(wt.quant.s))  # type: ignore[union-attr]
+    if abs(float(bias.quant.s) - expected_bias_scale) >= 1e-5:  # type: ignore[union-attr]
         raise UnsupportedError(f"{what}: the bias scale is not the state scale times the time weights' scale.")
     m1, s1 = quantize_multiplier(_scale(x.quant.s, wf.quant.s, state.quant.s))  # type: ignore[union-attr]
     m2, s2 = quantize_multiplier(_scale(state.quant.s, wt.quant.s, y.quant.s))  # type: ignore[union-attr]

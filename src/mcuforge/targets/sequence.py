@@ -42,7 +42,8 @@ def _split(g: Graph, raw: bytes, n: int) -> Steps:
     for _ in range(n):
         ys = []
         for t in specs:
-            ys.append(np.frombuffer(raw[pos : pos + t.nbytes], dtype=np.dtype(t.dtype).newbyteorder("<")).astype(t.dtype).reshape(t.shape))
+            little = np.dtype(t.dtype).newbyteorder("<")
+            ys.append(np.frombuffer(raw[pos : pos + t.nbytes], dtype=little).astype(t.dtype).reshape(t.shape))
             pos += t.nbytes
         out.append(ys)
     return out

@@ -18,7 +18,8 @@ static int32_t feature(const mf_svdf_params *p, const int8_t *x, int32_t f, int3
 static void output(const mf_svdf_params *p, const uint32_t *t_of_unit, int8_t *y) {
     for (int32_t u = 0; u < p->units; ++u) {
         const uint32_t acc = (uint32_t)p->bias[u] + t_of_unit[u];
-        const int32_t r = mf_clamp(mf_requant((int32_t)acc, p->mult_2, p->shift_2), -128 - p->output_zp, 127 - p->output_zp);
+        const int32_t r = mf_clamp(mf_requant((int32_t)acc, p->mult_2, p->shift_2),
+                                   -128 - p->output_zp, 127 - p->output_zp);
         y[u] = (int8_t)(r + p->output_zp);
     }
 }
