@@ -50,3 +50,17 @@ def test_keyword_model_qemu_sequence(models_dir, model):
     c, steps = _compiled_with_layer_outputs(models_dir, model)
     g = c.project.graph
     _assert_same(run_qemu_sequence(c.project, get_board("STM32F412"), steps), run_sequence(g, steps), g.outputs)
+
+
+def test_inspect_and_report_show_state_bytes(models_dir):
+    from mcuforge.model_info import format_summary, summary
+    from mcuforge.report.report import build_report, report_md
+
+    g = load(models_dir / "tflm_keyword_scrambled.tflite")
+    info = summary(g)
+    assert info["state_bytes"] == 4 * 512 * 2 + 3 * 1024 * 2  # four 512- and three 1024-value int16 states
+    assert "state: 10,240 B of variable tensors" in format_summary(info)
+    c = compile_graph(g)
+    report = build_report(c, get_board("STM32F412"))
+    assert report["state_bytes"] == 10240 <= report["arena_bytes"]
+    assert "persistent state: 10,240 B" in report_md(report, "chart.png")

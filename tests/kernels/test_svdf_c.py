@@ -32,6 +32,7 @@ def merge(graphs: list[Graph]) -> Graph:
 def _graphs() -> list[Graph]:
     graphs = [svdf_graph(k, d, r, a, b) for k, (d, r, a, b) in enumerate(CASES)]
     graphs.append(svdf_graph(50, "int8", e1=0.05, state_zp=-100))  # the int8 state wraps
+    graphs.append(svdf_graph(53, "int16", e1=4.0, state_zp=-3000))  # the int16 state wraps
     graphs.append(svdf_graph(51, "int16", rank=3, size=7, units=70, memory=3))  # more units than one pass
     graphs.append(svdf_graph(52, "int8", size=1, units=1, memory=1))  # a state of one element
     return graphs

@@ -40,7 +40,7 @@ def svdf_graph(
     x_s, wf_s = float(rng.uniform(0.02, 0.08)), float(rng.uniform(0.004, 0.02))
     e1 = e1 if e1 is not None else float(rng.uniform(2.0**-9, 2.0**-6) if sixteen else rng.uniform(2.0**-13, 2.0**-10))
     s_s = x_s * wf_s / e1
-    zp_s = 0 if sixteen else int(rng.integers(-60, 60)) if state_zp is None else state_zp
+    zp_s = state_zp if state_zp is not None else 0 if sixteen else int(rng.integers(-60, 60))
     wt_s = float(rng.uniform(0.001, 0.004))
     wt_hi = 3000 if sixteen else 127
     # the output's spread: state ~ 74 * 73 * sqrt(size) * e1 (inputs and weights uniform,
@@ -117,6 +117,20 @@ def test_int8_state_wraps_as_tflite_micro():
         session.run(xs)
     (state,) = session.state.values()
     assert np.any(state > 27), "no value wrapped: -100 + a clamp at -128 can only reach 27 without wrapping"
+
+
+def test_int16_state_with_zero_point_wraps_as_tflite_micro():
+    """The converter gives int16 states zero point 0; TF-Lite Micro takes any, and the
+    clamped value plus it is stored modulo 2^16."""
+    g = svdf_graph(8, "int16", e1=4.0, state_zp=-3000)
+    steps = steps_for(g, 6, 4)
+    assert_sequence_matches_tflm(g, steps)
+    assert_states_match_tflm(g, steps)
+    session = Session(g)
+    for xs in steps:
+        session.run(xs)
+    (state,) = session.state.values()
+    assert np.any(state > 32767 - 3000), "no value wrapped"
 
 
 def test_state_is_carried_and_reset():
