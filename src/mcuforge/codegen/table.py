@@ -16,6 +16,7 @@ from mcuforge.codegen import (
     ops_slicing,
     ops_softmax,
     ops_spatial,
+    ops_svdf,
     ops_unary,
 )
 from mcuforge.codegen.call import EmitFn
@@ -39,6 +40,9 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_resize.EMITTERS,
     **ops_matmul.EMITTERS,
     **ops_detect.EMITTERS,
+    # family svdf (begin)
+    **ops_svdf.EMITTERS,
+    # family svdf (end)
 }
 
 
