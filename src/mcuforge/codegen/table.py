@@ -17,6 +17,7 @@ from mcuforge.codegen import (
     ops_slicing,
     ops_softmax,
     ops_spatial,
+    ops_svdf,
     ops_unary,
 )
 from mcuforge.codegen.call import EmitFn
@@ -41,6 +42,9 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_matmul.EMITTERS,
     **ops_detect.EMITTERS,
     **ops_signal.EMITTERS,  # family signal
+    # family svdf (begin)
+    **ops_svdf.EMITTERS,
+    # family svdf (end)
 }
 EMITTERS.update(ops_signal.overrides(EMITTERS))  # family signal: unquantised int32 / int16 builtins
 

@@ -314,6 +314,12 @@ SPECS: dict[Op, OptionsSpec] = {
     # custom operators: their attributes live in flexbuffer custom options (frontend/signal_options.py)
     **{op: OptionsSpec(None, _signal_custom_fields(O.ATTRS[op])) for op in Op if op.value.startswith("Signal")},
     # family signal (end)
+    # family svdf (begin)
+    Op.SVDF: OptionsSpec(
+        "SVDF",
+        (_f("rank", "rank", INT), _ACTIVATION, _f("asymmetric_quantize_inputs", "asymmetricQuantizeInputs", BOOL)),
+    ),
+    # family svdf (end)
 }
 
 

@@ -95,6 +95,9 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
     # family ssd (end)
+    # family svdf (begin)
+    Op.SVDF: {3: ("int32",)},  # the bias
+    # family svdf (end)
 }
 _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
@@ -172,6 +175,7 @@ INT16_OPS = frozenset({
     "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PAD", "PADV2", "STRIDED_SLICE",
     "MEAN", "SUM", "SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK", "LEAKY_RELU", "MAXIMUM", "MINIMUM",
     "BATCH_MATMUL",
+    "SVDF",  # family svdf: int16 time weights and state
 })  # fmt: skip
 # ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
 # or its kernels ignore the zero point).

@@ -40,6 +40,7 @@ from mcuforge.ir.attrs import (  # re-exported: ops.ConvAttrs etc. are the attri
     TransposeConvAttrs,
     UnpackAttrs,
 )
+from mcuforge.ir.attrs import SvdfAttrs  # family svdf
 from mcuforge.ir.attrs import Act, MirrorPadMode, Padding, Pads, axis_padding  # noqa: F401 - re-exported
 
 # family signal (begin)
@@ -171,6 +172,9 @@ class Op(StrEnum):
     SIGNAL_DELAY = "SignalDelay"
     SIGNAL_OVERLAP_ADD = "SignalOverlapAdd"
     # family signal (end)
+    # family svdf (begin)
+    SVDF = "SVDF"
+    # family svdf (end)
 
 
 # mcuforge's own steps (no TFLite builtin): never read from or written to a .tflite file.
@@ -290,6 +294,9 @@ ATTRS: dict[Op, type] = {
     Op.SIGNAL_DELAY: SignalDelayAttrs,
     Op.SIGNAL_OVERLAP_ADD: SignalOverlapAddAttrs,
     # family signal (end)
+    # family svdf (begin)
+    Op.SVDF: SvdfAttrs,
+    # family svdf (end)
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -369,6 +376,9 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (2, 2),  # filter bank, scale bits
     Op.SIGNAL_PCAN: (3, 3),  # signal, noise estimate, gain table
     # family signal (end)
+    # family svdf (begin)
+    Op.SVDF: (5, 5),  # input, weights_feature, weights_time, bias (optional), state (variable)
+    # family svdf (end)
 }
 
 

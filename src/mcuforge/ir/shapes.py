@@ -25,6 +25,7 @@ from mcuforge.ir import (  # the operator families' rules (RULES below)
     shapes_reduce,
     shapes_slicing,
     shapes_spatial,
+    shapes_svdf,
     shapes_unary,
 )
 from mcuforge.ir import shapes_signal  # family signal
@@ -503,4 +504,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     # family signal (begin)
     **shapes_signal.RULES,
     # family signal (end)
+    # family svdf (begin)
+    **shapes_svdf.RULES,
+    # family svdf (end)
 }
