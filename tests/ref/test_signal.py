@@ -4,6 +4,7 @@ front end on real speech, and the reader / writer round trip of their options.""
 
 from __future__ import annotations
 
+import dataclasses
 import wave
 from pathlib import Path
 
@@ -177,7 +178,12 @@ def test_options_round_trip():
     attrs = SUBTRACTION[2]
     g, _ = one_op(Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION, [(np.zeros(40, np.uint32), False)], [(40,), (40,)],
                   ["uint32", "uint32"], attrs)  # fmt: skip
-    assert read(write(g)).nodes[0].attrs == attrs
+    h = read(write(g))
+    node = h.nodes[0]  # the reader gives it its noise estimate as a variable input
+    assert node.attrs == dataclasses.replace(attrs, state_input=True)
+    state = h.tensors[node.inputs[1]]
+    assert state.variable and state.shape == (40,) and state.dtype == "uint32" and h.variables() == [state.name]
+    assert read(write(h)).nodes[0].attrs == node.attrs and len(read(write(h)).tensors) == len(h.tensors)
 
 
 def test_options_with_a_missing_key_are_refused():
@@ -354,3 +360,41 @@ def test_stream_op_state_over_invocations(case):
         if op == Op.SIGNAL_FRAMER and not a.prefill and 0 < k < 2:
             continue  # frames not ready at the second invocation (frame 8, step 2, rows of 4)
         _stream_compare(case, ours, out, first=k == 0)
+
+
+
+# ------------------------------------------------------------ state over invocations, as read from a file
+def test_preprocessor_over_a_second_of_speech():
+    """49 frames of "yes" through one TF-Lite Micro interpreter and one Session: the noise
+    estimate carries over (the reader's variable tensor)."""
+    from mcuforge.oracle.tflm import run_tflm_sequence
+    from mcuforge.ref.interpreter import run_sequence
+
+    path = MODELS / "tflm_audio_preprocessor_int8.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    model = path.read_bytes()
+    g = read(model)
+    assert g.state_bytes() == 160
+    steps = [[x] for x in wav_frames("tflm_yes_1000ms.wav")]
+    ours, theirs = run_sequence(g, steps), run_tflm_sequence(model, steps)
+    first = run(g, steps[0])[0]
+    assert any(o[0].tobytes() != run(g, s)[0].tobytes() for o, s in zip(ours[1:], steps[1:]))  # the state matters
+    assert ours[0][0].tobytes() == first.tobytes()
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        assert a[0].tobytes() == np.asarray(b[0]).tobytes(), f"frame {k}"
+
+
+@pytest.mark.parametrize("case", [c for c in STREAM if c[0] in (Op.SIGNAL_DELAY, Op.SIGNAL_OVERLAP_ADD)],
+                         ids=lambda c: c[0].value)  # fmt: skip
+def test_stream_state_as_read(case):
+    """Delay and overlap-add read from a file: their state is a variable input, carried by run_sequence."""
+    from mcuforge.oracle.tflm import run_tflm_sequence
+    from mcuforge.ref.interpreter import run_sequence
+
+    model = write(stream_graph(case))
+    g = read(model)
+    shape = g.tensors[g.inputs[0]].shape
+    steps = [[i16(shape, -30000, 30000)] for _ in range(6)]
+    for a, b in zip(run_sequence(g, steps), run_tflm_sequence(model, steps)):
+        assert a[0].tobytes() == np.asarray(b[0]).tobytes()

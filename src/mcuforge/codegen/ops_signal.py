@@ -79,7 +79,10 @@ def emit_spectral_subtraction(g: Graph, node: Node, ctx: EmitContext) -> Call:
              "alternate_one_minus_smoothing", "smoothing_bits", "min_signal_remaining", "spectral_subtraction_bits")
     params = (*((n, f"{int(getattr(a, n))}u" if n != "num_channels" else str(a.num_channels)) for n in names),
               ("clamping", str(int(a.clamping))))  # fmt: skip
-    args = (*_ptrs(ctx, node), f"(uint32_t *){ctx.scratch}")
+    if a.state_input:  # the variable tensor: reset by mf_reset, kept between calls
+        args = (ctx.ptr(node.inputs[0]), *(ctx.ptr(n) for n in node.outputs), ctx.ptr(node.inputs[1]), "0")
+        return Call("mf_signal_spectral_subtraction", "mf_signal_spectral_subtraction_params", params, args, SOURCES)
+    args = (*_ptrs(ctx, node), f"(uint32_t *){ctx.scratch}", "1")
     return Call("mf_signal_spectral_subtraction", "mf_signal_spectral_subtraction_params", params, args, SOURCES,
                 scratch_bytes=4 * a.num_channels)  # fmt: skip
 
@@ -141,10 +144,19 @@ def _rows(shape: tuple[int, ...], inner: int = 1) -> int:
     return int(np.prod(shape[:-inner], dtype=np.int64))
 
 
-def _stream_call(kernel: str, params, node: Node, ctx: EmitContext, state_values: int) -> Call:
-    """A streaming kernel with its state in the node's scratch, reset at each call (one invocation)."""
-    args = (*_ptrs(ctx, node), f"(int16_t *){ctx.scratch}", "1")
-    return Call(kernel, f"{kernel}_params", params, args, STREAM_SOURCES, scratch_bytes=2 * state_values)
+def _stream_call(kernel: str, params, node: Node, ctx: EmitContext, state_values: int, work_values: int = -1) -> Call:
+    """A streaming kernel: its state the node's variable-tensor input (kept between calls,
+    reset by mf_reset), or the node's scratch reset at each call (one invocation). A kernel
+    with work space (work_values >= 0) gets it in the scratch, after any state there."""
+    stateful = getattr(node.attrs, "state_input", False)
+    xs = node.inputs[:-1] if stateful else node.inputs
+    ptrs = (*(ctx.ptr(n) for n in xs), *(ctx.ptr(n) for n in node.outputs))
+    scratch_state = 0 if stateful else state_values
+    state = ctx.ptr(node.inputs[-1]) if stateful else f"(int16_t *){ctx.scratch}"
+    work = () if work_values < 0 else (f"(int16_t *){ctx.scratch} + {scratch_state}",)
+    scratch = 2 * (scratch_state + max(work_values, 0))
+    return Call(kernel, f"{kernel}_params", params, (*ptrs, state, *work, "0" if stateful else "1"), STREAM_SOURCES,
+                scratch_bytes=scratch)
 
 
 def emit_framer(g: Graph, node: Node, ctx: EmitContext) -> Call:
@@ -167,7 +179,7 @@ def emit_delay(g: Graph, node: Node, ctx: EmitContext) -> Call:
     a, x = node.attrs, g.tensors[node.inputs[0]]
     rows, n = _rows(x.shape), x.shape[-1]
     params = (("rows", str(rows)), ("row_len", str(n)), ("delay", str(a.delay_length)))
-    return _stream_call("mf_signal_delay", params, node, ctx, rows * a.delay_length + n + a.delay_length)
+    return _stream_call("mf_signal_delay", params, node, ctx, rows * a.delay_length, n + a.delay_length)
 
 
 def emit_overlap_add(g: Graph, node: Node, ctx: EmitContext) -> Call:

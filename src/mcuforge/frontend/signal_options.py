@@ -25,9 +25,12 @@ SIGNAL_OPS = (
 )  # fmt: skip
 
 
+STATE_FIELD = "state_input"  # mcuforge's own attribute, never in the flexbuffer
+
+
 def _fields(op: Op) -> list[dataclasses.Field]:
     cls = ATTRS[op]
-    return [] if cls is NoAttrs else list(dataclasses.fields(cls))
+    return [] if cls is NoAttrs else [f for f in dataclasses.fields(cls) if f.name != STATE_FIELD]
 
 
 def reader(op: Op):
@@ -59,6 +62,8 @@ def flexbuffer_from_attrs(attrs: Any) -> bytes:
     fbb = flexbuffers.Builder()
     with fbb.Map():
         for f in [] if isinstance(attrs, NoAttrs) else dataclasses.fields(attrs):
+            if f.name == STATE_FIELD:
+                continue
             v = getattr(attrs, f.name)
             if f.type == "bool":
                 fbb.Bool(f.name, bool(v))
@@ -68,3 +73,40 @@ def flexbuffer_from_attrs(attrs: Any) -> bytes:
 
 
 CUSTOM_READERS = {op.value: reader(op) for op in SIGNAL_OPS}
+
+
+# ------------------------------------------------------------ hidden state
+def _state_shape(op: str, attrs: Any, x_shape: tuple[int, ...]) -> tuple[tuple[int, ...], str] | None:
+    """(shape, dtype) of the state TF-Lite Micro keeps inside the kernel, or None (none needed)."""
+    rows = int(np.prod(x_shape[:-1], dtype=np.int64)) if x_shape else 1
+    if op == Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION.value:
+        return (attrs.num_channels,), "uint32"
+    if op == Op.SIGNAL_DELAY.value and attrs.delay_length > 0 and x_shape:
+        return (rows, attrs.delay_length), "int16"
+    if op == Op.SIGNAL_OVERLAP_ADD.value and len(x_shape) >= 2:
+        return (int(np.prod(x_shape[:-2], dtype=np.int64)), x_shape[-1]), "int16"
+    return None
+
+
+def add_hidden_state(raw) -> None:
+    """Give each stateful signal op of a RawModel its state as an extra variable-tensor input
+    (named after its first output + ":state"), marked in its attrs (the writer drops it)."""
+    from mcuforge.ir.graph import Tensor
+
+    for op in raw.ops:
+        if op.kind not in CUSTOM_READERS or not op.inputs or op.inputs[0] not in raw.tensors or not op.outputs:
+            continue
+        spec = _state_shape(op.kind, op.attrs, raw.tensors[op.inputs[0]].shape)
+        if spec is None or len(op.inputs) != 1:
+            continue
+        name = f"{op.outputs[0]}:state"
+        while name in raw.tensors:
+            name += "_"
+        raw.tensors[name] = Tensor(name, spec[0], spec[1], None, None, True)
+        op.inputs.append(name)
+        op.attrs = dataclasses.replace(op.attrs, state_input=True)
+
+
+def hidden_states(g) -> set[str]:
+    """The state tensors the reader added (the writer leaves them and their input slot out)."""
+    return {n.inputs[-1] for n in g.nodes if getattr(n.attrs, STATE_FIELD, False)}

@@ -109,6 +109,7 @@ def read(data: bytes, name: str | None = None) -> Graph:
     reader = _Reader(data, label)
     raw = reader.raw_model()
     fold(raw)
+    signal_options.add_hidden_state(raw)  # family signal
     return _build(raw, name or reader.subgraph_name or "model")
 
 

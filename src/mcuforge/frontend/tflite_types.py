@@ -141,13 +141,13 @@ _SIGNAL_SLOTS: dict[Op, tuple[dict[int, tuple[str, ...]], tuple[str, ...]]] = {
     Op.SIGNAL_ENERGY: ({0: ("int16",)}, ("uint32",)),
     Op.SIGNAL_FILTER_BANK: ({0: ("uint32",), **{i: ("int16",) for i in range(1, 6)}}, ("uint64",)),
     Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: ({0: ("uint64",), 1: ("int32",)}, ("uint32",)),
-    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: ({0: ("uint32",)}, ("uint32",)),
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: ({0: ("uint32",), 1: ("uint32",)}, ("uint32",)),
     Op.SIGNAL_PCAN: ({0: ("uint32",), 1: ("uint32",), 2: ("int16",)}, ("uint32",)),
     Op.SIGNAL_FILTER_BANK_LOG: ({0: ("uint32",)}, ("int16",)),
     Op.SIGNAL_FRAMER: ({0: ("int16",)}, ("int16", "bool")),
     Op.SIGNAL_STACKER: ({0: ("int16",)}, ("int16", "bool")),
-    Op.SIGNAL_DELAY: ({0: ("int16",)}, ("int16",)),
-    Op.SIGNAL_OVERLAP_ADD: ({0: ("int16",)}, ("int16",)),
+    Op.SIGNAL_DELAY: ({0: ("int16",), 1: ("int16",)}, ("int16",)),
+    Op.SIGNAL_OVERLAP_ADD: ({0: ("int16",), 1: ("int16",)}, ("int16",)),
 }
 SIGNAL_INT16_OPS = frozenset([*(op.value for op in _SIGNAL_SLOTS), "CAST"])  # unquantised int16
 _INT32_DATA = {Op.MUL: 2, Op.ADD: 2, Op.DIV: 2, Op.MINIMUM: 2, Op.MAXIMUM: 2, Op.STRIDED_SLICE: 1}

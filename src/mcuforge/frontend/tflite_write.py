@@ -66,7 +66,10 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
     sub = fb.SubGraphT()
     sub.name = g.name
     sub.tensors = []
+    hidden = signal_options.hidden_states(g)  # family signal: kept inside TF-Lite Micro's kernels
     for name, t in g.tensors.items():
+        if name in hidden:
+            continue
         buffer = 0
         if t.is_const:
             b = fb.BufferT()
@@ -99,7 +102,8 @@ def to_model(g: Graph, metadata: dict[str, bytes] | None = None) -> fb.ModelT:
             model.operatorCodes.append(code)
         op = fb.OperatorT()
         op.opcodeIndex = codes[node.op]
-        op.inputs = [-1 if n is None else index[n] for n in node.inputs]
+        ins = node.inputs[:-1] if getattr(node.attrs, "state_input", False) else node.inputs  # family signal
+        op.inputs = [-1 if n is None else index[n] for n in ins]
         op.outputs = [index[n] for n in node.outputs]
         op.builtinOptionsType, op.builtinOptions = options_from_attrs(node.op, node.attrs)
         if node.op in CUSTOM_WRITERS:

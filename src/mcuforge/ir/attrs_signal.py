@@ -3,7 +3,9 @@
 Each field is one key of the operator's flexbuffer map, named as the TensorFlow op's
 attribute; TF-Lite Micro reads the map's values by position in key order
 (FlexbufferWrapper::ElementAsInt32(i)), which a map written with the same keys keeps.
-`state` fields are mcuforge's own (not in the file): see ref/signal.py.
+`state_input` fields are mcuforge's own (not in the file): true when the reader gave the
+node its hidden state as an extra variable-tensor input (frontend/signal_options.py), which
+the writer drops again.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class SignalSpectralSubtractionAttrs:
     min_signal_remaining: int = 0
     clamping: bool = False
     spectral_subtraction_bits: int = 14
+    state_input: bool = False  # input 1: the noise estimate, uint32 [num_channels]
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class SignalStackerAttrs:
 @dataclass(frozen=True)
 class SignalDelayAttrs:
     delay_length: int = 0
+    state_input: bool = False  # input 1: the delayed samples, int16 [rows, delay_length]
 
 
 @dataclass(frozen=True)
 class SignalOverlapAddAttrs:
     frame_step: int = 1
     T: int = 7  # TensorType INT16; int16 is the one supported
+    state_input: bool = False  # input 1: the accumulator, int16 [rows, frame_size]

@@ -375,6 +375,10 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.SIGNAL_FILTER_BANK: (6, 6),  # energies, weights, unweights, frequency starts, weight starts, widths
     Op.SIGNAL_FILTER_BANK_SQUARE_ROOT: (2, 2),  # filter bank, scale bits
     Op.SIGNAL_PCAN: (3, 3),  # signal, noise estimate, gain table
+    # the stateful ones: (the reader's) state variable last
+    Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: (1, 2),
+    Op.SIGNAL_DELAY: (1, 2),
+    Op.SIGNAL_OVERLAP_ADD: (1, 2),
     # family signal (end)
     # family svdf (begin)
     Op.SVDF: (5, 5),  # input, weights_feature, weights_time, bias (optional), state (variable)

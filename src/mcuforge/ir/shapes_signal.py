@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mcuforge.errors import UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir.ops import Op
@@ -13,6 +15,12 @@ from mcuforge.ref.signal_fft import check_fft_length
 
 if TYPE_CHECKING:  # shapes.py imports this module; its _Ctx is only needed for annotations
     from mcuforge.ir.shapes import Shape, _Ctx
+
+
+def _state(ctx: _Ctx, shape: Shape) -> None:
+    """The state input (frontend/signal_options.add_hidden_state), when the node has one."""
+    if len(ctx.node.inputs) > 1 and ctx.shape(1, "state") != tuple(shape):
+        raise ctx.bad(f"its state has shape {ctx.shape(1, 'state')}, expected {tuple(shape)}")
 
 
 def _rank1(ctx: _Ctx, i: int = 0, what: str = "input") -> Shape:
@@ -66,6 +74,7 @@ def spectral_subtraction(ctx: _Ctx, a: O.SignalSpectralSubtractionAttrs) -> list
     (n,) = _rank1(ctx)
     if n != a.num_channels:
         raise ctx.bad(f"the input holds {n} channels, but num_channels is {a.num_channels}")
+    _state(ctx, (n,))
     return [(n,), (n,)]
 
 
@@ -96,6 +105,7 @@ def delay(ctx: _Ctx, a: O.SignalDelayAttrs) -> Shape:
     x = ctx.shape(0)
     if not x or a.delay_length < 0:
         raise ctx.bad(f"a delay of {a.delay_length} samples on shape {x} is impossible")
+    _state(ctx, (int(np.prod(x[:-1], dtype=np.int64)), a.delay_length))
     return x
 
 
@@ -105,6 +115,7 @@ def overlap_add(ctx: _Ctx, a: O.SignalOverlapAddAttrs) -> Shape:
         raise UnsupportedError(f"{ctx.where}: only the int16 SignalOverlapAdd (T = 7) is supported, not T = {a.T}")
     if len(x) < 2 or not 1 <= a.frame_step <= x[-1]:
         raise ctx.bad(f"frames of shape {x} do not take a frame step of {a.frame_step}")
+    _state(ctx, (int(np.prod(x[:-2], dtype=np.int64)), x[-1]))
     return (*x[:-2], x[-2] * a.frame_step)
 
 

@@ -148,9 +148,12 @@ def spectral_subtraction(a, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarra
 
 
 def eval_spectral_subtraction(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
+    """With a state input (a variable tensor) the estimate carries over and is updated in
+    place; without, one invocation from TF-Lite Micro's reset state (0)."""
     x = inputs[0]
-    state = np.zeros(node.attrs.num_channels, np.uint32)  # TF-Lite Micro's reset state
+    state = inputs[1] if len(inputs) > 1 else np.zeros(node.attrs.num_channels, np.uint32)
     out, est = spectral_subtraction(node.attrs, x, state)
+    state[...] = est
     return [out, est]
 
 

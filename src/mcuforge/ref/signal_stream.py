@@ -96,8 +96,12 @@ def delay_step(a, x: np.ndarray, state: np.ndarray):
 
 
 def eval_delay(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
+    """With a state input (a variable tensor) it carries over, updated in place."""
     x = inputs[0]
-    return [delay_step(node.attrs, x, delay_reset(node.attrs, _rows(x).shape[0]))[0]]
+    state = inputs[1] if len(inputs) > 1 else delay_reset(node.attrs, _rows(x).shape[0])
+    y, new = delay_step(node.attrs, x, state)
+    state[...] = new
+    return [y]
 
 
 # ------------------------------------------------------------ overlap-add
@@ -122,7 +126,10 @@ def overlap_add_step(a, x: np.ndarray, state: np.ndarray):
 
 def eval_overlap_add(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
     x = np.asarray(inputs[0])
-    return [overlap_add_step(node.attrs, x, overlap_add_reset(node.attrs, x.shape))[0]]
+    state = inputs[1] if len(inputs) > 1 else overlap_add_reset(node.attrs, x.shape)
+    y, new = overlap_add_step(node.attrs, x, state)
+    state[...] = new
+    return [y]
 
 
 KERNELS = {

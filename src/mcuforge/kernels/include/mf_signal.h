@@ -7,8 +7,9 @@
  *
  * SignalRfft: KISS FFT's fixed-point real FFT; its twiddles and factors come from the
  * code generator as constants (no cosine at run time). Scratch: 2 * fft_length int16.
- * SignalFilterBankSpectralSubtraction: the noise estimate lives in the node's scratch
- * (num_channels uint32), reset to 0 at every call: one invocation from the reset state.
+ * SignalFilterBankSpectralSubtraction: the noise estimate (num_channels uint32) is the
+ * node's state variable in the arena (reset = 0: mf_reset zeroes it, it persists between
+ * calls), or, for a node without one, its scratch, zeroed at every call (reset = 1).
  *
  * Memory contract: no output overlaps an input. */
 #ifndef MF_SIGNAL_H
@@ -83,7 +84,7 @@ void mf_signal_filter_bank(const mf_signal_filter_bank_params *p, const uint32_t
 void mf_signal_filter_bank_sqrt(const mf_signal_size_params *p, const uint64_t *x, const int32_t *scale_bits,
                                 uint32_t *y);
 void mf_signal_spectral_subtraction(const mf_signal_spectral_subtraction_params *p, const uint32_t *x, uint32_t *y,
-                                    uint32_t *noise_out, uint32_t *state);
+                                    uint32_t *noise_out, uint32_t *state, int32_t reset);
 void mf_signal_pcan(const mf_signal_pcan_params *p, const uint32_t *x, const uint32_t *noise, const int16_t *lut,
                     uint32_t *y);
 void mf_signal_filter_bank_log(const mf_signal_log_params *p, const uint32_t *x, int16_t *y);

@@ -4,8 +4,10 @@
  *
  * Each keeps its state (TF-Lite Micro's circular buffers, overlap-add's accumulator) in a
  * buffer the caller passes; with reset = 1 the kernel first puts it in TF-Lite Micro's
- * reset state. The generated code passes the node's scratch with reset = 1: one
- * invocation from the reset state. State sizes in int16 values: mf_signal_*_state_size.
+ * reset state. SignalDelay and SignalOverlapAdd read from a .tflite get their state as a
+ * variable tensor in the arena (reset = 0; mf_reset zeroes it); otherwise, and for the
+ * framer and stacker, the generated code passes the node's scratch with reset = 1: one
+ * invocation from the reset state. State sizes in int16 values: MF_SIGNAL_*_STATE.
  *
  * Memory contract: no output overlaps the input or the state. */
 #ifndef MF_SIGNAL_STREAM_H
@@ -34,14 +36,15 @@ typedef struct {
 /* int16 values of state each needs */
 #define MF_SIGNAL_FRAMER_STATE(rows, frame_size, frame_step) ((rows) * ((frame_size) + (frame_step) + 2))
 #define MF_SIGNAL_STACKER_STATE(size, channels, left) ((size) + (channels) * ((left) + 1) + 4)
-#define MF_SIGNAL_DELAY_STATE(rows, row_len, delay) ((rows) * (delay) + (row_len) + (delay))
+#define MF_SIGNAL_DELAY_STATE(rows, delay) ((rows) * (delay)) /* plus work: row_len + delay values */
 #define MF_SIGNAL_OVERLAP_ADD_STATE(rows, frame_size) ((rows) * (frame_size))
 
 void mf_signal_framer(const mf_signal_framer_params *p, const int16_t *x, int16_t *y, uint8_t *valid, int16_t *state,
                       int32_t reset);
 void mf_signal_stacker(const mf_signal_stacker_params *p, const int16_t *x, int16_t *y, uint8_t *valid,
                        int16_t *state, int32_t reset);
-void mf_signal_delay(const mf_signal_delay_params *p, const int16_t *x, int16_t *y, int16_t *state, int32_t reset);
+void mf_signal_delay(const mf_signal_delay_params *p, const int16_t *x, int16_t *y, int16_t *state, int16_t *work,
+                     int32_t reset);
 void mf_signal_overlap_add(const mf_signal_overlap_add_params *p, const int16_t *x, int16_t *y, int16_t *state,
                            int32_t reset);
 

@@ -237,8 +237,8 @@ void mf_signal_filter_bank_sqrt(const mf_signal_size_params *p, const uint64_t *
 
 /* ------------------------------------------------------------ noise reduction, PCAN, log */
 void mf_signal_spectral_subtraction(const mf_signal_spectral_subtraction_params *p, const uint32_t *x, uint32_t *y,
-                                    uint32_t *noise_out, uint32_t *state) {
-    memset(state, 0, sizeof(uint32_t) * (size_t)p->num_channels); /* the reset state: one invocation */
+                                    uint32_t *noise_out, uint32_t *state, int32_t reset) {
+    if (reset) memset(state, 0, sizeof(uint32_t) * (size_t)p->num_channels); /* TF-Lite Micro's reset state */
     for (int32_t i = 0; i < p->num_channels; ++i) {
         uint32_t smooth = (i & 1) ? p->alternate_smoothing : p->smoothing;
         uint32_t rest = (i & 1) ? p->alternate_one_minus_smoothing : p->one_minus_smoothing;

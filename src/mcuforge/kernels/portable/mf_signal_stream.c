@@ -70,8 +70,9 @@ void mf_signal_stacker(const mf_signal_stacker_params *p, const int16_t *x, int1
     }
 }
 
-void mf_signal_delay(const mf_signal_delay_params *p, const int16_t *x, int16_t *y, int16_t *state, int32_t reset) {
-    int16_t *line = state + p->rows * p->delay; /* delay + row_len samples of work space */
+void mf_signal_delay(const mf_signal_delay_params *p, const int16_t *x, int16_t *y, int16_t *state, int16_t *work,
+                     int32_t reset) {
+    int16_t *line = work; /* delay + row_len samples */
     if (reset) memset(state, 0, sizeof(int16_t) * (size_t)(p->rows * p->delay));
     for (int32_t r = 0; r < p->rows; ++r) {
         int16_t *kept = state + r * p->delay;
