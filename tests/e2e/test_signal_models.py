@@ -47,10 +47,8 @@ def test_preprocessor_qemu_sequence(models_dir):
 
 
 def test_stream_ops_c_sequence():
-    """Delay and overlap-add read from a file carry their variable-tensor state in C too."""
+    """The streaming ops read from a file carry their variable-tensor state in C too."""
     for case in STREAM:
-        if case[0] not in (Op.SIGNAL_DELAY, Op.SIGNAL_OVERLAP_ADD):
-            continue
         g = read(write(stream_graph(case)))
         shape = g.tensors[g.inputs[0]].shape
         steps = [[i16(shape, -30000, 30000)] for _ in range(5)]

@@ -385,16 +385,18 @@ def test_preprocessor_over_a_second_of_speech():
         assert a[0].tobytes() == np.asarray(b[0]).tobytes(), f"frame {k}"
 
 
-@pytest.mark.parametrize("case", [c for c in STREAM if c[0] in (Op.SIGNAL_DELAY, Op.SIGNAL_OVERLAP_ADD)],
-                         ids=lambda c: c[0].value)  # fmt: skip
+@pytest.mark.parametrize("case", STREAM, ids=[f"{c[0].value}-{i}" for i, c in enumerate(STREAM)])
 def test_stream_state_as_read(case):
-    """Delay and overlap-add read from a file: their state is a variable input, carried by run_sequence."""
+    """The streaming ops read from a file: their state is a variable input, carried by run_sequence."""
     from mcuforge.oracle.tflm import run_tflm_sequence
     from mcuforge.ref.interpreter import run_sequence
 
     model = write(stream_graph(case))
     g = read(model)
+    assert len(g.variables()) == (0 if case[0] == Op.SIGNAL_DELAY and case[1].delay_length == 0 else 1)
     shape = g.tensors[g.inputs[0]].shape
     steps = [[i16(shape, -30000, 30000)] for _ in range(6)]
-    for a, b in zip(run_sequence(g, steps), run_tflm_sequence(model, steps)):
-        assert a[0].tobytes() == np.asarray(b[0]).tobytes()
+    for k, (a, b) in enumerate(zip(run_sequence(g, steps), run_tflm_sequence(model, steps))):
+        if case[0] == Op.SIGNAL_FRAMER and not case[1].prefill and k == 1:
+            continue  # frames not ready at the second invocation (frame 8, step 2, rows of 4)
+        _stream_compare(case, a, b, first=k == 0)

@@ -83,6 +83,11 @@ def _state_shape(op: str, attrs: Any, x_shape: tuple[int, ...]) -> tuple[tuple[i
         return (attrs.num_channels,), "uint32"
     if op == Op.SIGNAL_DELAY.value and attrs.delay_length > 0 and x_shape:
         return (rows, attrs.delay_length), "int16"
+    if op == Op.SIGNAL_FRAMER.value and x_shape:
+        return (rows, attrs.frame_size + attrs.frame_step + 2), "int16"
+    if op == Op.SIGNAL_STACKER.value:
+        a = attrs
+        return (a.num_channels * (2 * a.stacker_left_context + a.stacker_right_context + 2) + 4,), "int16"
     if op == Op.SIGNAL_OVERLAP_ADD.value and len(x_shape) >= 2:
         return (int(np.prod(x_shape[:-2], dtype=np.int64)), x_shape[-1]), "int16"
     return None

@@ -144,8 +144,8 @@ _SIGNAL_SLOTS: dict[Op, tuple[dict[int, tuple[str, ...]], tuple[str, ...]]] = {
     Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: ({0: ("uint32",), 1: ("uint32",)}, ("uint32",)),
     Op.SIGNAL_PCAN: ({0: ("uint32",), 1: ("uint32",), 2: ("int16",)}, ("uint32",)),
     Op.SIGNAL_FILTER_BANK_LOG: ({0: ("uint32",)}, ("int16",)),
-    Op.SIGNAL_FRAMER: ({0: ("int16",)}, ("int16", "bool")),
-    Op.SIGNAL_STACKER: ({0: ("int16",)}, ("int16", "bool")),
+    Op.SIGNAL_FRAMER: ({0: ("int16",), 1: ("int16",)}, ("int16", "bool")),
+    Op.SIGNAL_STACKER: ({0: ("int16",), 1: ("int16",)}, ("int16", "bool")),
     Op.SIGNAL_DELAY: ({0: ("int16",), 1: ("int16",)}, ("int16",)),
     Op.SIGNAL_OVERLAP_ADD: ({0: ("int16",), 1: ("int16",)}, ("int16",)),
 }

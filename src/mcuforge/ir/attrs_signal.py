@@ -66,6 +66,7 @@ class SignalFramerAttrs:
     frame_size: int = 0
     frame_step: int = 1
     prefill: bool = False  # start with frame_size - frame_step zeros buffered
+    state_input: bool = False  # input 1: the queues, int16 [rows, frame_size + frame_step + 2]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class SignalStackerAttrs:
     stacker_left_context: int = 0
     stacker_right_context: int = 0
     stacker_step: int = 1
+    state_input: bool = False  # input 1: the queue, int16 [(left + right + 1 + left + 1) * channels + 4]
 
 
 @dataclass(frozen=True)

@@ -379,6 +379,8 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: (1, 2),
     Op.SIGNAL_DELAY: (1, 2),
     Op.SIGNAL_OVERLAP_ADD: (1, 2),
+    Op.SIGNAL_FRAMER: (1, 2),
+    Op.SIGNAL_STACKER: (1, 2),
     # family signal (end)
     # family svdf (begin)
     Op.SVDF: (5, 5),  # input, weights_feature, weights_time, bias (optional), state (variable)

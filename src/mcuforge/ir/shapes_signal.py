@@ -91,6 +91,7 @@ def framer(ctx: _Ctx, a: O.SignalFramerAttrs) -> list[Shape]:
     x = ctx.shape(0)
     if not x or a.frame_step < 1 or a.frame_size < 1 or x[-1] < a.frame_step or x[-1] % a.frame_step:
         raise ctx.bad(f"rows of {x[-1] if x else 0} samples are not a whole number of frame steps {a.frame_step}")
+    _state(ctx, (int(np.prod(x[:-1], dtype=np.int64)), a.frame_size + a.frame_step + 2))
     return [(*x[:-1], x[-1] // a.frame_step, a.frame_size), ()]
 
 
@@ -98,6 +99,7 @@ def stacker(ctx: _Ctx, a: O.SignalStackerAttrs) -> list[Shape]:
     (n,) = _rank1(ctx)
     if n != a.num_channels or a.stacker_step < 1 or min(a.stacker_left_context, a.stacker_right_context) < 0:
         raise ctx.bad(f"the input holds {n} channels (num_channels {a.num_channels}), or the context is negative")
+    _state(ctx, (n * (2 * a.stacker_left_context + a.stacker_right_context + 2) + 4,))
     return [(n * (a.stacker_left_context + a.stacker_right_context + 1),), ()]
 
 

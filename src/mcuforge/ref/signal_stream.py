@@ -31,6 +31,26 @@ def _rows(x: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1] if x.ndim else 1)
 
 
+# ------------------------------------------------------------ queues in a variable tensor
+# A queue in int16 [n]: its length minus `base` as an int32 in the first two values (low,
+# high half), then the samples. All zeros is the reset state: `base` zeros queued (the
+# framer's prefill), or an empty queue. mf_signal_stream.c keeps the same layout.
+def _q_get(row: np.ndarray, base: int) -> np.ndarray:
+    n = (int(row[0]) & 0xFFFF) | ((int(row[1]) & 0xFFFF) << 16)
+    return row[2 : 2 + n + base].copy()
+
+
+def _q_put(row: np.ndarray, queue: np.ndarray, base: int) -> None:
+    n = (queue.size - base) & 0xFFFFFFFF
+    row[0], row[1] = np.array([n & 0xFFFF, n >> 16], np.uint16).view(np.int16)
+    row[2 : 2 + queue.size] = queue
+    row[2 + queue.size :] = 0
+
+
+def _framer_base(a) -> int:
+    return a.frame_size - a.frame_step if a.prefill else 0
+
+
 # ------------------------------------------------------------ framer
 def framer_reset(a, rows: int) -> list[np.ndarray]:
     fill = a.frame_size - a.frame_step if a.prefill else 0
@@ -55,8 +75,14 @@ def framer_step(a, x: np.ndarray, state: list[np.ndarray]):
 
 
 def eval_framer(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
+    a = node.attrs
     rows = _rows(inputs[0]).shape[0]
-    out, valid, _ = framer_step(node.attrs, inputs[0], framer_reset(node.attrs, rows))
+    if len(inputs) == 1:
+        return list(framer_step(a, inputs[0], framer_reset(a, rows))[:2])
+    state, base = inputs[1], _framer_base(a)
+    out, valid, queues = framer_step(a, inputs[0], [_q_get(row, base) for row in state])
+    for row, q in zip(state, queues):
+        _q_put(row, q, base)
     return [out, valid]
 
 
@@ -79,7 +105,14 @@ def stacker_step(a, x: np.ndarray, state: tuple[np.ndarray, bool]):
 
 
 def eval_stacker(g: Graph, node: Node, inputs: list) -> list[np.ndarray]:
-    out, valid, _ = stacker_step(node.attrs, inputs[0], stacker_reset(node.attrs))
+    """With a state input: [has first frame, 0, then the queue] (zeros: the reset state)."""
+    a = node.attrs
+    if len(inputs) == 1:
+        return list(stacker_step(a, inputs[0], stacker_reset(a))[:2])
+    state = inputs[1]
+    out, valid, (queue, has_first) = stacker_step(a, inputs[0], (_q_get(state[2:], 0), bool(state[0])))
+    state[0], state[1] = int(has_first), 0
+    _q_put(state[2:], queue, 0)
     return [out, valid]
 
 

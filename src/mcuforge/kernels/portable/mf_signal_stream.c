@@ -4,23 +4,30 @@
 
 #include <string.h>
 
-/* A queue: its length in two int16 (low, high half of an int32 count), then the samples. */
-static int32_t q_len(const int16_t *q) { return (int32_t)((uint16_t)q[0] | ((uint32_t)(uint16_t)q[1] << 16)); }
-
-static void q_set_len(int16_t *q, int32_t n) {
-    q[0] = (int16_t)(uint16_t)((uint32_t)n & 0xFFFFu);
-    q[1] = (int16_t)(uint16_t)((uint32_t)n >> 16);
+/* A queue: its length minus `base` in two int16 (low, high half of an int32), then the
+ * samples; all zeros is the reset state (base zeros queued: the framer's prefill). The
+ * layout of mcuforge/ref/signal_stream.py's variable tensors. */
+static int32_t q_len(const int16_t *q, int32_t base) {
+    return (int32_t)((uint16_t)q[0] | ((uint32_t)(uint16_t)q[1] << 16)) + base;
 }
 
-static void q_push(int16_t *q, const int16_t *v, int32_t n) {
-    memcpy(q + 2 + q_len(q), v, sizeof(int16_t) * (size_t)n);
-    q_set_len(q, q_len(q) + n);
+static void q_set_len(int16_t *q, int32_t n, int32_t base) {
+    uint32_t v = (uint32_t)(n - base);
+    q[0] = (int16_t)(uint16_t)(v & 0xFFFFu);
+    q[1] = (int16_t)(uint16_t)(v >> 16);
 }
 
-static void q_drop(int16_t *q, int32_t n) {
-    int32_t len = q_len(q);
+static void q_push(int16_t *q, const int16_t *v, int32_t n, int32_t base) {
+    int32_t len = q_len(q, base);
+    memcpy(q + 2 + len, v, sizeof(int16_t) * (size_t)n);
+    q_set_len(q, len + n, base);
+}
+
+static void q_drop(int16_t *q, int32_t n, int32_t base) {
+    int32_t len = q_len(q, base);
     memmove(q + 2, q + 2 + n, sizeof(int16_t) * (size_t)(len - n));
-    q_set_len(q, len - n);
+    memset(q + 2 + len - n, 0, sizeof(int16_t) * (size_t)n); /* freed samples back to 0, as the ref keeps them */
+    q_set_len(q, len - n, base);
 }
 
 void mf_signal_framer(const mf_signal_framer_params *p, const int16_t *x, int16_t *y, uint8_t *valid, int16_t *state,
@@ -29,17 +36,14 @@ void mf_signal_framer(const mf_signal_framer_params *p, const int16_t *x, int16_
     *valid = 1;
     for (int32_t r = 0; r < p->rows; ++r) {
         int16_t *q = state + r * per_row;
-        if (reset) {
-            int32_t fill = p->prefill ? p->frame_size - p->frame_step : 0;
-            memset(q + 2, 0, sizeof(int16_t) * (size_t)fill);
-            q_set_len(q, fill);
-        }
+        int32_t base = p->prefill ? p->frame_size - p->frame_step : 0;
+        if (reset) memset(q, 0, sizeof(int16_t) * (size_t)per_row);
         for (int32_t f = 0; f < frames; ++f) {
             int16_t *out = y + ((size_t)r * frames + f) * p->frame_size;
-            q_push(q, x + (size_t)r * p->row_len + f * p->frame_step, p->frame_step);
-            if (q_len(q) >= p->frame_size) {
+            q_push(q, x + (size_t)r * p->row_len + f * p->frame_step, p->frame_step, base);
+            if (q_len(q, base) >= p->frame_size) {
                 memcpy(out, q + 2, sizeof(int16_t) * (size_t)p->frame_size);
-                q_drop(q, p->frame_step);
+                q_drop(q, p->frame_step, base);
             } else {
                 memset(out, 0, sizeof(int16_t) * (size_t)p->frame_size);
                 *valid = 0;
@@ -52,19 +56,16 @@ void mf_signal_stacker(const mf_signal_stacker_params *p, const int16_t *x, int1
                        int16_t *state, int32_t reset) {
     int32_t size = p->num_channels * (p->left + p->right + 1);
     int16_t *has_first = state, *q = state + 2;
-    if (reset) {
-        has_first[0] = 0;
-        q_set_len(q, 0);
-    }
-    q_push(q, x, p->num_channels);
+    if (reset) memset(state, 0, sizeof(int16_t) * (size_t)(size + p->num_channels * (p->left + 1) + 4));
+    q_push(q, x, p->num_channels, 0);
     if (!has_first[0]) {
-        for (int32_t i = 0; i < p->left; ++i) q_push(q, x, p->num_channels); /* the first frame padded */
+        for (int32_t i = 0; i < p->left; ++i) q_push(q, x, p->num_channels, 0); /* the first frame padded */
         has_first[0] = 1;
     }
-    *valid = q_len(q) >= size;
+    *valid = q_len(q, 0) >= size;
     if (*valid) {
         memcpy(y, q + 2, sizeof(int16_t) * (size_t)size);
-        q_drop(q, p->num_channels * p->step);
+        q_drop(q, p->num_channels * p->step, 0);
     } else {
         memset(y, 0, sizeof(int16_t) * (size_t)size);
     }
