@@ -16,8 +16,9 @@ bank sums. Each kernel does the C's arithmetic, wrap for wrap:
 - SignalFilterBankSquareRoot: Sqrt64 (bitwise, rounded) >> scale_bits.
 - SignalFilterBankSpectralSubtraction: a noise estimate per channel, low-pass filtered
   ((x << smoothing_bits) * smoothing + estimate * (1 - smoothing)) >> bits, kept between
-  invocations (state, starting at 0), subtracted with a floor of min_signal_remaining * x.
-  Second output: the estimate after this frame.
+  invocations (a variable-tensor input the reader adds, starting at 0; without one, one
+  invocation from 0), subtracted with a floor of min_signal_remaining * x. Second output:
+  the estimate after this frame.
 - SignalPCAN: gain = lut curve of the noise estimate (int16, converted to uint32), snr =
   (x * gain) >> snr_shift, then pcan_shrink.
 - SignalFilterBankLog: log32(x << correction_bits, output_scale) capped at 32767; 0 for x <= 1.

@@ -3,8 +3,10 @@ SignalFramer, SignalStacker, SignalDelay and SignalOverlapAdd, int16.
 
 Each keeps state between invocations (TF-Lite Micro's circular buffers, a FIFO per row,
 and overlap-add's accumulator). Each `*_step` function takes the state and returns the
-outputs and the new state; the kernels run one invocation from TF-Lite Micro's reset
-state (`*_reset`), until the interpreter carries state (then they call the same steps).
+outputs and the new state. A node read from a .tflite has its state as a variable-tensor
+input (frontend/signal_options.add_hidden_state; all zeros = TF-Lite Micro's reset
+state), which the kernel updates in place, so interpreter.Session carries it; a node
+without one runs one invocation from the reset state (`*_reset`).
 - Framer: per row, frame_step samples at a time are queued; whenever frame_size are
   queued, the first frame_size are a frame and frame_step are dropped; `valid` is false if
   some frame was not ready. The reset queue holds frame_size - frame_step zeros with

@@ -4,10 +4,11 @@
  *
  * Each keeps its state (TF-Lite Micro's circular buffers, overlap-add's accumulator) in a
  * buffer the caller passes; with reset = 1 the kernel first puts it in TF-Lite Micro's
- * reset state. SignalDelay and SignalOverlapAdd read from a .tflite get their state as a
- * variable tensor in the arena (reset = 0; mf_reset zeroes it); otherwise, and for the
- * framer and stacker, the generated code passes the node's scratch with reset = 1: one
- * invocation from the reset state. State sizes in int16 values: MF_SIGNAL_*_STATE.
+ * reset state (all zeros: a queue stores its length minus the framer's prefill). Nodes
+ * read from a .tflite get their state as a variable tensor in the arena (reset = 0;
+ * mf_reset zeroes it, it persists between calls); a node without one gets the node's
+ * scratch with reset = 1: one invocation from the reset state. State sizes in int16
+ * values: MF_SIGNAL_*_STATE.
  *
  * Memory contract: no output overlaps the input or the state. */
 #ifndef MF_SIGNAL_STREAM_H
@@ -35,7 +36,7 @@ typedef struct {
 
 /* int16 values of state each needs */
 #define MF_SIGNAL_FRAMER_STATE(rows, frame_size, frame_step) ((rows) * ((frame_size) + (frame_step) + 2))
-#define MF_SIGNAL_STACKER_STATE(size, channels, left) ((size) + (channels) * ((left) + 1) + 4)
+#define MF_SIGNAL_STACKER_STATE(size, channels, left) ((size) + (channels) * ((left) + 1) + 4) /* has_first, 0, queue */
 #define MF_SIGNAL_DELAY_STATE(rows, delay) ((rows) * (delay)) /* plus work: row_len + delay values */
 #define MF_SIGNAL_OVERLAP_ADD_STATE(rows, frame_size) ((rows) * (frame_size))
 
