@@ -348,6 +348,8 @@ def _detection(s: Sink, x2: int) -> None:
 def _signal(s: Sink) -> None:
     """The signal library's audio front end as custom operators with flexbuffer options, on a
     constant 64-sample frame (a side branch to a side output)."""
+    import dataclasses
+
     from flatbuffers import flexbuffers
 
     def custom(kind, inputs, outputs, attrs, **opts):
@@ -357,6 +359,8 @@ def _signal(s: Sink) -> None:
                 fbb.Bool(key, v) if isinstance(v, bool) else fbb.Int(key, v)
         s.b.op("CUSTOM", inputs, outputs, custom=kind)
         s.b.sub.operators[-1].customOptions = np.frombuffer(bytes(fbb.Finish()), np.uint8)
+        if hasattr(attrs, "state_input"):  # the reader gives a stateful op its state as a variable input
+            attrs = dataclasses.replace(attrs, state_input=True)
         s.expect.append((Op(kind), O.NoAttrs() if attrs is None else attrs))
         return outputs
 
@@ -378,7 +382,7 @@ def _signal(s: Sink) -> None:
     (root,) = custom("SignalFilterBankSquareRoot", [bank, bits], [s.act((4,), "uint32")], None)
     sub = O.SignalSpectralSubtractionAttrs(4, 409, 15975, 983, 15401, 10, 819, True, 14)
     clean, noise = custom("SignalFilterBankSpectralSubtraction", [root], [s.act((4,), "uint32"), s.act((4,), "uint32")],
-                          sub, **{k: getattr(sub, k) for k in vars(sub)})  # fmt: skip
+                          sub, **{k: getattr(sub, k) for k in vars(sub) if k != "state_input"})  # fmt: skip
     lut = s.const(rng.integers(-2000, 2000, 125).astype(np.int16), "int16")
     (gain,) = custom("SignalPCAN", [clean, noise, lut], [s.act((4,), "uint32")], O.SignalPcanAttrs(6), snr_shift=6)
     (log,) = custom("SignalFilterBankLog", [gain], [s.act((4,), "int16")], O.SignalFilterBankLogAttrs(3, 64),
