@@ -92,6 +92,10 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    # family lstm (begin)
+    # the four gate biases (int32) and the int16 cell state; ref/lstm.py checks the rest
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: {12: ("int32",), 13: ("int32",), 14: ("int32",), 15: ("int32",), 19: ("int16",)},
+    # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
     # family ssd (end)

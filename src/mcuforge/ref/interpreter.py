@@ -20,6 +20,7 @@ from mcuforge.ref import (
     detect,
     elementwise,
     fc,
+    lstm,
     matmul,
     pool,
     quantize,
@@ -52,6 +53,9 @@ KERNELS: dict[Op, KernelFn] = {
     **resize.KERNELS,
     **matmul.KERNELS,
     **detect.KERNELS,
+    # family lstm (begin)
+    **lstm.KERNELS,
+    # family lstm (end)
 }
 
 

@@ -1,0 +1,170 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM (int8 activations, int16 cell) in the reference kernel, against
+TF-Lite Micro bit for bit, on small graphs our writer writes with the state tensors marked
+variable: one invocation from the reset state, and the options and refusals."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from mcuforge.errors import UnsupportedError
+from mcuforge.frontend.tflite_write import write
+from mcuforge.ir import Op
+from mcuforge.ir import ops as O
+from mcuforge.ir.builder import GraphBuilder, quant
+from mcuforge.ir.graph import Graph, Tensor
+from mcuforge.ir.shapes import infer_shapes
+from mcuforge.oracle.tflm import run_tflm
+from mcuforge.ref.lstm import KERNELS, cell_tanh_params, reset_value
+
+
+def lstm_graph(
+    rng,
+    batch=1,
+    time_steps=5,
+    n_in=7,
+    state=6,
+    time_major=False,
+    s_x=0.02,
+    zp_x=-3,
+    s_h=2.0**-7,
+    zp_h=0,
+    s_c=2.0**-12,
+    cell_clip=10.0,
+    w_scale=0.01,
+    bias_gain=1.0,
+) -> Graph:
+    """One LSTM node: random per-tensor int8 weights, int32 biases at scale s_x * s_w."""
+    b = GraphBuilder()
+    shape = (time_steps, batch, n_in) if time_major else (batch, time_steps, n_in)
+    x = b.input(shape, "int8", s_x, zp_x)
+    ins: list[str | None] = [x]
+    scales = [float(np.float32(w_scale * rng.uniform(0.5, 2.0))) for _ in range(8)]
+    for k in range(8):
+        cols = n_in if k < 4 else state
+        w = rng.integers(-127, 128, (state, cols)).astype(np.int8)
+        ins.append(b.const(w, q=quant(scales[k], 0), name=f"w{k + 1}"))
+    ins += [None] * 3
+    for k in range(4):
+        s_b = float(np.float32(s_x) * np.float32(scales[k]))
+        # biases of a few gate units' worth (0.5 in real terms) so the gates move
+        bias = np.round(rng.normal(0, 0.5 * bias_gain, state) / s_b).astype(np.int32)
+        ins.append(b.const(bias, q=quant(s_b, 0), name=f"b{k + 1}"))
+    ins += [None] * 2
+    g = b.graph
+    g.add_tensor(Tensor("h_state", (batch, state), "int8", quant(s_h, zp_h), variable=True))
+    g.add_tensor(Tensor("c_state", (batch, state), "int16", quant(s_c, 0), variable=True))
+    ins += ["h_state", "c_state"] + [None] * 4
+    attrs = O.LstmAttrs("TANH", cell_clip, 0.0, time_major)
+    out_shape = (shape[0], shape[1], state)
+    b.output(b.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, out_shape, "int8", quant(s_h, zp_h), attrs))
+    return g
+
+
+def run_ref(g: Graph, inputs: list[np.ndarray], state: dict[str, np.ndarray] | None = None) -> list[np.ndarray]:
+    """One invocation with the reference kernel, the variable tensors from `state` (reset
+    values when None; updated in place)."""
+    state = {n: reset_value(t) for n, t in g.tensors.items() if t.variable} if state is None else state
+    values = {n: t.data for n, t in g.tensors.items() if t.is_const}
+    values.update(state)
+    values.update(zip(g.inputs, inputs))
+    for node in g.nodes:
+        outs = KERNELS[node.op](g, node, [None if n is None else values[n] for n in node.inputs])
+        values.update(zip(node.outputs, outs))
+    return [values[n] for n in g.outputs]
+
+
+def check(g: Graph, x: np.ndarray) -> np.ndarray:
+    assert infer_shapes(g, g.nodes[0]) == [g.tensors[g.outputs[0]].shape]
+    theirs = run_tflm(write(g), [x])[0]
+    ours = run_ref(g, [x])[0]
+    assert ours.dtype == theirs.dtype == np.int8
+    assert ours.shape == tuple(theirs.shape)
+    diff = int(np.sum(ours != theirs))
+    assert diff == 0, f"{diff} of {ours.size} differ:\nours   {ours.ravel()[:20]}\ntheirs {theirs.ravel()[:20]}"
+    return ours
+
+
+CASES = {
+    "small": dict(),
+    "batch2": dict(batch=2, time_steps=4),
+    "time_major": dict(batch=3, time_steps=4, time_major=True),
+    "time_major_b1": dict(batch=1, time_steps=6, time_major=True),
+    "hidden_zp": dict(zp_h=-1, s_h=2.0**-7, zp_x=-128, s_x=0.6),  # micro_speech_lstm's quantisation
+    "hidden_zp_neg4": dict(zp_h=-4, s_h=0.0073633, s_x=0.0686, zp_x=-128),  # dtln's second layer
+    "cell_2^-11": dict(s_c=2.0**-11, w_scale=0.02),
+    "cell_2^-9": dict(s_c=2.0**-9, w_scale=0.03, bias_gain=3.0),
+    "cell_2^-16": dict(s_c=2.0**-16, w_scale=0.005),  # tanh's rescale by a right shift
+    "cell_not_pot": dict(s_c=3.1e-4),  # CheckedLog2 rounds to 2^-12
+    "clip_tight": dict(cell_clip=0.3, w_scale=0.03, bias_gain=3.0),
+    "no_clip": dict(cell_clip=0.0, s_c=2.0**-13, w_scale=0.03, bias_gain=3.0),
+    "saturating": dict(w_scale=0.2, bias_gain=8.0, s_c=2.0**-14),
+    "wide": dict(n_in=40, state=24, time_steps=3),
+    "single_step": dict(time_steps=1),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_lstm_matches_tflm(name):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    g = lstm_graph(rng, **CASES[name])
+    x = rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    y = check(g, x)
+    assert len(np.unique(y)) > 3  # the gates moved: a test that cannot fail is a defect
+
+
+def test_lstm_state_continues_between_calls_in_the_kernel():
+    """Two invocations of half the sequence each, the state carried in the arrays, equal
+    one invocation of the whole (checked against TF-Lite Micro above)."""
+    rng = np.random.default_rng(5)
+    whole = lstm_graph(rng, time_steps=6)
+    x = rng.integers(-128, 128, (1, 6, 7)).astype(np.int8)
+    y = check(whole, x)
+    half = whole.copy()
+    half.tensors[half.inputs[0]].shape = (1, 3, 7)
+    half.tensors[half.outputs[0]].shape = (1, 3, 6)
+    state = {n: reset_value(t) for n, t in half.tensors.items() if t.variable}
+    y1 = run_ref(half, [x[:, :3]], state)[0]
+    assert not np.array_equal(state["c_state"], 0)
+    y2 = run_ref(half, [x[:, 3:]], state)[0]
+    assert np.array_equal(np.concatenate([y1, y2], axis=1), y)
+
+
+def test_cell_tanh_rescale():
+    as_pair = lambda p: (p.input_multiplier, p.input_left_shift)  # noqa: E731
+    assert as_pair(cell_tanh_params(2.0**-12)) == (3, 0)
+    assert as_pair(cell_tanh_params(2.0**-11)) == (6, 0)
+    assert as_pair(cell_tanh_params(2.0**-16)) == (3, 4)
+
+
+def _refused(g, match):
+    with pytest.raises(UnsupportedError, match=match):
+        infer_shapes(g, g.nodes[0])
+        KERNELS[g.nodes[0].op](g, g.nodes[0], [None] * 24)
+
+
+@pytest.mark.parametrize("slot,what", [(9, "peephole"), (16, "projection"), (20, "layer normalisation")])
+def test_variants_refused(slot, what):
+    g = lstm_graph(np.random.default_rng(0))
+    g.nodes[0].inputs[slot] = g.nodes[0].inputs[13]
+    _refused(g, what)
+
+
+def test_cifg_and_activation_refused():
+    g = lstm_graph(np.random.default_rng(0))
+    g.nodes[0].inputs[1] = None
+    _refused(g, "CIFG")
+    g = lstm_graph(np.random.default_rng(0))
+    g.nodes[0].attrs = O.LstmAttrs("RELU")
+    _refused(g, "TANH only")
+
+
+def test_types_refused():
+    g = lstm_graph(np.random.default_rng(0))
+    g.tensors["w2"].quant = quant([0.01] * 6, 0)
+    _refused(g, "per-tensor quantisation with zero point 0")
+    g = lstm_graph(np.random.default_rng(0))
+    g.tensors["c_state"].dtype = "int8"
+    _refused(g, "int16 cell state")
