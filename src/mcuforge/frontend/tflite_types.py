@@ -144,6 +144,10 @@ INT16_OPS = frozenset({
     "MEAN", "SUM", "SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK", "LEAKY_RELU", "MAXIMUM", "MINIMUM",
     "BATCH_MATMUL",
 })  # fmt: skip
+# family lstm (begin)
+# the int16 cell state (slot 19, _OTHER_INPUTS); ref/lstm.py refuses int16 in the other slots
+INT16_OPS = INT16_OPS | {"UNIDIRECTIONAL_SEQUENCE_LSTM"}
+# family lstm (end)
 # ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
 # or its kernels ignore the zero point).
 _INT16_ZERO_POINT_0 = frozenset({
