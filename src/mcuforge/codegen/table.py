@@ -8,6 +8,7 @@ from mcuforge.codegen import (
     ops_conv,
     ops_detect,
     ops_elementwise,
+    ops_lstm,
     ops_matmul,
     ops_quantize,
     ops_reduce,
@@ -39,6 +40,9 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_resize.EMITTERS,
     **ops_matmul.EMITTERS,
     **ops_detect.EMITTERS,
+    # family lstm (begin)
+    **ops_lstm.EMITTERS,
+    # family lstm (end)
 }
 
 

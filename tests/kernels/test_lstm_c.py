@@ -1,0 +1,75 @@
+"""The C kernel of UNIDIRECTIONAL_SEQUENCE_LSTM (mf_lstm.c) against the reference kernel, bit for
+bit: every case of tests/ref/test_lstm.py in one build with a hand-placed arena (each tensor
+and scratch in a place of its own), under the sanitizers. The arena starts zeroed, so the
+state starts at zero here (the reset to the hidden state's zero point is the generated
+init's job); the reference kernel runs from the same state."""
+
+from __future__ import annotations
+
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from mcuforge.codegen.call import EmitContext
+from mcuforge.codegen.generate import project_files
+from mcuforge.codegen.table import emitter
+from mcuforge.ir.graph import Graph, Node, Tensor
+from mcuforge.targets.host import build, execute
+from ref.test_lstm import CASES, lstm_graph, run_ref
+
+
+def merge(graphs: list[Graph]) -> Graph:
+    """One graph holding every graph's nodes side by side (names prefixed g<i>_), variable
+    tensors kept."""
+    m = Graph(name="merged")
+    for i, g in enumerate(graphs):
+        pre = f"g{i}_"
+        for t in g.tensors.values():
+            m.add_tensor(Tensor(pre + t.name, t.shape, t.dtype, t.quant, t.data, t.variable))
+        for n in g.nodes:
+            ins = [None if x is None else pre + x for x in n.inputs]
+            m.add_node(Node(n.op, ins, [pre + y for y in n.outputs], n.attrs, pre + n.name, n.inplace))
+        m.inputs += [pre + x for x in g.inputs]
+        m.outputs += [pre + y for y in g.outputs]
+    return m
+
+
+def run_c_layout(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Every activation, state and scratch buffer at an 8-aligned offset of its own."""
+    ctx = EmitContext(g)
+    sizing = {i: emitter(n.op)(g, n, ctx) for i, n in enumerate(g.nodes)}
+    offsets, scratch, top = {}, {}, 0
+    for name, t in g.tensors.items():
+        if not t.is_const:
+            offsets[name], top = top, top + (t.nbytes + 7) // 8 * 8
+    for i, call in sizing.items():
+        scratch[i], top = top, top + (call.scratch_bytes + 7) // 8 * 8
+    ctx = EmitContext(g, offsets=offsets, scratch_offsets=scratch)
+    calls = {}
+    for i, node in enumerate(g.nodes):
+        ctx.node_index = i
+        calls[i] = emitter(node.op)(g, node, ctx)
+    files = project_files(g, list(range(len(g.nodes))), calls, ctx, top)
+    with tempfile.TemporaryDirectory(prefix="mcuforge-lstm-") as tmp:
+        d = Path(tmp)
+        for name, text in files.items():
+            (d / name).write_text(text)
+        return execute(build(d, sanitize=True), g, inputs, d)
+
+
+def test_lstm_c_matches_ref():
+    graphs, inputs = [], []
+    for name, kw in CASES.items():
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        g = lstm_graph(rng, **kw)
+        graphs.append(g)
+        inputs.append(rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8))
+    ours = run_c_layout(merge(graphs), inputs)
+    for name, g, x, y in zip(CASES, graphs, inputs, ours):
+        zeros = {n: np.zeros(t.shape, t.dtype) for n, t in g.tensors.items() if t.variable}
+        ref = run_ref(g, [x], zeros)[0]
+        assert y.dtype == ref.dtype and y.shape == ref.shape, name
+        assert y.tobytes() == ref.tobytes(), f"{name}: {int(np.sum(y != ref))} of {y.size} values differ"
+        assert len(np.unique(ref)) > 3, name
