@@ -13,7 +13,7 @@ import pytest
 from mcuforge.cli import main
 from mcuforge.nas.profile import EngineProfiler, macs
 from mcuforge.nas.space import BlockSpace, sample
-from mcuforge.nas.space_opt import RESOLUTIONS, WIDTHS, SpaceSettings, evaluate_space, optimise_spaces, space_seed
+from mcuforge.nas.space_opt import RESOLUTIONS, WIDTHS, SpaceSearch, SpaceSettings, evaluate_space, optimise_spaces, space_seed
 
 KB = 1024
 
@@ -77,3 +77,17 @@ def test_cli_writes_json_and_plot(tmp_path: Path, capsys):
 def test_cli_rejects_bad_lists(capsys):
     assert main(["space", "--widths", "0.3,x", "--samples", "1"]) == 2
     assert "--widths must be a comma-separated list" in capsys.readouterr().err
+
+
+def test_compute_bound_chooses_below_it():
+    """max_mflops: the best space among those whose fitting networks average at most the
+    bound; when every fitting space is above it, the lowest one."""
+    st = SpaceSettings(sram=160 * KB, flash=1024 * KB, widths=(0.3, 0.5), resolutions=(64, 112), samples=6, workers=1)
+    free = optimise_spaces(st, progress=False)
+    means = sorted(s.mean_mflops_fit for s in free.spaces if s.mflops_fit)
+    assert len(means) >= 3 and means[0] < means[1] < means[-1]
+    bounded = SpaceSearch(replace(st, max_mflops=means[1]), free.spaces)
+    assert bounded.best.mean_mflops_fit == means[1] != free.best.mean_mflops_fit
+    below_all = SpaceSearch(replace(st, max_mflops=means[0] / 2), free.spaces)
+    assert below_all.best.mean_mflops_fit == means[0]
+    assert below_all.as_json()["max_mflops"] == means[0] / 2

@@ -42,6 +42,8 @@ def cmd_space(args: argparse.Namespace) -> int:
             raise InputError(f"the folder of {path} does not exist")
     if args.samples < 1:
         raise InputError("--samples must be at least 1")
+    if args.max_mflops is not None and not args.max_mflops > 0:
+        raise InputError(f"--max-mflops must be a positive number (got {args.max_mflops})")
     grid = {}
     for what, text, kind in (("widths", args.widths, float), ("resolutions", args.resolutions, int)):
         if text is not None:
@@ -50,15 +52,17 @@ def cmd_space(args: argparse.Namespace) -> int:
             except ValueError:
                 raise InputError(f"--{what} must be a comma-separated list of numbers, not {text!r}") from None
     st = SpaceSettings(
-        sram=board.sram, flash=board.flash, samples=args.samples, seed=args.seed, workers=args.workers, **grid
-    )
+        sram=board.sram, flash=board.flash, samples=args.samples, seed=args.seed, workers=args.workers,
+        max_mflops=args.max_mflops, **grid,
+    )  # fmt: skip
     search = optimise_spaces(st)
     ranked = sorted(search.spaces, key=lambda s: -s.mean_mflops_fit)[:5]
     print(f"{board.name}: {board.sram:,} B SRAM, {board.flash:,} B Flash; {args.samples} networks per space")
     for s in ranked:
         print(f"  {s.label:10} {s.fit_fraction:6.1%} fit, mean {s.mean_mflops_fit:8.2f} MFLOPs")
     best = search.best
-    print(f"best space: {best.label}" if best else "no network of any space fits the board")
+    bound = "" if args.max_mflops is None else f" (at most {args.max_mflops:g} mean MFLOPs)"
+    print(f"best space{bound}: {best.label}" if best else "no network of any space fits the board")
     if args.json:
         Path(args.json).write_text(json.dumps({"board": board.name, **search.as_json()}, indent=1) + "\n")
         print(f"wrote {args.json}")
@@ -114,6 +118,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--widths", metavar="W,W,...", help="width multipliers (default 0.2,0.3,...,1.0)")
     p.add_argument("--resolutions", metavar="R,R,...", help="input resolutions (default 48,64,...,224)")
+    p.add_argument("--max-mflops", type=float, help="choose among spaces whose fitting networks average at most this many MFLOPs")
     p.add_argument("--json", metavar="OUT", help="write spaces and best as JSON")
     p.add_argument("--plot", metavar="PNG", help="draw the FLOPs CDF of fitting networks per space")
     p.set_defaults(func=cmd_space)

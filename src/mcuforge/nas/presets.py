@@ -33,6 +33,9 @@ class Preset:
     val_images: int  # validation images that score a candidate
     bn_images: int = 2000  # training images that re-estimate a candidate's batch norm
     latency_networks: int = 8  # --max-ms: networks of the space run under QEMU to fit the instruction model
+    # Stage 1's compute bound (space_opt.SpaceSettings.max_mflops): mean MFLOPs of the chosen
+    # space's fitting networks; None: unbounded (the largest mean wins, as in MCUNet).
+    max_mflops: float | None = None
 
 
 PRESETS: dict[str, Preset] = {
@@ -64,6 +67,9 @@ PRESETS: dict[str, Preset] = {
             train_images=30_000,
             val_images=2000,
             bn_images=1000,
+            # Measured at 64 KiB / 256 KiB: space w0.3-r56 (3.1 mean MFLOPs) took 76.8 min on
+            # 2 idle cores; unbounded, 256 KiB / 1 MiB picks w0.9-r56 (about 16), ~3 hours.
+            max_mflops=3.5,
         ),
         Preset(
             "full",

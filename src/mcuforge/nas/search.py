@@ -123,7 +123,8 @@ class SearchRun(LatencyPhases, CodePhase, PatchPhase):
             f"stage 1: {len(plan.widths)} widths x {len(res)} resolutions ({', '.join(map(str, res))}), {plan.space_samples} networks each"
         )
         workers = 1 if self.world > 1 else 2
-        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, workers, base, st.patch)
+        ss = SpaceSettings(st.sram, flash, plan.widths, res, plan.space_samples, st.seed, workers, base, st.patch,
+                           plan.max_mflops)  # fmt: skip
         found = optimise_spaces(ss, progress=self.progress and self.writer)
         if found.best is None:
             tiny = replace(base, width=min(plan.widths), resolution=min(res))

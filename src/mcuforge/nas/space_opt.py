@@ -45,6 +45,10 @@ class SpaceSettings:
     workers: int = 2  # processes (1: run in this process)
     base: BlockSpace = field(default_factory=BlockSpace)  # kernels, expands, depths, channels
     patch: bool = False  # SRAM of `compile --patch auto` (searched only for networks that do not fit per layer)
+    # Compute bound: the chosen space's fitting networks average at most this many MFLOPs
+    # (None: no bound). Training time grows with them; a preset sets it so that its search
+    # stays within its time on 2 cores. If every fitting space is above it, the lowest is chosen.
+    max_mflops: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +79,19 @@ class SpaceSearch:
     @property
     def best(self) -> SpaceResult | None:
         """The space with the largest mean FLOPs among fitting networks (None if nothing
-        fits anywhere); ties go to the earlier space (smaller width, then resolution)."""
+        fits anywhere), within the settings' compute bound (max_mflops; when every fitting
+        space is above it, the one with the lowest mean); ties go to the earlier space
+        (smaller width, then resolution)."""
         fitting = [s for s in self.spaces if s.mflops_fit]
-        return max(fitting, key=lambda s: s.mean_mflops_fit) if fitting else None
+        if not fitting:
+            return None
+        cap = self.settings.max_mflops
+        if cap is not None:
+            within = [s for s in fitting if s.mean_mflops_fit <= cap]
+            if not within:
+                return min(fitting, key=lambda s: s.mean_mflops_fit)
+            fitting = within
+        return max(fitting, key=lambda s: s.mean_mflops_fit)
 
     def as_json(self) -> dict[str, Any]:
         best = self.best
@@ -88,6 +102,7 @@ class SpaceSearch:
             "samples_per_space": st.samples,
             "seed": st.seed,
             "patch": st.patch,
+            "max_mflops": st.max_mflops,
             "spaces": [
                 {
                     "width": s.width,
