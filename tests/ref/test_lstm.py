@@ -168,3 +168,11 @@ def test_types_refused():
     g = lstm_graph(np.random.default_rng(0))
     g.tensors["c_state"].dtype = "int8"
     _refused(g, "int16 cell state")
+
+
+def test_macs():
+    from mcuforge.ir.stats import node_macs, node_weight_bytes
+
+    g = lstm_graph(np.random.default_rng(0), batch=2, time_steps=5, n_in=7, state=6)
+    assert node_macs(g, g.nodes[0]) == 2 * 5 * (4 * 6 * (7 + 6) + 3 * 6)
+    assert node_weight_bytes(g, g.nodes[0]) == 4 * 6 * 7 + 4 * 6 * 6 + 4 * 6 * 4

@@ -17,7 +17,9 @@ def node_macs(g: Graph, node: Node) -> int:
     output element (the squeeze-excite scaling of MCUNetV2). TRANSPOSE_CONV: each input
     element scatters kh*kw*(output channels) products (those falling outside the output
     included, as the kernel loops over them); BATCH_MATMUL: each output element sums the
-    accumulation depth's products.
+    accumulation depth's products. UNIDIRECTIONAL_SEQUENCE_LSTM: per time step and batch
+    row, four gates of state x (input + state) products and three elementwise products per
+    state unit (forget x cell, input x cell gate, tanh(cell) x output).
     """
     out = g.tensors[node.outputs[0]]
     if node.op == Op.CONV_2D:
@@ -36,11 +38,19 @@ def node_macs(g: Graph, node: Node) -> int:
     if node.op == Op.BATCH_MATMUL:
         x = g.tensors[node.inputs[0]].shape
         return out.size * (x[-2] if node.attrs.adj_x else x[-1])
+    # family lstm (begin)
+    if node.op == Op.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        n_in, state = g.tensors[node.inputs[0]].shape[-1], out.shape[-1]
+        return out.size // state * (4 * state * (n_in + state) + 3 * state)
+    # family lstm (end)
     return 0
 
 
 # Ops whose constant inputs are weights (TRANSPOSE_CONV's input 0 is its output-shape operand).
 _WEIGHT_OPS = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL, Op.BATCH_MATMUL)
+# family lstm (begin)
+_WEIGHT_OPS += (Op.UNIDIRECTIONAL_SEQUENCE_LSTM,)  # its gate weights and biases
+# family lstm (end)
 
 
 def _weight_inputs(g: Graph, node: Node) -> list[str]:
