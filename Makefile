@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests and the demo need (installed with apt-get when run as root; the
 # QEMU tests skip with a reason where the Arm toolchain or QEMU is absent, the Fashion-MNIST
-# ones where dataset-fashion-mnist is).
-DEBS   := gcc make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist
+# ones where dataset-fashion-mnist is, the synth-keywords ones where espeak-ng is).
+DEBS   := gcc make cmake gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist espeak-ng
 
 .PHONY: test demo setup debs clean
 

@@ -392,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.coverage_cli import add_parser as add_ops_parser
 
     add_ops_parser(sub)
+    from mcuforge.data.synth_cli import add_parser as add_synth_parser
+
+    add_synth_parser(sub)
     return parser
 
 

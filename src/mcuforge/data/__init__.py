@@ -3,6 +3,8 @@
     fashion-mnist     Debian's dataset-fashion-mnist (the official 60k / 10k split)
     folder:PATH       one subfolder of images per class (train/, test/, val/ optional)
     npz:PATH          arrays x_train, y_train, x_test, y_test (x_val, y_val optional)
+    audio:PATH        keyword spotting: one folder of WAV clips per word (Speech Commands'
+                      layout); loaded by mcuforge.data.audio.load_audio as int16 16 kHz clips
 
 `load_dataset` returns uint8 images (N, H, W, C) at the requested resolution and channel
 count, with seeded, stratified train / val / test splits that depend only on the data

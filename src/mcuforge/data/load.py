@@ -51,6 +51,11 @@ def load_dataset(
     val_size = None if val_size is None else int(val_size)
     split_seed, splits = int(split_seed), tuple(splits)
     s = parse_spec(spec)
+    if s.kind == "audio":
+        raise InputError(
+            f"audio data sets ({spec}) are not supported yet by image training and search; "
+            "load them with mcuforge.data.audio.load_audio"
+        )
     if s.kind == "folder":
         classes, parts = load_folder(s.path, splits, resolution, channels, split_seed, val_size)
     else:

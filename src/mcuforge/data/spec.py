@@ -1,4 +1,4 @@
-"""Parse a data set spec string: `fashion-mnist`, `folder:PATH` or `npz:PATH`."""
+"""Parse a data set spec string: `fashion-mnist`, `folder:PATH`, `npz:PATH` or `audio:PATH`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 from mcuforge.errors import InputError
 
-ACCEPTED = "fashion-mnist, folder:PATH or npz:PATH"
+ACCEPTED = "fashion-mnist, folder:PATH or npz:PATH"  # the image specs; audio:PATH loads with data.audio.load_audio
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    kind: str  # "fashion-mnist", "folder" or "npz"
+    kind: str  # "fashion-mnist", "folder", "npz" or "audio"
     path: Path | None  # None for fashion-mnist (its location comes from the environment)
 
 
@@ -24,9 +24,7 @@ def parse_spec(spec: str) -> DataSpec:
         return DataSpec("fashion-mnist", None)
     kind, sep, path = text.partition(":")
     kind = kind.lower()
-    if sep and kind == "audio":
-        raise InputError(f"audio data sets ({spec}) are not supported yet; use {ACCEPTED}")
-    if sep and kind in ("folder", "npz"):
+    if sep and kind in ("folder", "npz", "audio"):
         if not path:
             raise InputError(f"the data set spec {spec!r} names no path; write {kind}:PATH")
         return DataSpec(kind, Path(path).expanduser())
