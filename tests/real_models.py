@@ -24,6 +24,10 @@ SUPPORTED: dict[str, list[str | None]] = {
     "tinyengine_mcunet_vww1": [None],
     "tinyengine_person_detection_yolo": [None],
     "tinyengine_mcunetv2_large_224": [None],
+    # family svdf (begin)
+    "tflm_keyword_scrambled": [None],
+    "tflm_keyword_scrambled_8bit": [None],
+    # family svdf (end)
 }
 
 # model -> words the error message must contain
@@ -31,8 +35,6 @@ UNSUPPORTED: dict[str, list[str]] = {
     "tflm_mnist_lstm_int8": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
     "tflm_dtln_noise_suppression": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
     "tflm_xtensa_micro_speech_lstm": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
-    "tflm_keyword_scrambled": ["SVDF"],
-    "tflm_keyword_scrambled_8bit": ["SVDF"],
     "tflm_audio_preprocessor_int8": ["Signal"],
     "tflm_person_detect_vela": ["ethos-u"],
 }

@@ -46,7 +46,7 @@ class Status(StrEnum):
 FLOAT_ONLY = "float only in TF-Lite Micro"
 BOOL_ONLY = "bool tensors only"
 SHAPE_ONLY = "int32/int64 shape arithmetic, no int8 data"
-RECURRENT = "recurrent layer whose state tensors persist across invocations; the generated C is stateless"
+RECURRENT = "recurrent layer whose state tensors persist across invocations"
 STATE = "state kept across invocations (resource variables); the generated C is stateless"
 CONTROL = "control flow over subgraphs; mcuforge compiles a model's one subgraph"
 
@@ -160,7 +160,9 @@ TFLM_BUILTINS: dict[str, Entry] = {
     "STRIDED_SLICE": _ORACLE,
     "SUB": _ORACLE,
     "SUM": _ok("run"),
-    "SVDF": _na(True, "model", RECURRENT, "int8 or int16 state (streaming keyword spotting)"),
+    # family svdf (begin)
+    "SVDF": _ok("model", "int8 input; int16 or int8 time weights and state (streaming keyword spotting)"),
+    # family svdf (end)
     "TANH": _ORACLE,
     "TRANSPOSE": _ORACLE,
     "TRANSPOSE_CONV": _ok("run"),

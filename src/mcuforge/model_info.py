@@ -61,6 +61,7 @@ def summary(g: Graph, engine: bool = False) -> dict[str, Any]:
         "nodes": nodes,
         "macs": total_macs(g),
         "weight_bytes": total_weight_bytes(g),
+        "state_bytes": g.state_bytes(),  # variable tensors: state kept from one run to the next
         "ops": g.op_counts(),
     }
 
@@ -94,6 +95,8 @@ def format_summary(info: dict[str, Any]) -> str:
     ops = ", ".join(f"{k} {v}" for k, v in sorted(info["ops"].items()))
     lines.append(f"total: {len(info['nodes'])} nodes, {info['macs']:,} MACs, {info['weight_bytes']:,} weight bytes")
     lines.append(f"ops: {ops}")
+    if info.get("state_bytes"):
+        lines.append(f"state: {info['state_bytes']:,} B of variable tensors kept from one run to the next (in the arena)")
     if mapped:
         lines.append(
             "engine: the node's number in report.json, profile and --patch SPLIT:GRID (inspect --engine lists them); "

@@ -65,6 +65,7 @@ def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
     y = _matmul_and_reduce(s, y)  # (1, 1, 3, 5)
     y = _unary(s, y)
     _detection(s, x2)
+    _svdf(s, x2)  # family svdf
     y = s.step("DEQUANTIZE", [y], s.b.tensor((1, 1, 3, 5), "float32"))
     return s.b.build([xf, x2], [y, *s.side_outputs]), s.expect
 
@@ -340,3 +341,26 @@ def _detection(s: Sink, x2: int) -> None:
     s.b.sub.operators[-1].customOptions = np.frombuffer(bytes(fbb.Finish()), np.uint8)
     s.expect.append((Op.DETECTION_POSTPROCESS, attrs))
     s.side_outputs += outs
+
+
+# family svdf (begin)
+def _svdf(s: Sink, x2: int) -> None:
+    """SVDF with an int8 state (a variable tensor), rank 2 and RELU, on x2 as a (1, 20) row."""
+    x = s.step("RESHAPE", [x2], s.act((1, 20)), options("ReshapeOptions", newShape=[1, 20]), O.ReshapeAttrs((1, 20)))
+    units, rank, memory = 3, 2, 4
+    filters = units * rank
+    wf = s.const(s.rng.integers(-127, 128, (filters, 20)), "int8", scale=0.01, zero_point=0)
+    wt = s.const(s.rng.integers(-127, 128, (filters, memory)), "int8", scale=0.02, zero_point=0)
+    state_scale = 0.3
+    bias_scale = float(np.float32(state_scale) * np.float32(0.02))  # the state's times the time weights'
+    bias = s.const(s.rng.integers(-300, 300, units), "int32", scale=bias_scale, zero_point=0)
+    state = s.act((1, filters * memory), scale=state_scale, zero_point=-9)
+    s.b.sub.tensors[state].isVariable = True
+    opts = options("SVDFOptions", rank=rank, fusedActivationFunction=1)
+    y = s.act((1, units), scale=0.2, zero_point=4)
+    y = s.step("SVDF", [x, wf, wt, bias, state], y, opts, O.SvdfAttrs(rank, O.Act.RELU))
+    s.side_outputs.append(y)
+
+
+# family svdf (end)
+

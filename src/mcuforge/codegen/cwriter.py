@@ -84,6 +84,7 @@ def model_h(g: Graph, arena_bytes: int, offsets: dict[str, int], info: dict[str,
     lines.append(f"#define MF_ARENA_BYTES {arena_bytes}")
     for key, value in info.items():
         lines.append(f"#define MF_{key.upper()} {value}")
+    lines.append(f"#define MF_STATE_BYTES {g.state_bytes()}")
     lines.append(f"#define MF_NUM_INPUTS {len(g.inputs)}")
     lines.append(f"#define MF_NUM_OUTPUTS {len(g.outputs)}")
     lines.append("")
@@ -99,8 +100,12 @@ def model_h(g: Graph, arena_bytes: int, offsets: dict[str, int], info: dict[str,
         "void *mf_output(int i);",
         "size_t mf_input_bytes(int i);",
         "size_t mf_output_bytes(int i);",
-        "/* Run the model once; returns 0 (-1: MF_EXTERNAL_ARENA and no arena set). */",
+        "/* Run the model once; returns 0 (-1: MF_EXTERNAL_ARENA and no arena set). The model's",
+        "   state (MF_STATE_BYTES of variable tensors in the arena) persists from one call to the next. */",
         "int mf_invoke(void);",
+        "/* Put the state back to its start (TF-Lite Micro's reset values); the first mf_invoke()",
+        "   after start-up or mf_set_arena() does it itself. Nothing to do when MF_STATE_BYTES is 0. */",
+        "void mf_reset(void);",
         "#ifdef MF_EXTERNAL_ARENA",
         "/* The caller's arena: at least MF_ARENA_BYTES, 8-byte aligned; returns 0, or -1 if not. */",
         "int mf_set_arena(void *arena, size_t bytes);",
@@ -118,7 +123,8 @@ def _params_block(name: str, call: Call) -> str:
 
 
 def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: list[str], arena_bytes: int, offsets: dict[str, int]) -> str:
-    out = [HEADER, '#include "model.h"', '#include "weights.h"']
+    stateful = bool(g.variables())
+    out = [HEADER, *(["#include <string.h>", ""] if stateful else []), '#include "model.h"', '#include "weights.h"']
     out += [f'#include "{h}.h"' for h in headers]
     out += [
         "",
@@ -137,6 +143,7 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         "   RAM section named by -DMF_ARENA_SECTION=.name when the build gives one (e.g. a",
         "   DTCM or SRAM2 section of the board's linker script). With -DMF_EXTERNAL_ARENA the",
         "   caller provides it: mf_set_arena(buffer, bytes) before the first mf_invoke(). */",
+        *(["static int mf_state_ready; /* 0 until mf_reset() has set the state */"] if stateful else []),
         "#ifdef MF_EXTERNAL_ARENA",
         "static uint8_t *mf_arena_ptr;",
         "#define mf_arena mf_arena_ptr",
@@ -145,6 +152,7 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         "        return -1;",
         "    }",
         "    mf_arena_ptr = (uint8_t *)arena;",
+        *(["    mf_state_ready = 0; /* a new arena: reset by the next mf_invoke() */"] if stateful else []),
         "    return 0;",
         "}",
         "#else",
@@ -185,12 +193,14 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         "size_t mf_input_bytes(int i) { return input_bytes[i]; }",
         "size_t mf_output_bytes(int i) { return output_bytes[i]; }",
         "",
+        *_reset_c(g, offsets),
         "int mf_invoke(void) {",
         "#ifdef MF_EXTERNAL_ARENA",
         "    if (mf_arena_ptr == NULL) {",
         "        return -1;",
         "    }",
         "#endif",
+        *(["    if (!mf_state_ready) {", "        mf_reset();", "    }"] if stateful else []),
     ]
     for i in order:
         node = g.nodes[i]
@@ -208,6 +218,23 @@ def model_c(g: Graph, order: list[int], calls: dict[int, Call | None], headers: 
         out.append(f"    {call.kernel}({', '.join(args)});")
     out += ["    MF_PROFILE_NODE(-1);", "    return 0;", "}", ""]
     return "\n".join(out)
+
+
+def _reset_c(g: Graph, offsets: dict[str, int]) -> list[str]:
+    """mf_reset: every variable tensor filled with its reset value (ref/interpreter.reset_value:
+    an int8 tensor's zero point, else 0; each byte the same, as TF-Lite Micro's memset)."""
+    from mcuforge.ref.interpreter import reset_value
+
+    if not g.variables():
+        return ["void mf_reset(void) {}", ""]
+    out = ["void mf_reset(void) {"]
+    for name in g.variables():
+        t = g.tensors[name]
+        value = reset_value(t) & 0xFF  # memset's byte: the int8 zero point's two's complement, or 0
+        out.append(f"    /* state {name}: {'x'.join(map(str, t.shape))} {t.dtype}, reset to {reset_value(t)} */")
+        out.append(f"    memset(mf_arena + {offsets[name]}, {value}, {t.nbytes});")
+    out += ["    mf_state_ready = 1;", "}", ""]
+    return out
 
 
 MAIN_HOST = HEADER + r"""/* Host runner: main_host IN0.bin ... OUT0.bin ... (raw little-endian tensor bytes). */

@@ -17,6 +17,7 @@ from mcuforge.codegen import (
     ops_slicing,
     ops_softmax,
     ops_spatial,
+    ops_svdf,
     ops_unary,
 )
 from mcuforge.codegen.call import EmitFn
@@ -40,6 +41,9 @@ EMITTERS: dict[Op, EmitFn] = {
     **ops_resize.EMITTERS,
     **ops_matmul.EMITTERS,
     **ops_detect.EMITTERS,
+    # family svdf (begin)
+    **ops_svdf.EMITTERS,
+    # family svdf (end)
     # family lstm (begin)
     **ops_lstm.EMITTERS,
     # family lstm (end)

@@ -316,6 +316,12 @@ SPECS: dict[Op, OptionsSpec] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: OptionsSpec(None, _IN_CUSTOM_OPTIONS),
     # family ssd (end)
+    # family svdf (begin)
+    Op.SVDF: OptionsSpec(
+        "SVDF",
+        (_f("rank", "rank", INT), _ACTIVATION, _f("asymmetric_quantize_inputs", "asymmetricQuantizeInputs", BOOL)),
+    ),
+    # family svdf (end)
 }
 
 

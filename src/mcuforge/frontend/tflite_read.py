@@ -200,7 +200,7 @@ class _Reader:
         tensors = {n: self._tensor(index[n]) for n in self.names if n in used}
         written = set(g_in) | {o for op in ops for o in op.outputs}
         for n, t in tensors.items():  # a zero-size operand stored without a buffer is an empty constant
-            if t.data is None and t.size == 0 and n not in written:
+            if t.data is None and t.size == 0 and n not in written and not t.variable:
                 tensors[n] = Tensor(n, t.shape, t.dtype, t.quant, np.zeros(t.shape, dtype=t.dtype))
         open_dims = {n: d for n in tensors if (d := _open_dims(self.ts[index[n]].shapeSignature))}
         return RawModel(tensors, ops, g_in, g_out, open_dims)
@@ -217,14 +217,15 @@ class _Reader:
             )
         if t.sparsity is not None:
             raise UnsupportedError(f"{where} is stored sparse, which mcuforge does not support")
-        if t.isVariable:
-            raise UnsupportedError(f"{where} is a variable (stateful) tensor, which mcuforge does not support")
         shape = _shape(t.shape, where)
         data = self._data(t.buffer, shape, dtype, where)
+        if t.isVariable and data is not None:
+            raise UnsupportedError(f"{where} is a variable tensor with initial data, which mcuforge does not support")
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         if data is None and nbytes > MAX_ACTIVATION_BYTES:
             raise _too_big(where, shape, nbytes)
-        return Tensor(name, shape, dtype, _quant(t.quantization, shape, dtype, where), data)
+        # A variable tensor (is_variable): state an op keeps from one invocation to the next.
+        return Tensor(name, shape, dtype, _quant(t.quantization, shape, dtype, where), data, bool(t.isVariable))
 
     def _data(self, b: int, shape: tuple[int, ...], dtype: str, where: str) -> np.ndarray | None:
         if not 0 <= b < self.n_buffers:

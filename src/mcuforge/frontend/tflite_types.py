@@ -99,6 +99,9 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
     # family ssd (end)
+    # family svdf (begin)
+    Op.SVDF: {3: ("int32",)},  # the bias
+    # family svdf (end)
 }
 _OTHER_OUTPUTS: dict[Op, tuple[str, ...]] = {
     # family slicing (begin)
@@ -143,6 +146,7 @@ INT16_OPS = frozenset({
     "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE", "CONCATENATION", "PAD", "PADV2", "STRIDED_SLICE",
     "MEAN", "SUM", "SLICE", "SPLIT", "SPLIT_V", "PACK", "UNPACK", "LEAKY_RELU", "MAXIMUM", "MINIMUM",
     "BATCH_MATMUL",
+    "SVDF",  # family svdf: int16 time weights and state
 })  # fmt: skip
 # family lstm (begin)
 # the int16 cell state (slot 19, _OTHER_INPUTS); ref/lstm.py refuses int16 in the other slots

@@ -280,3 +280,17 @@ class DetectionPostprocessAttrs:
 
 
 # attribute classes of family ssd (end)
+
+
+# attribute classes of family svdf (begin)
+@dataclass(frozen=True)
+class SvdfAttrs:
+    """SVDF: `rank` (filters per output unit), the fused activation (TF-Lite Micro's integer
+    kernel does not apply it; ref/svdf.py) and TFLite's hybrid-only asymmetric_quantize_inputs."""
+
+    rank: int = 1
+    activation: Act = Act.NONE
+    asymmetric_quantize_inputs: bool = False
+
+
+# attribute classes of family svdf (end)

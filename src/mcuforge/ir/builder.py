@@ -39,6 +39,10 @@ class GraphBuilder:
         t = Tensor(name or self._name("const"), arr.shape, str(arr.dtype), q, arr)
         return self.graph.add_tensor(t).name
 
+    def variable(self, shape: Sequence[int], dtype: str = "int8", q: Quant | None = None, name: str | None = None) -> str:
+        """A variable (stateful) tensor: read before any node writes it, kept between invocations."""
+        return self.graph.add_tensor(Tensor(name or self._name("state"), tuple(shape), dtype, q, variable=True)).name
+
     def op(
         self,
         op: Op,

@@ -150,6 +150,19 @@ class Graph:
                     out.setdefault(name, []).append(i)
         return out
 
+    def variables(self) -> list[str]:
+        """Names of the variable (stateful) tensors: no node writes them before they are read;
+        they hold the state left by the previous invocation (the reset value at first)."""
+        return [n for n, t in self.tensors.items() if t.variable]
+
+    def state_bytes(self) -> int:
+        """Bytes of persistent state (every variable tensor), kept in the arena between runs."""
+        return sum(self.tensors[n].nbytes for n in self.variables())
+
+    def available(self) -> set[str]:
+        """Tensors readable before any node runs: graph inputs, constants and variables."""
+        return set(self.inputs) | {n for n, t in self.tensors.items() if t.is_const or t.variable}
+
     def activations(self) -> Iterable[Tensor]:
         return (t for t in self.tensors.values() if not t.is_const)
 
@@ -166,7 +179,7 @@ class Graph:
         Raises ValueError on a cycle or a tensor read before anything writes it.
         """
         prod = self.producers()
-        ready = set(self.inputs) | {n for n, t in self.tensors.items() if t.is_const}
+        ready = self.available()
         remaining = list(range(len(self.nodes)))
         order: list[int] = []
         while remaining:

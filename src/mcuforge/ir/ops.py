@@ -41,6 +41,7 @@ from mcuforge.ir.attrs import (  # re-exported: ops.ConvAttrs etc. are the attri
     TransposeConvAttrs,
     UnpackAttrs,
 )
+from mcuforge.ir.attrs import SvdfAttrs  # family svdf
 from mcuforge.ir.attrs import Act, MirrorPadMode, Padding, Pads, axis_padding  # noqa: F401 - re-exported
 
 
@@ -142,6 +143,9 @@ class Op(StrEnum):
     # TF-Lite Micro's custom operator (custom_code, flexbuffer options): apps/ssd.py
     DETECTION_POSTPROCESS = "TFLite_Detection_PostProcess"
     # family ssd (end)
+    # family svdf (begin)
+    SVDF = "SVDF"
+    # family svdf (end)
 
 
 # mcuforge's own steps (no TFLite builtin): never read from or written to a .tflite file.
@@ -249,6 +253,9 @@ ATTRS: dict[Op, type] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: DetectionPostprocessAttrs,
     # family ssd (end)
+    # family svdf (begin)
+    Op.SVDF: SvdfAttrs,
+    # family svdf (end)
 }
 
 # Number of tensor inputs each op takes: (min, max). Optional inputs are None.
@@ -324,6 +331,9 @@ ARITY: dict[Op, tuple[int, int]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: (3, 3),  # box encodings, class scores, anchors
     # family ssd (end)
+    # family svdf (begin)
+    Op.SVDF: (5, 5),  # input, weights_feature, weights_time, bias (optional), state (variable)
+    # family svdf (end)
 }
 
 

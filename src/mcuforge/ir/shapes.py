@@ -26,6 +26,7 @@ from mcuforge.ir import (  # the operator families' rules (RULES below)
     shapes_reduce,
     shapes_slicing,
     shapes_spatial,
+    shapes_svdf,
     shapes_unary,
 )
 from mcuforge.ir.graph import Graph, Node, Tensor
@@ -503,4 +504,7 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: _ssd_detect,
     # family ssd (end)
+    # family svdf (begin)
+    **shapes_svdf.RULES,
+    # family svdf (end)
 }

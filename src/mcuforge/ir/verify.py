@@ -38,6 +38,8 @@ def _problems(g: Graph):
                 yield f"tensor {name!r}: {q.scale.size} per-channel scales do not match axis {q.axis} of {t.shape}"
             if not np.all(np.isfinite(q.scale)) or np.any(q.scale < 0):
                 yield f"tensor {name!r} has a non-finite or negative scale"
+        if t.variable and t.is_const:
+            yield f"variable tensor {name!r} has constant data"
 
     for name in g.inputs + g.outputs:
         if name not in g.tensors:
@@ -45,9 +47,11 @@ def _problems(g: Graph):
     for name in g.inputs:
         if name in g.tensors and g.tensors[name].is_const:
             yield f"graph input {name!r} is a constant"
+        if name in g.tensors and g.tensors[name].variable:
+            yield f"graph input {name!r} is a variable tensor"
 
     written: dict[str, int] = {}
-    ready = set(g.inputs) | {n for n, t in g.tensors.items() if t.is_const}
+    ready = g.available()  # variable tensors are read before written: they hold the last state
     for i, node in enumerate(g.nodes):
         where = f"node {i} ({node.op})"
         if not isinstance(node.op, Op):
@@ -76,6 +80,8 @@ def _problems(g: Graph):
                 yield f"{where}: writes {o!r}, already written by node {written[o]}"
             elif o in g.inputs:
                 yield f"{where}: writes graph input {o!r}"
+            elif g.tensors[o].variable:
+                yield f"{where}: writes variable tensor {o!r} as an output (stateful ops update their state input)"
             written[o] = i
             ready.add(o)
     for name in g.outputs:

@@ -179,6 +179,8 @@ class SearchRun(LatencyPhases, CodePhase, PatchPhase):
         self.val = Batches(_subset(d.val, self.plan.val_images, self.st.seed + 2), self.convention, 500, self.device)
 
     def supernet(self, space: S.BlockSpace) -> Supernet:
+        from mcuforge.nas.elastic_bn import synchronised
+
         t0 = time.monotonic()
         torch.manual_seed(self.st.seed)
         net = Supernet(space, space.in_channels, space.num_classes).to(self.device, memory_format=torch.channels_last)
@@ -196,9 +198,10 @@ class SearchRun(LatencyPhases, CodePhase, PatchPhase):
             f"supernet of space w{space.width:g}-r{space.resolution}: {self.plan.supernet.largest_epochs} + {self.plan.supernet.sandwich_epochs} epochs"
         )
         st = replace(self.plan.supernet, seed=self.st.seed)
-        history = train_supernet(
-            net, self.train_batches, self.scorer, st, self.out, self.progress, wrapped, self.writer
-        )
+        with synchronised(net, self.world > 1):  # batch-norm statistics of the whole batch on every rank
+            history = train_supernet(
+                net, self.train_batches, self.scorer, st, self.out, self.progress, wrapped, self.writer
+            )
         self._done("supernet", {"history": history}, t0)
         return net
 

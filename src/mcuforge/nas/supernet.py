@@ -35,6 +35,7 @@ from torch import nn
 from mcuforge.errors import InputError
 from mcuforge.nas.arch import fit_to_data
 from mcuforge.nas.space import BlockSpace, BlockSpec, NetConfig, build, make_divisible
+from mcuforge.nas.elastic_bn import ElasticBatchNorm2d, elastic
 from mcuforge.nas.torch_model import InvertedResidual, Net, conv_bn_act
 
 
@@ -114,19 +115,6 @@ def random_arch(space: BlockSpace, rng: np.random.Generator) -> Arch:
     return Arch(tuple(depths), tuple(rng.choice(space.kernels, size=n)), tuple(rng.choice(space.expands, size=n)))
 
 
-def _dynamic_bn(x: torch.Tensor, bn: nn.BatchNorm2d, c: int) -> torch.Tensor:
-    """Batch norm over the first c of bn's channels (views: training updates their statistics)."""
-    if c == bn.num_features:
-        return bn(x)
-    factor = 0.0
-    if bn.training:
-        bn.num_batches_tracked.add_(1)
-        factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
-    return F.batch_norm(
-        x, bn.running_mean[:c], bn.running_var[:c], bn.weight[:c], bn.bias[:c], bn.training, factor, bn.eps
-    )
-
-
 def _copy_bn(dst: nn.BatchNorm2d, src: nn.BatchNorm2d, idx: slice) -> None:
     dst.weight.copy_(src.weight[idx])
     dst.bias.copy_(src.bias[idx])
@@ -146,11 +134,11 @@ class ElasticBlock(nn.Module):
         self.mids = {e: make_divisible(round(cin * e), 8) for e in space.expands}
         big, kmax = max(self.mids.values()), self.kernels[0]
         self.expand = nn.Conv2d(cin, big, 1, bias=False)
-        self.bn_expand = nn.BatchNorm2d(big)
+        self.bn_expand = ElasticBatchNorm2d(big)
         self.depthwise = nn.Conv2d(big, big, kmax, stride, kmax // 2, groups=big, bias=False)
-        self.bn_depthwise = nn.BatchNorm2d(big)
+        self.bn_depthwise = ElasticBatchNorm2d(big)
         self.project = nn.Conv2d(big, cout, 1, bias=False)
-        self.bn_project = nn.BatchNorm2d(cout)
+        self.bn_project = ElasticBatchNorm2d(cout)
         self.transforms = nn.ParameterDict(
             {f"{a}to{b}": nn.Parameter(torch.eye(b * b)) for a, b in zip(self.kernels, self.kernels[1:])}
         )
@@ -174,9 +162,9 @@ class ElasticBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, mid = self.active_kernel, self.active_mid
-        y = F.relu6(_dynamic_bn(F.conv2d(x, self.expand.weight[:mid]), self.bn_expand, mid))
+        y = F.relu6(self.bn_expand(F.conv2d(x, self.expand.weight[:mid])))
         y = F.conv2d(y, self.kernel_weight(k, mid), None, self.stride, k // 2, 1, mid)
-        y = F.relu6(_dynamic_bn(y, self.bn_depthwise, mid))
+        y = F.relu6(self.bn_depthwise(y))
         y = self.bn_project(F.conv2d(y, self.project.weight[:, :mid]))
         return x + y if self.residual else y
 
@@ -211,9 +199,9 @@ class Supernet(nn.Module):
         self.space, self.in_channels, self.num_classes, self.dropout_rate = space, in_channels, num_classes, dropout
         top = largest(space).config(space, in_channels, num_classes)
         fc = top.first_conv
-        self.first_conv = conv_bn_act(fc.in_channels, fc.out_channels, fc.kernel, fc.stride)
+        self.first_conv = elastic(conv_bn_act(fc.in_channels, fc.out_channels, fc.kernel, fc.stride))
         b0: BlockSpec = top.blocks[0]
-        self.first_block = InvertedResidual(b0)
+        self.first_block = elastic(InvertedResidual(b0))
         c = b0.out_channels
         stages = []
         for base, stride, n in zip(space.stage_channels, space.strides, slots(space)):

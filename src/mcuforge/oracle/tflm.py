@@ -56,6 +56,21 @@ def run_tflm_sequence(model: bytes, steps: list[list[np.ndarray]], arena_size: i
     return out
 
 
+def run_tflm_sequence_tensors(
+    model: bytes, steps: list[list[np.ndarray]], tensor_indices: list[int]
+) -> list[dict[int, np.ndarray]]:
+    """Several invocations, as run_tflm_sequence, keeping every tensor: after each step the
+    requested tensors by flatbuffer index (a variable tensor: its state after that step)."""
+    interp = _interpreter(model, None, preserve=True)
+    out = []
+    for inputs in steps:
+        for i, x in enumerate(inputs):
+            interp.set_input(np.ascontiguousarray(x), i)
+        interp.invoke()
+        out.append({t: np.array(interp.GetTensor(t, 0)["tensor_data"]) for t in tensor_indices})
+    return out
+
+
 def num_outputs(model: bytes) -> int:
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 

@@ -2,8 +2,9 @@
 
 Step s is the s-th node of the order. Every non-constant tensor gets a buffer: graph
 inputs are live from step 0 (the user writes them before invoking), graph outputs until
-the last step (the user reads them after), any other tensor from the step that writes it
-to the last step that reads it. RESHAPE, SQUEEZE and EXPAND_DIMS do not copy: their
+the last step (the user reads them after), variable tensors (persistent state) over every
+step and never overlapped, any other tensor from the step that writes it to the last
+step that reads it. RESHAPE, SQUEEZE and EXPAND_DIMS do not copy: their
 output is the same buffer as their input, one request covering both lifetimes. Views
 are the same at an offset: each output of a SLICE, SPLIT, SPLIT_V or UNPACK that is one
 contiguous run of its input's bytes (ir/shapes_slicing.views) at offsets that keep the
@@ -116,6 +117,11 @@ def buffer_requests(
     for name in g.inputs:
         buffer_of.setdefault(name, name)
         touch(name, 0)
+    state = g.variables()  # persistent state: live over the whole program, overlapped by nothing
+    for name in state:
+        buffer_of[name] = name
+        touch(name, 0)
+        touch(name, last_step)
     scratch_of: dict[int, str] = {}
     taken = set(g.tensors)
     entries: list[str | BufferRequest] = list(buffer_of)  # request order: by first step
@@ -160,7 +166,7 @@ def buffer_requests(
     requests = tuple(
         e if isinstance(e, BufferRequest) else BufferRequest(e, size[e], first[e], last[e], align) for e in entries
     )
-    protected = {buffer_of[o] for o in g.outputs if o in buffer_of}
+    protected = {buffer_of[o] for o in [*g.outputs, *state] if o in buffer_of}
     overlaps = _allowances(g, order, buffer_of, last, size, protected, unordered, within, into)
     views_at = MappingProxyType({t: v for t, v in within.items() if v})
     steps = tuple(order)
@@ -171,7 +177,7 @@ def _check_order(g: Graph, order: Sequence[int]) -> None:
     """ValueError unless order is a permutation of the nodes that writes before reading."""
     if sorted(order) != list(range(len(g.nodes))):
         raise ValueError(f"execution order {list(order)} is not a permutation of the {len(g.nodes)} nodes")
-    ready = set(g.inputs) | {n for n, t in g.tensors.items() if t.is_const}
+    ready = g.available()
     for i in order:
         node = g.nodes[i]
         unready = [x for x in node.inputs if x is not None and x not in ready]

@@ -179,7 +179,7 @@ def _greedy_free(g: Graph, consumers: dict[int, list[int]], scratch_bytes: Calla
     """List schedule: run the ready node with the largest (bytes freed - bytes written)."""
     prod = g.producers()
     reads = {name: len(set(idx)) for name, idx in g.consumers().items()}
-    keep = set(g.outputs)
+    keep = set(g.outputs) | set(g.variables())  # state lives for the whole program
     need = {i: {prod[x] for x in node.inputs if x is not None and x in prod} for i, node in enumerate(g.nodes)}
     waiting = {i: len(need[i]) for i in need}
     ready = set(consumers[-1])

@@ -30,6 +30,7 @@ from mcuforge.ref import (
     slicing,
     softmax,
     spatial,
+    svdf,
     unary,
 )
 
@@ -53,6 +54,9 @@ KERNELS: dict[Op, KernelFn] = {
     **resize.KERNELS,
     **matmul.KERNELS,
     **detect.KERNELS,
+    # family svdf (begin)
+    **svdf.KERNELS,
+    # family svdf (end)
     # family lstm (begin)
     **lstm.KERNELS,
     # family lstm (end)
@@ -94,23 +98,64 @@ def random_inputs(g: Graph, seed: int = 0) -> list[np.ndarray]:
     return xs
 
 
+def reset_value(t) -> int:
+    """The value a variable tensor starts from, as TF-Lite Micro resets it
+    (MicroInterpreterGraph::ResetTensorData): an int8 tensor's zero point, else 0."""
+    if t.dtype == "int8" and t.quant is not None:
+        return t.quant.zp
+    return 0
+
+
+class Session:
+    """Several invocations of one graph with its state carried: the variable tensors
+    (SVDF and LSTM state, a streaming op's own state) keep what the last `run` left in
+    them. Kernels update a state array in place (it is their input). `reset` puts every
+    state back to its reset value, as a new session starts."""
+
+    def __init__(self, g: Graph) -> None:
+        self.g = g
+        self.state: dict[str, np.ndarray] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        ts = self.g.tensors
+        self.state = {n: np.full(ts[n].shape, reset_value(ts[n]), ts[n].dtype) for n in self.g.variables()}
+
+    def run_all(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """One invocation; every tensor's value by name (a variable's: its state after the run)."""
+        g = self.g
+        values: dict[str, np.ndarray] = {n: t.data for n, t in g.tensors.items() if t.is_const}
+        values.update(self.state)
+        values.update(zip(g.inputs, check_inputs(g, inputs)))
+        for node in g.nodes:
+            kernel = KERNELS.get(node.op)
+            if kernel is None:
+                raise UnsupportedError(f"the reference executor has no kernel for {node.op}")
+            args = [None if n is None else values[n] for n in node.inputs]
+            outs = kernel(g, node, args)
+            for name, y in zip(node.outputs, outs):
+                t = g.tensors[name]
+                values[name] = np.asarray(y, dtype=t.dtype).reshape(t.shape)
+        return values
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """One invocation from the current state; the graph's outputs in order."""
+        values = self.run_all(inputs)
+        return [values[n] for n in self.g.outputs]
+
+
 def run_all(g: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Run the graph; return every tensor's value (activations and constants) by name."""
-    values: dict[str, np.ndarray] = {n: t.data for n, t in g.tensors.items() if t.is_const}
-    values.update(zip(g.inputs, check_inputs(g, inputs)))
-    for node in g.nodes:
-        kernel = KERNELS.get(node.op)
-        if kernel is None:
-            raise UnsupportedError(f"the reference executor has no kernel for {node.op}")
-        args = [None if n is None else values[n] for n in node.inputs]
-        outs = kernel(g, node, args)
-        for name, y in zip(node.outputs, outs):
-            t = g.tensors[name]
-            values[name] = np.asarray(y, dtype=t.dtype).reshape(t.shape)
-    return values
+    """Run the graph once from the reset state; return every tensor's value (activations and constants) by name."""
+    return Session(g).run_all(inputs)
 
 
 def run(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Run the graph; return its outputs in order."""
-    values = run_all(g, inputs)
-    return [values[n] for n in g.outputs]
+    """Run the graph once from the reset state; return its outputs in order."""
+    return Session(g).run(inputs)
+
+
+def run_sequence(g: Graph, steps: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Outputs of several invocations in order, state carried from one to the next (as
+    oracle.tflm.run_tflm_sequence)."""
+    session = Session(g)
+    return [session.run(xs) for xs in steps]

@@ -57,6 +57,7 @@ def build_report(c: Compiled, board: Board) -> dict[str, Any]:
         "peak_sram_bytes": peak,
         "arena_bytes": mem.arena_bytes,
         "scratch_bytes": mem.scratch_bytes,
+        "state_bytes": g.state_bytes(),  # persistent state (variable tensors), inside the arena
         "lower_bound_bytes": mem.lower_bound,
         "flash_bytes": flash,  # code + constants (flash.source: measured from the linked image, or estimated)
         "flash": figure.as_dict(),
@@ -166,6 +167,7 @@ def report_md(report: dict[str, Any], chart: str) -> str:
         "",
         f"- peak SRAM: {report['peak_sram_bytes']:,} B (arena, all scratch included; board has {b['sram_bytes']:,} B)",
         f"- largest scratch buffer: {report['scratch_bytes']:,} B; live-tensor lower bound: {report['lower_bound_bytes']:,} B",
+        *([f"- persistent state: {report['state_bytes']:,} B (variable tensors, inside the arena, kept between runs)"] if report.get("state_bytes") else []),
         f"- Flash: {report['flash_bytes']:,} B: constants {report['flash']['constants_bytes']:,} B + code {report['flash']['code_bytes']:,} B "
         f"({'measured from the linked image' if report['flash']['source'] == 'elf' else 'code estimated: no arm-none-eabi-gcc'}; board has {b['flash_bytes']:,} B)",
         f"- kernels: {report['kernels']}",

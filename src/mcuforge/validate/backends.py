@@ -141,10 +141,21 @@ def run_ref(
     """The reference executor on N inputs stacked on axis 0 (a one-input, one-output
     graph): the graph batched `chunk` images at a time when it can be, else image by
     image; spans of the batch run in `workers` forked processes. Returns the N outputs
-    stacked on axis 0."""
+    stacked on axis 0. A stateful graph (variable tensors) runs image after image in one
+    Session, its state carried as TF-Lite Micro's one interpreter and the C batch runners
+    carry it."""
     _, t_out = _stack_one(g, x)
     n = x.shape[0]
     out = np.empty((n, *t_out.shape[1:]), dtype=t_out.dtype)
+    if g.variables():
+        from mcuforge.ref.interpreter import Session
+
+        session = Session(g)
+        with progress_bar(n, desc, progress) as bar:
+            for i in range(n):
+                out[i] = session.run([x[i : i + 1]])[0][0]
+                bar.update(1)
+        return out
     batched = batch_problem(g) is None
     step = (chunk or ref_chunk(g)) if batched else REF_SPAN_UNBATCHED
     spans = [(start, min(step, n - start)) for start in range(0, n, step)]

@@ -173,7 +173,7 @@ def run_qemu_batch(
     dtype, shape = _out_spec(compiled)
     record_bytes = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
     n = len(x)
-    k = qemu_workers(n, workers)
+    k = qemu_workers(n, workers) if not compiled.project.graph.variables() else 1  # state carries: one sequence
     bounds = [round(i * n / k) for i in range(k + 1)]
     with tempfile.TemporaryDirectory(prefix="mcuforge-validate-fw-") as tmp:
         build_dir = Path(tmp) / "fw"
