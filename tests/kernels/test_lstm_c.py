@@ -1,8 +1,9 @@
-"""The C kernel of UNIDIRECTIONAL_SEQUENCE_LSTM (mf_lstm.c) against the reference kernel, bit for
-bit: every case of tests/ref/test_lstm.py in one build with a hand-placed arena (each tensor
-and scratch in a place of its own), under the sanitizers. The arena starts zeroed, so the
-state starts at zero here (the reset to the hidden state's zero point is the generated
-init's job); the reference kernel runs from the same state."""
+"""The C kernel of UNIDIRECTIONAL_SEQUENCE_LSTM (mf_lstm.c) against the reference executor, bit
+for bit, under the sanitizers: every case of tests/ref/test_lstm.py in one build with a
+hand-placed arena (each tensor and scratch in a place of its own; the arena starts zeroed
+and no reset runs, so the state starts at zero, and the reference runs from the same
+state), and planned builds over several invocations (mf_reset's zero points, the state
+carried between mf_invoke() calls)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from mcuforge.codegen.generate import project_files
 from mcuforge.codegen.table import emitter
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.targets.host import build, execute
-from ref.test_lstm import CASES, lstm_graph, run_ref
+from mcuforge.ref.interpreter import run_sequence
+from mcuforge.targets.sequence import run_c_sequence
+from ref.test_lstm import CASES, SEQUENCE_CASES, lstm_graph, run_ref
 
 
 def merge(graphs: list[Graph]) -> Graph:
@@ -73,3 +76,14 @@ def test_lstm_c_matches_ref():
         assert y.dtype == ref.dtype and y.shape == ref.shape, name
         assert y.tobytes() == ref.tobytes(), f"{name}: {int(np.sum(y != ref))} of {y.size} values differ"
         assert len(np.unique(ref)) > 3, name
+
+
+def test_lstm_c_sequence_matches_ref():
+    graphs = [lstm_graph(np.random.default_rng(zlib.crc32(n.encode()) + 2), **CASES[n]) for n in SEQUENCE_CASES]
+    g = merge(graphs)
+    rng = np.random.default_rng(7)
+    steps = [[rng.integers(-128, 128, g.tensors[n].shape).astype(np.int8) for n in g.inputs] for _ in range(3)]
+    ours = run_c_sequence(g, steps, sanitize=True)
+    for k, (a_step, b_step) in enumerate(zip(ours, run_sequence(g, steps))):
+        for name, a, b in zip(g.outputs, a_step, b_step):
+            assert a.tobytes() == b.tobytes(), f"step {k}, {name}: {int(np.sum(a != b))} values differ"

@@ -1,6 +1,7 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM (int8 activations, int16 cell) in the reference kernel, against
 TF-Lite Micro bit for bit, on small graphs our writer writes with the state tensors marked
-variable: one invocation from the reset state, and the options and refusals."""
+variable: one invocation from the reset state, several with the state carried, the
+options' round trip and the refusals."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ import numpy as np
 import pytest
 
 from mcuforge.errors import UnsupportedError
+from mcuforge.frontend.tflite_read import read
 from mcuforge.frontend.tflite_write import write
 from mcuforge.ir import Op
 from mcuforge.ir import ops as O
 from mcuforge.ir.builder import GraphBuilder, quant
-from mcuforge.ir.graph import Graph, Tensor
+from mcuforge.ir.graph import Graph
+from mcuforge.ir import verify
 from mcuforge.ir.shapes import infer_shapes
-from mcuforge.oracle.tflm import run_tflm
-from mcuforge.ref.lstm import KERNELS, cell_tanh_params, reset_value
+from mcuforge.oracle.tflm import run_tflm, run_tflm_sequence
+from mcuforge.ref.interpreter import Session, run, run_sequence
+from mcuforge.ref.lstm import KERNELS, cell_tanh_params
 
 
 def lstm_graph(
@@ -53,31 +57,27 @@ def lstm_graph(
         bias = np.round(rng.normal(0, 0.5 * bias_gain, state) / s_b).astype(np.int32)
         ins.append(b.const(bias, q=quant(s_b, 0), name=f"b{k + 1}"))
     ins += [None] * 2
-    g = b.graph
-    g.add_tensor(Tensor("h_state", (batch, state), "int8", quant(s_h, zp_h), variable=True))
-    g.add_tensor(Tensor("c_state", (batch, state), "int16", quant(s_c, 0), variable=True))
-    ins += ["h_state", "c_state"] + [None] * 4
+    ins.append(b.variable((batch, state), "int8", quant(s_h, zp_h), name="h_state"))
+    ins.append(b.variable((batch, state), "int16", quant(s_c, 0), name="c_state"))
+    ins += [None] * 4
     attrs = O.LstmAttrs("TANH", cell_clip, 0.0, time_major)
     out_shape = (shape[0], shape[1], state)
     b.output(b.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, out_shape, "int8", quant(s_h, zp_h), attrs))
-    return g
+    return b.graph
 
 
 def run_ref(g: Graph, inputs: list[np.ndarray], state: dict[str, np.ndarray] | None = None) -> list[np.ndarray]:
-    """One invocation with the reference kernel, the variable tensors from `state` (reset
-    values when None; updated in place)."""
-    state = {n: reset_value(t) for n, t in g.tensors.items() if t.variable} if state is None else state
-    values = {n: t.data for n, t in g.tensors.items() if t.is_const}
-    values.update(state)
-    values.update(zip(g.inputs, inputs))
-    for node in g.nodes:
-        outs = KERNELS[node.op](g, node, [None if n is None else values[n] for n in node.inputs])
-        values.update(zip(node.outputs, outs))
-    return [values[n] for n in g.outputs]
+    """One invocation of the reference executor, from the reset state or from `state`."""
+    if state is None:
+        return run(g, inputs)
+    session = Session(g)
+    session.state = {n: np.array(v) for n, v in state.items()}
+    return session.run(inputs)
 
 
 def check(g: Graph, x: np.ndarray) -> np.ndarray:
     assert infer_shapes(g, g.nodes[0]) == [g.tensors[g.outputs[0]].shape]
+    verify(g)
     theirs = run_tflm(write(g), [x])[0]
     ours = run_ref(g, [x])[0]
     assert ours.dtype == theirs.dtype == np.int8
@@ -115,21 +115,45 @@ def test_lstm_matches_tflm(name):
     assert len(np.unique(y)) > 3  # the gates moved: a test that cannot fail is a defect
 
 
-def test_lstm_state_continues_between_calls_in_the_kernel():
-    """Two invocations of half the sequence each, the state carried in the arrays, equal
-    one invocation of the whole (checked against TF-Lite Micro above)."""
+SEQUENCE_CASES = ["small", "time_major", "hidden_zp", "hidden_zp_neg4", "clip_tight", "cell_2^-16"]
+
+
+@pytest.mark.parametrize("name", SEQUENCE_CASES)
+def test_lstm_state_carries_like_tflm(name):
+    """Four invocations of one interpreter: the hidden and cell state carry between them."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    g = lstm_graph(rng, **CASES[name])
+    steps = [[rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)] for _ in range(4)]
+    theirs = run_tflm_sequence(write(g), steps)
+    ours = run_sequence(g, steps)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        assert a[0].tobytes() == np.asarray(b[0]).tobytes(), f"step {k}: {int(np.sum(a[0] != b[0]))} values differ"
+    # the state matters: the same input again gives another output
+    again = run_sequence(g, [steps[0], steps[0]])
+    assert not np.array_equal(again[0][0], again[1][0])
+
+
+def test_two_halves_equal_the_whole():
+    """Two invocations of half the sequence each equal one of the whole (batch-major: the
+    sequence is the time axis of each batch row)."""
     rng = np.random.default_rng(5)
-    whole = lstm_graph(rng, time_steps=6)
-    x = rng.integers(-128, 128, (1, 6, 7)).astype(np.int8)
+    whole = lstm_graph(rng, time_steps=6, batch=2)
+    x = rng.integers(-128, 128, (2, 6, 7)).astype(np.int8)
     y = check(whole, x)
     half = whole.copy()
-    half.tensors[half.inputs[0]].shape = (1, 3, 7)
-    half.tensors[half.outputs[0]].shape = (1, 3, 6)
-    state = {n: reset_value(t) for n, t in half.tensors.items() if t.variable}
-    y1 = run_ref(half, [x[:, :3]], state)[0]
-    assert not np.array_equal(state["c_state"], 0)
-    y2 = run_ref(half, [x[:, 3:]], state)[0]
+    half.tensors[half.inputs[0]].shape = (2, 3, 7)
+    half.tensors[half.outputs[0]].shape = (2, 3, 6)
+    y1, y2 = (s[0] for s in run_sequence(half, [[x[:, :3]], [x[:, 3:]]]))
     assert np.array_equal(np.concatenate([y1, y2], axis=1), y)
+
+
+def test_options_round_trip():
+    g = lstm_graph(np.random.default_rng(1), batch=2, time_steps=3, time_major=True, cell_clip=0.75)
+    g.nodes[0].attrs = O.LstmAttrs("TANH", 0.75, 0.5, True, True, True)
+    back = read(write(g))
+    assert back.nodes[0].attrs == g.nodes[0].attrs
+    assert [back.tensors[n].variable for n in ("h_state", "c_state")] == [True, True]
+    assert [x is None for x in back.nodes[0].inputs] == [x is None for x in g.nodes[0].inputs]
 
 
 def test_cell_tanh_rescale():

@@ -226,11 +226,4 @@ def eval_lstm(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.
     return [y]
 
 
-def reset_value(t: Tensor) -> np.ndarray:
-    """A variable tensor's contents after TF-Lite Micro's ResetVariableTensors: the zero
-    point for int8 tensors that have one, 0 otherwise."""
-    zp = t.quant.zp if t.dtype == "int8" and t.quant is not None else 0
-    return np.full(t.shape, zp, dtype=t.dtype)
-
-
 KERNELS = {Op.UNIDIRECTIONAL_SEQUENCE_LSTM: eval_lstm}
