@@ -20,7 +20,7 @@ from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.targets.host import build, execute
 from mcuforge.ref.interpreter import run_sequence
 from mcuforge.targets.sequence import run_c_sequence
-from ref.test_lstm import CASES, SEQUENCE_CASES, lstm_graph, run_ref
+from ref.test_lstm import ALL_CASES, SEQUENCE_CASES, lstm_graph, run_ref, x_for
 
 
 def merge(graphs: list[Graph]) -> Graph:
@@ -64,13 +64,13 @@ def run_c_layout(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 def test_lstm_c_matches_ref():
     graphs, inputs = [], []
-    for name, kw in CASES.items():
+    for name, kw in ALL_CASES.items():
         rng = np.random.default_rng(zlib.crc32(name.encode()))
         g = lstm_graph(rng, **kw)
         graphs.append(g)
-        inputs.append(rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8))
+        inputs.append(x_for(rng, g))
     ours = run_c_layout(merge(graphs), inputs)
-    for name, g, x, y in zip(CASES, graphs, inputs, ours):
+    for name, g, x, y in zip(ALL_CASES, graphs, inputs, ours):
         zeros = {n: np.zeros(t.shape, t.dtype) for n, t in g.tensors.items() if t.variable}
         ref = run_ref(g, [x], zeros)[0]
         assert y.dtype == ref.dtype and y.shape == ref.shape, name
@@ -79,10 +79,10 @@ def test_lstm_c_matches_ref():
 
 
 def test_lstm_c_sequence_matches_ref():
-    graphs = [lstm_graph(np.random.default_rng(zlib.crc32(n.encode()) + 2), **CASES[n]) for n in SEQUENCE_CASES]
-    g = merge(graphs)
+    graphs = [lstm_graph(np.random.default_rng(zlib.crc32(n.encode()) + 2), **ALL_CASES[n]) for n in SEQUENCE_CASES]
     rng = np.random.default_rng(7)
-    steps = [[rng.integers(-128, 128, g.tensors[n].shape).astype(np.int8) for n in g.inputs] for _ in range(3)]
+    steps = [[x_for(rng, sub) for sub in graphs] for _ in range(3)]
+    g = merge(graphs)
     ours = run_c_sequence(g, steps, sanitize=True)
     for k, (a_step, b_step) in enumerate(zip(ours, run_sequence(g, steps))):
         for name, a, b in zip(g.outputs, a_step, b_step):

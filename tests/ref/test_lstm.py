@@ -39,11 +39,13 @@ def lstm_graph(
     cell_clip=10.0,
     w_scale=0.01,
     bias_gain=1.0,
+    act="int8",
 ) -> Graph:
-    """One LSTM node: random per-tensor int8 weights, int32 biases at scale s_x * s_w."""
+    """One LSTM node: random per-tensor int8 weights, biases at scale s_x * s_w (int32; int64
+    with int16 activations, act="int16")."""
     b = GraphBuilder()
     shape = (time_steps, batch, n_in) if time_major else (batch, time_steps, n_in)
-    x = b.input(shape, "int8", s_x, zp_x)
+    x = b.input(shape, act, s_x, zp_x)
     ins: list[str | None] = [x]
     scales = [float(np.float32(w_scale * rng.uniform(0.5, 2.0))) for _ in range(8)]
     for k in range(8):
@@ -54,15 +56,15 @@ def lstm_graph(
     for k in range(4):
         s_b = float(np.float32(s_x) * np.float32(scales[k]))
         # biases of a few gate units' worth (0.5 in real terms) so the gates move
-        bias = np.round(rng.normal(0, 0.5 * bias_gain, state) / s_b).astype(np.int32)
+        bias = np.round(rng.normal(0, 0.5 * bias_gain, state) / s_b).astype(np.int32 if act == "int8" else np.int64)
         ins.append(b.const(bias, q=quant(s_b, 0), name=f"b{k + 1}"))
     ins += [None] * 2
-    ins.append(b.variable((batch, state), "int8", quant(s_h, zp_h), name="h_state"))
+    ins.append(b.variable((batch, state), act, quant(s_h, zp_h), name="h_state"))
     ins.append(b.variable((batch, state), "int16", quant(s_c, 0), name="c_state"))
     ins += [None] * 4
     attrs = O.LstmAttrs("TANH", cell_clip, 0.0, time_major)
     out_shape = (shape[0], shape[1], state)
-    b.output(b.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, out_shape, "int8", quant(s_h, zp_h), attrs))
+    b.output(b.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, out_shape, act, quant(s_h, zp_h), attrs))
     return b.graph
 
 
@@ -80,7 +82,7 @@ def check(g: Graph, x: np.ndarray) -> np.ndarray:
     verify(g)
     theirs = run_tflm(write(g), [x])[0]
     ours = run_ref(g, [x])[0]
-    assert ours.dtype == theirs.dtype == np.int8
+    assert ours.dtype == theirs.dtype == x.dtype
     assert ours.shape == tuple(theirs.shape)
     diff = int(np.sum(ours != theirs))
     assert diff == 0, f"{diff} of {ours.size} differ:\nours   {ours.ravel()[:20]}\ntheirs {theirs.ravel()[:20]}"
@@ -115,15 +117,40 @@ def test_lstm_matches_tflm(name):
     assert len(np.unique(y)) > 3  # the gates moved: a test that cannot fail is a defect
 
 
-SEQUENCE_CASES = ["small", "time_major", "hidden_zp", "hidden_zp_neg4", "clip_tight", "cell_2^-16"]
+# 16x8: int16 activations (zero point 0, as the converter writes them), int64 biases
+CASES16 = {
+    "s16_small": dict(act="int16", s_x=1e-4, zp_x=0, s_h=2.0**-15, zp_h=0),
+    "s16_time_major": dict(act="int16", batch=2, time_major=True, s_x=3e-5, zp_x=0, s_h=2.0**-14, zp_h=0, w_scale=0.02),
+    "s16_wide": dict(act="int16", n_in=33, state=17, s_x=2e-4, zp_x=0, s_h=1.0 / 30000, zp_h=0, s_c=2.0**-11),
+    "s16_saturating": dict(act="int16", s_x=1e-3, zp_x=0, s_h=2.0**-15, zp_h=0, w_scale=0.2, bias_gain=8.0),
+    "s16_zero_points": dict(act="int16", s_x=1e-4, zp_x=40, s_h=2.0**-14, zp_h=-25),  # TF-Lite Micro applies them
+}
+
+
+def x_for(rng, g):
+    t = g.tensors[g.inputs[0]]
+    lo, hi = (-128, 128) if t.dtype == "int8" else (-32768, 32768)
+    return rng.integers(lo, hi, t.shape).astype(t.dtype)
+
+
+@pytest.mark.parametrize("name", list(CASES16))
+def test_lstm_16x8_matches_tflm(name):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    g = lstm_graph(rng, **CASES16[name])
+    y = check(g, x_for(rng, g))
+    assert y.dtype == np.int16 and len(np.unique(y)) > 10
+
+
+SEQUENCE_CASES = ["small", "time_major", "hidden_zp", "hidden_zp_neg4", "clip_tight", "cell_2^-16", "s16_zero_points"]
+ALL_CASES = {**CASES, **CASES16}
 
 
 @pytest.mark.parametrize("name", SEQUENCE_CASES)
 def test_lstm_state_carries_like_tflm(name):
     """Four invocations of one interpreter: the hidden and cell state carry between them."""
     rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
-    g = lstm_graph(rng, **CASES[name])
-    steps = [[rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)] for _ in range(4)]
+    g = lstm_graph(rng, **ALL_CASES[name])
+    steps = [[x_for(rng, g)] for _ in range(4)]
     theirs = run_tflm_sequence(write(g), steps)
     ours = run_sequence(g, steps)
     for k, (a, b) in enumerate(zip(ours, theirs)):
@@ -192,6 +219,9 @@ def test_types_refused():
     g = lstm_graph(np.random.default_rng(0))
     g.tensors["c_state"].dtype = "int8"
     _refused(g, "int16 cell state")
+    g = lstm_graph(np.random.default_rng(0), **CASES16["s16_small"])
+    g.tensors["b3"].dtype = "int32"
+    _refused(g, "constant int64 tensor with int16 activations")
 
 
 def test_macs():

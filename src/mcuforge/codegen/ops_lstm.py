@@ -1,6 +1,7 @@
-"""Emitter for UNIDIRECTIONAL_SEQUENCE_LSTM (kernels/portable/mf_lstm.c): the parameters of
-ref/lstm.py's prepare_lstm, the zero-point-folded biases as int32 arrays, the state tensors
-(variable, in the arena) passed by pointer, and 4 * state int16 values of scratch."""
+"""Emitter for UNIDIRECTIONAL_SEQUENCE_LSTM (kernels/portable/mf_lstm.c: mf_lstm_s8 for int8
+activations, mf_lstm_s16 for int16): the parameters of ref/lstm.py's prepare_lstm, the
+zero-point-folded biases as const arrays, the state tensors (variable, in the arena) passed
+by pointer, and 4 * state int16 values of scratch."""
 
 from __future__ import annotations
 
@@ -16,22 +17,26 @@ from mcuforge.ref.lstm import GATE_NAMES, prepare_lstm
 SOURCES = ("mf_elementwise", "mf_s16", "mf_lstm")  # the gates' sigmoid and tanh are mf_s16's
 
 
-def _gate(node: Node, ctx: EmitContext, k: int, gp) -> str:
+def _gate(node: Node, ctx: EmitContext, k: int, gp, wide: bool) -> str:
+    """One mf_lstm_gate initialiser: int32 folded biases for s8, int64 ones for s16 (prepare_lstm
+    checked that every sum fits its accumulator)."""
     name = f"{node.name}_{GATE_NAMES[k]}"
-    # prepare_lstm checked that every folded bias fits the int32 accumulator
-    in_bias = ctx.const_array(f"{name}_bias", np.asarray(gp.input_bias, np.int64).astype(np.int32))
-    rec_bias = ctx.const_array(f"{name}_rbias", np.asarray(gp.recurrent_bias, np.int64).astype(np.int32))
+    dtype = np.int64 if wide else np.int32
+    in_bias = ctx.const_array(f"{name}_bias", np.asarray(gp.input_bias, np.int64).astype(dtype))
+    rec_bias = ctx.const_array(f"{name}_rbias", np.asarray(gp.recurrent_bias, np.int64).astype(dtype))
+    biases = ("NULL", "NULL", in_bias, rec_bias) if wide else (in_bias, rec_bias, "NULL", "NULL")
     fields = (
         gp.input_multiplier, gp.input_shift, gp.recurrent_multiplier, gp.recurrent_shift,
         ctx.ptr(node.inputs[INPUT_WEIGHTS[k]]), ctx.ptr(node.inputs[RECURRENT_WEIGHTS[k]]),  # type: ignore[arg-type]
-        in_bias, rec_bias,
+        *biases,
     )  # fmt: skip
     return "{" + ", ".join(str(f) for f in fields) + "}"
 
 
 def emit_lstm(g: Graph, node: Node, ctx: EmitContext) -> Call:
     p = prepare_lstm(g, node)
-    gates = ",\n        ".join(_gate(node, ctx, k, gp) for k, gp in enumerate(p.gates))
+    wide = p.activation_dtype == "int16"
+    gates = ",\n        ".join(_gate(node, ctx, k, gp, wide) for k, gp in enumerate(p.gates))
     params = (
         ("batch", str(p.batch)),
         ("time_steps", str(p.time_steps)),
@@ -58,7 +63,8 @@ def emit_lstm(g: Graph, node: Node, ctx: EmitContext) -> Call:
         ctx.ptr(node.inputs[CELL_STATE]),  # type: ignore[arg-type]
         f"(int16_t *){ctx.scratch}",
     )
-    return Call("mf_lstm_s8", "mf_lstm_params", params, args, SOURCES, 4 * 2 * p.state_size)
+    kernel = "mf_lstm_s16" if wide else "mf_lstm_s8"
+    return Call(kernel, "mf_lstm_params", params, args, SOURCES, 4 * 2 * p.state_size)
 
 
 EMITTERS = {Op.UNIDIRECTIONAL_SEQUENCE_LSTM: emit_lstm}
