@@ -168,7 +168,7 @@ TFLM_BUILTINS: dict[str, Entry] = {
     "TRANSPOSE_CONV": _ok("run"),
     # family lstm (begin)
     "UNIDIRECTIONAL_SEQUENCE_LSTM": _ok(
-        "model", "int8 activations and hidden state, int16 cell state (8x8->16), kept between runs; standard LSTM only"
+        "model", "int8 (or int16) activations and hidden state, int16 cell state, kept between runs; standard LSTM only"
     ),
     # family lstm (end)
     "UNPACK": _ok("run"),
