@@ -87,3 +87,20 @@ def test_lstm_c_sequence_matches_ref():
     for k, (a_step, b_step) in enumerate(zip(ours, run_sequence(g, steps))):
         for name, a, b in zip(g.outputs, a_step, b_step):
             assert a.tobytes() == b.tobytes(), f"step {k}, {name}: {int(np.sum(a != b))} values differ"
+
+
+def test_lstm_qemu_sequence_matches_ref():
+    """The same kernels for Cortex-M4 under QEMU: 8x8 and 16x8 cases, state carried."""
+    from mcuforge.codegen.generate import generate
+    from mcuforge.hw.boards import get_board
+    from mcuforge.targets.sequence import run_qemu_sequence
+
+    names = ["hidden_zp_neg4", "time_major", "s16_zero_points", "s16_time_major"]
+    graphs = [lstm_graph(np.random.default_rng(zlib.crc32(n.encode()) + 3), **ALL_CASES[n]) for n in names]
+    rng = np.random.default_rng(8)
+    steps = [[x_for(rng, sub) for sub in graphs] for _ in range(3)]
+    g = merge(graphs)
+    ours = run_qemu_sequence(generate(g), get_board("STM32F412"), steps)
+    for k, (a_step, b_step) in enumerate(zip(ours, run_sequence(g, steps))):
+        for name, a, b in zip(g.outputs, a_step, b_step):
+            assert a.tobytes() == b.tobytes(), f"step {k}, {name}: {int(np.sum(a != b))} values differ"
