@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mcuforge.codegen.call import EmitContext
 from mcuforge.codegen.generate import project_files
@@ -19,6 +20,7 @@ from mcuforge.codegen.table import emitter
 from mcuforge.ir.graph import Graph, Node, Tensor
 from mcuforge.targets.host import build, execute
 from mcuforge.ref.interpreter import run_sequence
+from mcuforge.targets.qemu import missing_tools
 from mcuforge.targets.sequence import run_c_sequence
 from ref.test_lstm import ALL_CASES, SEQUENCE_CASES, lstm_graph, run_ref, x_for
 
@@ -89,6 +91,7 @@ def test_lstm_c_sequence_matches_ref():
             assert a.tobytes() == b.tobytes(), f"step {k}, {name}: {int(np.sum(a != b))} values differ"
 
 
+@pytest.mark.skipif(missing_tools() is not None, reason=f"QEMU backend unavailable: {missing_tools()}")
 def test_lstm_qemu_sequence_matches_ref():
     """The same kernels for Cortex-M4 under QEMU: 8x8 and 16x8 cases, state carried."""
     from mcuforge.codegen.generate import generate

@@ -12,6 +12,9 @@ from mcuforge.frontend.tflite_write import write
 from mcuforge.ir import Op
 from mcuforge.oracle.tflm import run_tflm_sequence
 from mcuforge.ref.interpreter import run_sequence
+from mcuforge.targets.qemu import missing_tools
+
+needs_qemu = pytest.mark.skipif(missing_tools() is not None, reason=f"QEMU backend unavailable: {missing_tools()}")
 
 LSTM_MODELS = ["tflm_mnist_lstm_int8", "tflm_xtensa_micro_speech_lstm", "tflm_dtln_noise_suppression"]
 
@@ -62,15 +65,17 @@ def test_lstm_models_sequence_c(models_dir, model):
     from mcuforge.engine import compile_graph
     from mcuforge.targets.sequence import run_c_sequence
 
-    g = load(models_dir / f"{model}.tflite")
+    g = with_lstm_outputs(load(models_dir / f"{model}.tflite"))
     steps = steps_for(model, g, 3, seed=1)
     c = compile_graph(g)
+    assert c.project.graph.state_bytes() > 0
     ours = run_c_sequence(c.graph, steps, project=c.project, sanitize=model == "tflm_dtln_noise_suppression")
     for k, (a_step, b_step) in enumerate(zip(ours, run_sequence(g, steps))):
-        for a, b in zip(a_step, b_step):
-            assert a.tobytes() == b.tobytes(), f"step {k}"
+        for name, a, b in zip(g.outputs, a_step, b_step):
+            assert a.tobytes() == b.tobytes(), f"step {k}, {name}: {int(np.sum(a != b))} values differ"
 
 
+@needs_qemu
 @pytest.mark.parametrize("board", ["STM32F746", "STM32F412"])  # Cortex-M7, Cortex-M4
 def test_dtln_sequence_qemu(models_dir, board):
     """DTLN streams one frame per invocation: its state must carry inside one QEMU boot."""
@@ -78,11 +83,11 @@ def test_dtln_sequence_qemu(models_dir, board):
     from mcuforge.hw.boards import get_board
     from mcuforge.targets.sequence import run_qemu_sequence
 
-    g = load(models_dir / "tflm_dtln_noise_suppression.tflite")
+    g = with_lstm_outputs(load(models_dir / "tflm_dtln_noise_suppression.tflite"))
     steps = steps_for("tflm_dtln_noise_suppression", g, 4, seed=2)
     ours = run_qemu_sequence(compile_graph(g).project, get_board(board), steps)
     ref = run_sequence(g, steps)
     assert not np.array_equal(ref[0][0], ref[1][0])
     for k, (a_step, b_step) in enumerate(zip(ours, ref)):
-        for a, b in zip(a_step, b_step):
-            assert a.tobytes() == b.tobytes(), f"step {k}"
+        for name, a, b in zip(g.outputs, a_step, b_step):
+            assert a.tobytes() == b.tobytes(), f"step {k}, {name}"
