@@ -230,3 +230,11 @@ def test_macs():
     g = lstm_graph(np.random.default_rng(0), batch=2, time_steps=5, n_in=7, state=6)
     assert node_macs(g, g.nodes[0]) == 2 * 5 * (4 * 6 * (7 + 6) + 3 * 6)
     assert node_weight_bytes(g, g.nodes[0]) == 4 * 6 * 7 + 4 * 6 * 6 + 4 * 6 * 4
+
+
+def test_reader_refuses_variants_in_one_sentence():
+    g = lstm_graph(np.random.default_rng(0))
+    g.nodes[0].inputs[10] = g.nodes[0].inputs[13]  # forget-gate peephole weights
+    with pytest.raises(UnsupportedError, match="peephole") as info:
+        read(write(g))
+    assert "\n" not in str(info.value)

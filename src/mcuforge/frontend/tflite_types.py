@@ -93,8 +93,14 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family matmul (begin)
     # family matmul (end)
     # family lstm (begin)
-    # the four gate biases (int32, int64 for 16x8) and the int16 cell state; ref/lstm.py checks the rest
-    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: {**{i: ("int32", "int64") for i in (12, 13, 14, 15)}, 19: ("int16",)},
+    # the four gate biases (int32, int64 for 16x8) and the int16 cell state; ref/lstm.py checks the
+    # rest. The variants' slots (peephole, projection, layer norm) pass here so that the shape
+    # rule refuses them by name.
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: {
+        **{i: ("int32", "int64") for i in (12, 13, 14, 15)},
+        19: ("int16",),
+        **{i: ("int8", "int16", "int32", "int64") for i in (9, 10, 11, 16, 17, 20, 21, 22, 23)},
+    },
     # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
