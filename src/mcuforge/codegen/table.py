@@ -8,6 +8,7 @@ from mcuforge.codegen import (
     ops_conv,
     ops_detect,
     ops_elementwise,
+    ops_lstm,
     ops_matmul,
     ops_quantize,
     ops_reduce,
@@ -43,6 +44,9 @@ EMITTERS: dict[Op, EmitFn] = {
     # family svdf (begin)
     **ops_svdf.EMITTERS,
     # family svdf (end)
+    # family lstm (begin)
+    **ops_lstm.EMITTERS,
+    # family lstm (end)
 }
 
 

@@ -20,6 +20,7 @@ from mcuforge.ref import (
     detect,
     elementwise,
     fc,
+    lstm,
     matmul,
     pool,
     quantize,
@@ -56,6 +57,9 @@ KERNELS: dict[Op, KernelFn] = {
     # family svdf (begin)
     **svdf.KERNELS,
     # family svdf (end)
+    # family lstm (begin)
+    **lstm.KERNELS,
+    # family lstm (end)
 }
 
 
