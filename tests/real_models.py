@@ -31,13 +31,15 @@ SUPPORTED: dict[str, list[str | None]] = {
     "tflm_keyword_scrambled": [None],
     "tflm_keyword_scrambled_8bit": [None],
     # family svdf (end)
+    # family lstm (begin)
+    "tflm_mnist_lstm_int8": [None],
+    "tflm_xtensa_micro_speech_lstm": [None],
+    "tflm_dtln_noise_suppression": [None],
+    # family lstm (end)
 }
 
 # model -> words the error message must contain
 UNSUPPORTED: dict[str, list[str]] = {
-    "tflm_mnist_lstm_int8": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
-    "tflm_dtln_noise_suppression": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
-    "tflm_xtensa_micro_speech_lstm": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
     "tflm_person_detect_vela": ["ethos-u"],
 }
 

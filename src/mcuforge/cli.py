@@ -395,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mcuforge.data.synth_cli import add_parser as add_synth_parser
 
     add_synth_parser(sub)
+    from mcuforge.apps.listen_cli import add_parser as add_listen_parser
+
+    add_listen_parser(sub)
     return parser
 
 

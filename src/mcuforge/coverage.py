@@ -166,7 +166,11 @@ TFLM_BUILTINS: dict[str, Entry] = {
     "TANH": _ORACLE,
     "TRANSPOSE": _ORACLE,
     "TRANSPOSE_CONV": _ok("run"),
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": _na(True, "model", RECURRENT, "int8 output state, int16 cell state"),
+    # family lstm (begin)
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": _ok(
+        "model", "int8 (or int16) activations and hidden state, int16 cell state, kept between runs; standard LSTM only"
+    ),
+    # family lstm (end)
     "UNPACK": _ok("run"),
     "VAR_HANDLE": _na(False, "source", STATE, "outputs a resource handle"),
     "WHILE": _na(True, "source", CONTROL),

@@ -64,6 +64,7 @@ def kitchen_sink() -> tuple[bytes, list[tuple[Op, object]]]:
     _binary(s, *pair)
     y = _matmul_and_reduce(s, y)  # (1, 1, 3, 5)
     y = _unary(s, y)
+    _lstm(s, x2)  # family lstm
     _detection(s, x2)
     _signal(s)  # family signal
     _svdf(s, x2)  # family svdf
@@ -311,6 +312,32 @@ def _unary(s: Sink, y: int) -> int:
     # TF-Lite Micro runs L2_NORMALIZATION only without a fused activation: the option is the default
     l2 = options("L2NormOptions", fusedActivationFunction=0)
     return step("L2_NORMALIZATION", [y], act(shape, scale=1 / 128, zero_point=0), l2, O.L2NormAttrs(O.Act.NONE))
+
+
+# family lstm (begin)
+def _lstm(s: Sink, x2: int) -> None:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, time major, on x2 as 1 step of 4 batch rows of 5 features;
+    hidden and cell state (4, 3) variable tensors, a cell clip of 3."""
+    state, n_in, rows = 3, 5, 4
+    ins = [x2]
+    for k in range(8):
+        cols = n_in if k < 4 else state
+        ins.append(s.const(s.rng.integers(-127, 128, (state, cols)), "int8", scale=0.02, zero_point=0))
+    ins += [-1, -1, -1]
+    bias_scale = float(np.float32(Q["scale"]) * np.float32(0.02))
+    ins += [s.const(s.rng.integers(-500, 500, state), "int32", scale=bias_scale, zero_point=0) for _ in range(4)]
+    ins += [-1, -1]
+    h = s.act((rows, state), scale=2.0**-7, zero_point=2)
+    c = s.act((rows, state), "int16", scale=2.0**-11, zero_point=0)
+    s.b.sub.tensors[h].isVariable = s.b.sub.tensors[c].isVariable = True
+    ins += [h, c, -1, -1, -1, -1]
+    opts = options("UnidirectionalSequenceLSTMOptions", fusedActivationFunction=4, cellClip=3.0, timeMajor=True)
+    attrs = O.LstmAttrs("TANH", 3.0, 0.0, True)
+    y = s.step("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, s.act((1, rows, state), scale=2.0**-7, zero_point=2), opts, attrs)
+    s.side_outputs.append(y)
+
+
+# family lstm (end)
 
 
 def _detection(s: Sink, x2: int) -> None:

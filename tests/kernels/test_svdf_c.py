@@ -80,3 +80,16 @@ def test_float_free_and_activation_ignored():
     steps = steps_for(g, 6, 2)
     outs = run_c_sequence(g, steps)
     assert any(np.any(o[0] < g.tensors[g.outputs[0]].quant.zp) for o in outs)
+
+
+def test_reset_every_runs_independent_streams():
+    """batch_host's RESET_EVERY: 3 streams of 4 steps in one run equal 3 separate runs
+    (and differ from one stream of 12 steps, where the state carries on)."""
+    g = svdf_graph(2, "int8")
+    rng = np.random.default_rng(1)
+    steps = [[rng.integers(-128, 128, g.tensors[n].shape).astype(np.int8) for n in g.inputs] for _ in range(12)]
+    ours = run_c_sequence(g, steps, reset_every=4)
+    separate = [y for k in range(3) for y in run_sequence(g, steps[4 * k : 4 * k + 4])]
+    assert all(a[0].tobytes() == b[0].tobytes() for a, b in zip(ours, separate))
+    carried = run_sequence(g, steps)
+    assert any(a[0].tobytes() != b[0].tobytes() for a, b in zip(ours[4:], carried[4:]))

@@ -8,6 +8,7 @@ from mcuforge.codegen import (
     ops_conv,
     ops_detect,
     ops_elementwise,
+    ops_lstm,
     ops_matmul,
     ops_quantize,
     ops_reduce,
@@ -45,6 +46,9 @@ EMITTERS: dict[Op, EmitFn] = {
     # family svdf (begin)
     **ops_svdf.EMITTERS,
     # family svdf (end)
+    # family lstm (begin)
+    **ops_lstm.EMITTERS,
+    # family lstm (end)
 }
 EMITTERS.update(ops_signal.overrides(EMITTERS))  # family signal: unquantised int32 / int16 builtins
 

@@ -306,6 +306,24 @@ SPECS: dict[Op, OptionsSpec] = {
     Op.TRANSPOSE_CONV: OptionsSpec("TransposeConv", (_STRIDE, _PADDING, _ACTIVATION)),
     Op.BATCH_MATMUL: OptionsSpec("BatchMatMul", (_f("adj_x", "adjX", BOOL), _f("adj_y", "adjY", BOOL))),
     # family matmul (end)
+    # family lstm (begin)
+    # activation: the cell gate's, by its schema name (ir/shapes_lstm.py refuses all but TANH)
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: OptionsSpec(
+        "UnidirectionalSequenceLSTM",
+        (
+            _f(
+                "activation",
+                "fusedActivationFunction",
+                Codec(lambda v, _w: _ACT_NAMES.get(int(v), f"code {v}"), lambda a: getattr(fb.ActivationFunctionType, a)),
+            ),
+            _f("cell_clip", "cellClip", FLOAT),
+            _f("proj_clip", "projClip", FLOAT),
+            _f("time_major", "timeMajor", BOOL),
+            _f("asymmetric_quantize_inputs", "asymmetricQuantizeInputs", BOOL),
+            _f("diagonal_recurrent_tensors", "diagonalRecurrentTensors", BOOL),
+        ),
+    ),
+    # family lstm (end)
     Op.MF_YOLO_DETECT: OptionsSpec(None),  # mcuforge's own: never in a .tflite (tflite_write refuses it)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: OptionsSpec(None, _IN_CUSTOM_OPTIONS),

@@ -92,6 +92,16 @@ _OTHER_INPUTS: dict[Op, dict[int, tuple[str, ...]]] = {
     # family reduce (end)
     # family matmul (begin)
     # family matmul (end)
+    # family lstm (begin)
+    # the four gate biases (int32, int64 for 16x8) and the int16 cell state; ref/lstm.py checks the
+    # rest. The variants' slots (peephole, projection, layer norm) pass here so that the shape
+    # rule refuses them by name.
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: {
+        **{i: ("int32", "int64") for i in (12, 13, 14, 15)},
+        19: ("int16",),
+        **{i: ("int8", "int16", "int32", "int64") for i in (9, 10, 11, 16, 17, 20, 21, 22, 23)},
+    },
+    # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: {2: ("float32",)},  # constant float anchors (int8 ones have quantisation)
     # family ssd (end)
@@ -177,6 +187,10 @@ INT16_OPS = frozenset({
     "BATCH_MATMUL",
     "SVDF",  # family svdf: int16 time weights and state
 })  # fmt: skip
+# family lstm (begin)
+# the int16 cell state (slot 19, _OTHER_INPUTS); ref/lstm.py refuses int16 in the other slots
+INT16_OPS = INT16_OPS | {"UNIDIRECTIONAL_SEQUENCE_LSTM"}
+# family lstm (end)
 # ... of which these need zero point 0 on their int16 tensors (TF-Lite Micro checks it,
 # or its kernels ignore the zero point).
 _INT16_ZERO_POINT_0 = frozenset({

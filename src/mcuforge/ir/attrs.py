@@ -242,6 +242,24 @@ class DetectAttrs:
     max_candidates: int = 100
 
 
+# attribute classes of family lstm (begin)
+@dataclass(frozen=True)
+class LstmAttrs:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM (UnidirectionalSequenceLSTMOptions). `activation` is the
+    cell gate's nonlinearity as the schema names it ("TANH"; TF-Lite Micro runs no other);
+    the clips are float32 values, 0 meaning none."""
+
+    activation: str = "TANH"
+    cell_clip: float = 0.0
+    proj_clip: float = 0.0
+    time_major: bool = False  # input (time, batch, features); else (batch, time, features)
+    asymmetric_quantize_inputs: bool = False  # hybrid (float) kernels only
+    diagonal_recurrent_tensors: bool = False
+
+
+# attribute classes of family lstm (end)
+
+
 # attribute classes of family ssd (begin)
 @dataclass(frozen=True)
 class DetectionPostprocessAttrs:

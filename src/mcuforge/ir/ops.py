@@ -25,6 +25,7 @@ from mcuforge.ir.attrs import (  # re-exported: ops.ConvAttrs etc. are the attri
     FullyConnectedAttrs,
     GatherAttrs,
     L2NormAttrs,
+    LstmAttrs,
     LeakyReluAttrs,
     MirrorPadAttrs,
     NoAttrs,
@@ -152,6 +153,9 @@ class Op(StrEnum):
     # family matmul (end)
     # mcuforge's own (no TFLite builtin): detection post-processing (apps/yolo.py)
     MF_YOLO_DETECT = "MCUFORGE_YOLO_DETECT"
+    # family lstm (begin)
+    UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    # family lstm (end)
     # family ssd (begin)
     # TF-Lite Micro's custom operator (custom_code, flexbuffer options): apps/ssd.py
     DETECTION_POSTPROCESS = "TFLite_Detection_PostProcess"
@@ -276,6 +280,9 @@ ATTRS: dict[Op, type] = {
     Op.BATCH_MATMUL: BatchMatMulAttrs,
     # family matmul (end)
     Op.MF_YOLO_DETECT: DetectAttrs,
+    # family lstm (begin)
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: LstmAttrs,
+    # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: DetectionPostprocessAttrs,
     # family ssd (end)
@@ -366,6 +373,9 @@ ARITY: dict[Op, tuple[int, int]] = {
     Op.BATCH_MATMUL: (2, 2),
     # family matmul (end)
     Op.MF_YOLO_DETECT: (1, 4),
+    # family lstm (begin)
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: (24, 24),  # TFLite's fixed slots, absent ones None (ref/lstm.py)
+    # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: (3, 3),  # box encodings, class scores, anchors
     # family ssd (end)

@@ -21,6 +21,7 @@ from mcuforge.errors import ModelFormatError, UnsupportedError
 from mcuforge.ir import ops as O
 from mcuforge.ir import (  # the operator families' rules (RULES below)
     shapes_binary,
+    shapes_lstm,
     shapes_matmul,
     shapes_reduce,
     shapes_slicing,
@@ -498,6 +499,9 @@ RULES: dict[Op, Callable[[_Ctx, object], Shape | list[Shape]]] = {
     Op.BATCH_MATMUL: shapes_matmul.batch_matmul,
     # family matmul (end)
     Op.MF_YOLO_DETECT: _detect,
+    # family lstm (begin)
+    **shapes_lstm.RULES,
+    # family lstm (end)
     # family ssd (begin)
     Op.DETECTION_POSTPROCESS: _ssd_detect,
     # family ssd (end)

@@ -18,7 +18,9 @@ def node_macs(g: Graph, node: Node) -> int:
     element scatters kh*kw*(output channels) products (those falling outside the output
     included, as the kernel loops over them); BATCH_MATMUL: each output element sums the
     accumulation depth's products. SVDF: per batch, the feature pass (filters x input
-    size) and the time pass (filters x memory).
+    size) and the time pass (filters x memory). UNIDIRECTIONAL_SEQUENCE_LSTM: per time step
+    and batch row, four gates of state x (input + state) products and three elementwise
+    products per state unit (forget x cell, input x cell gate, tanh(cell) x output).
     """
     out = g.tensors[node.outputs[0]]
     if node.op == Op.CONV_2D:
@@ -43,11 +45,19 @@ def node_macs(g: Graph, node: Node) -> int:
         filters, memory = g.tensors[node.inputs[2]].shape
         return batch * filters * (size + memory)
     # family svdf (end)
+    # family lstm (begin)
+    if node.op == Op.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        n_in, state = g.tensors[node.inputs[0]].shape[-1], out.shape[-1]
+        return out.size // state * (4 * state * (n_in + state) + 3 * state)
+    # family lstm (end)
     return 0
 
 
 # Ops whose constant inputs are weights (TRANSPOSE_CONV's input 0 is its output-shape operand).
 _WEIGHT_OPS = (Op.CONV_2D, Op.DEPTHWISE_CONV_2D, Op.FULLY_CONNECTED, Op.ADD, Op.SUB, Op.MUL, Op.BATCH_MATMUL, Op.SVDF)
+# family lstm (begin)
+_WEIGHT_OPS += (Op.UNIDIRECTIONAL_SEQUENCE_LSTM,)  # its gate weights and biases
+# family lstm (end)
 
 
 def _weight_inputs(g: Graph, node: Node) -> list[str]:

@@ -102,7 +102,12 @@ def _scaled_input(p: SigmoidTanh16Params, x: np.ndarray) -> np.ndarray:
 def eval_logistic16(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Logistic (int16)."""
     p = prepare_sigmoid_tanh16(g, node)
-    v = _scaled_input(p, inputs[0])
+    return [logistic16_values(p, inputs[0]).reshape(g.tensor(node.outputs[0]).shape)]
+
+
+def logistic16_values(p: SigmoidTanh16Params, x: np.ndarray) -> np.ndarray:
+    """The int16 logistic on an array (also the LSTM's gate sigmoid)."""
+    v = _scaled_input(p, x)
     a = np.abs(v)
     uh = a >> 9
     idx = np.minimum(uh, 254)
@@ -110,13 +115,18 @@ def eval_logistic16(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> li
     r = np.where(uh >= 255, 0x7FFF << 10, (ua << 9) + (a & 0x1FF) * (ub - ua))
     r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
     y = (r & 0xFFFFFFFF) >> 10  # uint32 arithmetic
-    return [y.astype(np.uint16).view(np.int16).reshape(g.tensor(node.outputs[0]).shape)]
+    return y.astype(np.uint16).view(np.int16)
 
 
 def eval_tanh16(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
     """reference_integer_ops::Tanh (int16)."""
     p = prepare_sigmoid_tanh16(g, node)
-    v = _scaled_input(p, inputs[0])
+    return [tanh16_values(p, inputs[0]).reshape(g.tensor(node.outputs[0]).shape)]
+
+
+def tanh16_values(p: SigmoidTanh16Params, x: np.ndarray) -> np.ndarray:
+    """The int16 tanh on an array (also the LSTM's cell gate and cell state tanh)."""
+    v = _scaled_input(p, x)
     a = np.abs(v)
     uh = a >> 8
     idx = np.minimum(uh, 254)
@@ -124,4 +134,4 @@ def eval_tanh16(g: Graph, node: Node, inputs: list[np.ndarray | None]) -> list[n
     r = np.where(uh >= 255, 0xFFFF << 8, (ua << 8) + (a & 0xFF) * (ub - ua))
     r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
     y = r >> 8  # int32 arithmetic shift; the store to int16 wraps
-    return [(y & 0xFFFF).astype(np.uint16).view(np.int16).reshape(g.tensor(node.outputs[0]).shape)]
+    return (y & 0xFFFF).astype(np.uint16).view(np.int16)

@@ -20,6 +20,7 @@ from mcuforge.ref import (
     detect,
     elementwise,
     fc,
+    lstm,
     matmul,
     pool,
     quantize,
@@ -61,6 +62,9 @@ KERNELS: dict[Op, KernelFn] = {
     # family svdf (begin)
     **svdf.KERNELS,
     # family svdf (end)
+    # family lstm (begin)
+    **lstm.KERNELS,
+    # family lstm (end)
 }
 KERNELS.update(signal_int.overrides(KERNELS))  # family signal: unquantised int32 / int16 builtins
 

@@ -49,9 +49,12 @@ def _split(g: Graph, raw: bytes, n: int) -> Steps:
     return out
 
 
-def run_c_sequence(g: Graph, steps: Steps, project: Project | None = None, sanitize: bool = False) -> Steps:
+def run_c_sequence(
+    g: Graph, steps: Steps, project: Project | None = None, sanitize: bool = False, reset_every: int | None = None
+) -> Steps:
     """Generate (or take `project`), build with gcc and run `g` once per step in one
-    process; each step's outputs."""
+    process; each step's outputs. With `reset_every` K the state is reset before steps
+    0, K, 2K, ... (several independent streams of K steps in one run)."""
     project = project or generate(g)
     records = _records(project.graph, steps)
     with tempfile.TemporaryDirectory(prefix="mcuforge-seq-") as tmp:
@@ -61,7 +64,8 @@ def run_c_sequence(g: Graph, steps: Steps, project: Project | None = None, sanit
         (folder / "batch_host.c").write_text(runner)
         exe = build(folder, sanitize, main="batch_host.c")
         (folder / "in.bin").write_bytes(records)
-        proc = subprocess.run([str(exe), "in.bin", "out.bin"], cwd=folder, capture_output=True, text=True, timeout=600)
+        extra = [] if reset_every is None else [str(int(reset_every))]
+        proc = subprocess.run([str(exe), "in.bin", "out.bin", *extra], cwd=folder, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             raise BuildError(f"the compiled model exited with status {proc.returncode}: {proc.stderr.strip()[:500]}")
         return _split(project.graph, (folder / "out.bin").read_bytes(), len(steps))
