@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcuforge.apps.kws import Recognizer, RecognizerSettings, listen, pad, stream_shape, windows
+from mcuforge.apps.kws import Recognizer, RecognizerSettings, listen, stream_shape, windows
 from mcuforge.errors import InputError
 from mcuforge.ir.graph import Graph, Quant, Tensor
 
@@ -19,7 +19,7 @@ def _q(yes: int = 0, no: int = 0, silence: int = 0) -> np.ndarray:
 
 
 def test_detection_needs_minimum_count_then_is_suppressed():
-    rec = Recognizer(LABELS, 1 / 256, -128, RecognizerSettings())
+    rec = Recognizer(LABELS, 1 / 256, -128, RecognizerSettings(minimum_count=3))
     assert rec.threshold_q == 205  # ceil(0.8 * 256)
     got = [(t, rec.push(t, _q(yes=250))) for t in range(0, 2001, 20)]
     hits = [(t, d) for t, d in got if d is not None]
@@ -82,16 +82,16 @@ def test_stream_rings_and_times():
     shape = stream_shape(fe, net, 20.0)
     assert (shape.window, shape.hop, shape.frames, shape.features) == (480, 320, 4, 2)
     pcm = (np.arange(16000) // 320 * 256 % 32768).astype(np.int16)  # frame k of the audio starts with 256 k
-    padded, lead = pad(pcm, shape)
-    assert lead == 3 * 320 + 160 and len(padded) == lead + 16000 + 8000
     r = listen(pcm, fe, net, LABELS, run, RecognizerSettings(average_window_ms=20, minimum_count=1, threshold=0.9))
-    assert r["hops"] == len(windows(padded, shape)) and r["network_runs"] == r["hops"] - 3
-    # the ring ending in frame value 7: frames 4..7 of the audio (lead frames are 0)
+    assert r["hops"] == len(windows(pcm, shape)) == 49 and r["network_runs"] == r["hops"] - 3
+    # the ring ending in frame value 7: frames 4..7 of the audio
     hit = next(i for i, x in enumerate(rings) if x[0, -1] == 7)
     assert rings[hit].reshape(4, 2)[:, 0].tolist() == [4, 5, 6, 7]
-    # hop i's window starts at audio sample 320 i - 1120 (frame value i - 4): the ring of
-    # hops 8..11 ends at (11 * 320 + 480 - 1120) / 16 = 180 ms of the audio
-    assert r["detections"] == [{"label": "yes", "time_s": 0.18, "score": round(255 / 256, 4)}]
+    # hop i's window starts at sample 320 i (frame value i): the ring of hops 4..7 ends at
+    # (7 * 320 + 480) / 16 = 170 ms
+    assert r["detections"] == [{"label": "yes", "time_s": 0.17, "score": round(255 / 256, 4)}]
+    with pytest.raises(InputError, match="at least"):
+        listen(pcm[:1400], fe, net, LABELS, run)
 
 
 def test_shapes_are_checked():

@@ -6,7 +6,8 @@ every 20 ms, 320 samples). Each hop the front end (TF-Lite Micro's audio preproc
 or any model of the same form: one window of int16 samples in, one int8 feature frame
 out, state carried between hops) computes only the new frame; the ring keeps the last
 `frames` of them (49 for micro_speech's 1960-value input), oldest first, and once it is
-full the network runs on it. Because the front end's output depends only on the audio
+full the network runs on it (a clip exactly one ring long, micro_speech's 1 s, gives one
+run; the stream is not padded: digital silence is unlike any training clip). Because the front end's output depends only on the audio
 so far and the network's only on the ring, the whole stream is computed in two
 sequences (every frame, then every ring) on any backend, with the same results as the
 hop-by-hop loop a device runs.
@@ -41,7 +42,9 @@ class RecognizerSettings:
     average_window_ms: int = 1000  # micro_speech's RecognizeCommands defaults
     threshold: float = 0.8  # of the averaged score (a probability for a softmax output)
     suppression_ms: int = 1500
-    minimum_count: int = 3
+    # micro_speech's is 3, for a network run every 100-200 ms; here it runs every hop, so the
+    # 1 s window holds ~50 results and 1 lets a clip one ring long (one run) be heard
+    minimum_count: int = 1
 
     def __post_init__(self) -> None:
         if self.average_window_ms < 1 or self.suppression_ms < 0 or self.minimum_count < 1:
@@ -127,15 +130,6 @@ def stream_shape(frontend, network, hop_ms: float) -> StreamShape:
     return StreamShape(fi.size, hop, ni.size // fo.size, fo.size)
 
 
-def pad(pcm: np.ndarray, shape: StreamShape, trail_ms: float = 500.0) -> tuple[np.ndarray, int]:
-    """The audio with silence before it (enough for a full ring when its first sample
-    arrives, as a device that has been listening) and `trail_ms` after; and the lead
-    in samples (detection times are given from the start of the unpadded audio)."""
-    lead = (shape.frames - 1) * shape.hop + shape.window - shape.hop
-    trail = int(round(trail_ms * RATE / 1000))
-    return np.concatenate([np.zeros(lead, np.int16), pcm.astype(np.int16), np.zeros(trail, np.int16)]), lead
-
-
 def windows(pcm: np.ndarray, shape: StreamShape) -> list[np.ndarray]:
     """Each hop's window of samples (the front end's input), in order."""
     n = 1 + (len(pcm) - shape.window) // shape.hop if len(pcm) >= shape.window else 0
@@ -153,9 +147,11 @@ def listen(
 ) -> dict:
     """Detections in 16 kHz int16 `pcm` with `run` (a sequence runner: ref, C or QEMU)."""
     shape = stream_shape(frontend, network, hop_ms)
-    padded, lead = pad(pcm, shape)
     fin = frontend.tensors[frontend.inputs[0]]
-    steps = [[w.reshape(fin.shape)] for w in windows(padded, shape)]
+    steps = [[w.reshape(fin.shape)] for w in windows(np.asarray(pcm, np.int16), shape)]
+    if len(steps) < shape.frames:
+        ms = ((shape.frames - 1) * shape.hop + shape.window) * 1000 // RATE
+        raise InputError(f"the audio lasts {1000 * len(pcm) // RATE} ms; the network needs at least {ms} ms (one full ring of frames)")
     feats = [out[0].reshape(-1) for out in run(frontend, steps)]
     ni = network.tensors[network.inputs[0]]
     rings = [np.concatenate(feats[t - shape.frames + 1 : t + 1]).reshape(ni.shape) for t in range(shape.frames - 1, len(feats))]
@@ -166,7 +162,7 @@ def listen(
     found = []
     for k, s in enumerate(scores):
         t = shape.frames - 1 + k  # the hop whose frame completed this ring
-        end_ms = round(1000.0 * (t * shape.hop + shape.window - lead) / RATE)
+        end_ms = round(1000.0 * (t * shape.hop + shape.window) / RATE)
         d = rec.push(end_ms, s)
         if d is not None:
             found.append(d)

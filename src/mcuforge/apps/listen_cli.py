@@ -114,6 +114,6 @@ def add_parser(sub) -> None:
     p.add_argument("--threshold", type=float, default=0.8, help="averaged score a detection needs (default 0.8)")
     p.add_argument("--window-ms", type=int, default=1000, help="scores averaged over this window (default 1000)")
     p.add_argument("--suppression-ms", type=int, default=1500, help="no repeat of a label within this time (default 1500)")
-    p.add_argument("--min-count", type=int, default=3, help="results the window needs before a detection (default 3)")
+    p.add_argument("--min-count", type=int, default=1, help="results the window needs before a detection (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON (key detections: label, time_s, score)")
     p.set_defaults(func=cmd_listen)
